@@ -1,0 +1,41 @@
+"""The detector contract: a stable id, accepts(), detect(); batch detectors add detect_batch()."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from ..config import Settings
+from ..engines import EngineSet
+from ..model import Finding
+from ..subject import Subject
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Looks at one subject and says what it saw. Never decides, never writes files.
+
+    Raise an ItemError (or EngineError) when the subject cannot be fully analysed: the pipeline
+    records it and the policy turns it into `review`.
+    """
+
+    id: str
+
+    def accepts(self, subject: Subject) -> bool: ...
+
+    def detect(self, subject: Subject) -> list[Finding]: ...
+
+
+@runtime_checkable
+class BatchDetector(Detector, Protocol):
+    """A detector that is faster on many subjects at once (a model on the GPU)."""
+
+    def detect_batch(self, subjects: Sequence[Subject]) -> list[list[Finding]]: ...
+
+
+class DetectorFactory(Protocol):
+    """Every detector class is built the same way, once per worker process."""
+
+    id: str
+
+    def __call__(self, settings: Settings, engines: EngineSet) -> Detector: ...

@@ -1,0 +1,28 @@
+"""Heavy back ends (OCR, torch models, face detection) behind protocols, built lazily per process.
+
+Only modules under `scanner.engines` import torch, pytesseract, onnxruntime or rapidocr, and
+only inside functions, so `leakscan --help` and metadata-only scans never pay for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Settings
+
+
+class EngineSet:
+    """The engines one process uses, created on first use from the settings and then reused.
+
+    Tests and the service may pass pre-built engines in (`EngineSet(settings, ocr=...)`).
+    """
+
+    def __init__(self, settings: Settings, **prebuilt: Any) -> None:
+        self.settings = settings
+        self._engines: dict[str, Any] = dict(prebuilt)
+
+    def get(self, name: str, factory: Any) -> Any:
+        """The engine called `name`, built by `factory(settings)` the first time it is asked for."""
+        if name not in self._engines:
+            self._engines[name] = factory(self.settings)
+        return self._engines[name]

@@ -1,0 +1,84 @@
+"""Safe image decoding: header-only open, pixel caps, EXIF orientation, draft-mode downscaling.
+
+Only this module (with sources and containers) turns bytes into pixels. Pillow's errors are
+mapped to the scanner's ItemError tree here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import TYPE_CHECKING
+
+from .errors import CorruptItem, ItemTooLarge, UnsupportedItem
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+_HEIF_REGISTERED = False
+
+
+def _register_plugins() -> None:
+    """Teach Pillow HEIC/HEIF (pillow-heif); AVIF is built into Pillow >= 11.3."""
+    global _HEIF_REGISTERED
+    if _HEIF_REGISTERED:
+        return
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # pragma: no cover - declared dependency; HEIC then reports `unsupported`
+        pass
+    _HEIF_REGISTERED = True
+
+
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Open without decoding pixels; checks the pixel cap before any decode happens."""
+    from PIL import Image, UnidentifiedImageError
+
+    _register_plugins()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ItemTooLarge(f"image dimensions over the decoder's safety cap ({exc})") from None
+    except UnidentifiedImageError:
+        raise UnsupportedItem("not an image format this scanner can decode") from None
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:
+        raise CorruptItem(f"cannot parse image header: {exc}") from None
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise CorruptItem(f"image has no pixels ({width}x{height})")
+    if width * height > max_pixels:
+        raise ItemTooLarge(f"{width}x{height} = {width * height / 1e6:.1f} MP is over the {max_pixels / 1e6:.0f} MP cap")
+    return im
+
+
+def decode(data: bytes, max_pixels: int, max_side: int | None = None) -> Image.Image:
+    """Fully decode to an RGB image with EXIF orientation applied, optionally downscaled.
+
+    For JPEG, `draft()` lets libjpeg decode at 1/2, 1/4 or 1/8 scale directly (a 12 MP photo
+    decodes in ~20 ms instead of ~130 ms); orientation is applied after it.
+    """
+    from PIL import Image, ImageOps
+
+    im = open_image(data, max_pixels)
+    try:
+        if max_side and im.format == "JPEG":
+            w, h = im.size
+            scale = max_side / max(w, h)
+            if scale < 1:
+                im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+        oriented = ImageOps.exif_transpose(im) or im
+        rgb = oriented.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise ItemTooLarge(str(exc)) from None
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, MemoryError) as exc:
+        raise CorruptItem(f"cannot decode image data: {exc}") from None
+    if max_side and max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb

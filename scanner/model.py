@@ -1,0 +1,197 @@
+"""Frozen records that flow through the scanner: Item, Region, Finding, Severity, Decision, FileReport."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+EvidenceValue = str | int | float | bool | None
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is, independent of how sure the detector is (bandit's two axes)."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (one of {names})") from None
+
+
+class Decision(enum.IntEnum):
+    """The verdict for one file; ordered so that max() picks the strictest."""
+
+    APPROVE = 0
+    REVIEW = 1
+    BLOCK = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Decision:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown decision {text!r} (approve, review or block)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A pixel box in the oriented image (EXIF orientation already applied)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"x": self.x, "y": self.y, "w": self.w, "h": self.h}
+
+
+def _frozen(mapping: Mapping[str, EvidenceValue] | None) -> Mapping[str, EvidenceValue]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a detector saw. `evidence` is masked or hashed, never the secret itself."""
+
+    rule_id: str
+    detector: str
+    severity: Severity
+    confidence: float
+    message: str
+    location: str = ""
+    region: Region | None = None
+    evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence out of range: {self.confidence}")
+        object.__setattr__(self, "evidence", _frozen(self.evidence))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "detector": self.detector,
+            "severity": self.severity.label,
+            "confidence": round(self.confidence, 3),
+            "message": self.message,
+            "location": self.location,
+            "region": self.region.to_dict() if self.region else None,
+            "evidence": dict(self.evidence),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """Why a file (or part of it) could not be fully analysed. The policy turns it into `review`."""
+
+    code: str
+    message: str
+    stage: str
+    location: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "stage": self.stage, "location": self.location}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """Bytes to scan: a file, or something a container held (then `location` says where)."""
+
+    source: str
+    data: bytes
+    sha256: str
+    kind: str
+    location: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One line of the verdict a person reads: which rule, what it led to."""
+
+    rule_id: str
+    decision: Decision
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule_id": self.rule_id, "decision": self.decision.label, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: Decision
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """Everything known about one input file; the unit the reporters stream."""
+
+    path: str
+    sha256: str | None
+    kind: str | None
+    size: int | None
+    verdict: Verdict
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def decision(self) -> Decision:
+        return self.verdict.decision
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "path": self.path,
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "size": self.size,
+            "decision": self.decision.label,
+            "reasons": [r.to_dict() for r in self.verdict.reasons],
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": [e.to_dict() for e in self.errors],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """All file reports of one scan (for library callers; the CLI streams FileReports instead)."""
+
+    files: tuple[FileReport, ...]
+
+    @property
+    def decision(self) -> Decision:
+        return max((f.decision for f in self.files), default=Decision.APPROVE)
+
+    def counts(self) -> dict[str, int]:
+        out = {d.label: 0 for d in Decision}
+        for f in self.files:
+            out[f.decision.label] += 1
+        return out

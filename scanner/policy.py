@@ -1,0 +1,150 @@
+"""The policy: rule overrides, severity -> decision map, sites; findings + errors -> Verdict.
+
+The policy alone decides. Detectors report what they saw with a default severity; the policy
+may change a rule's severity or switch it off, maps each severity to a decision, and turns every
+error into at least `review` (fail closed: `on_error` cannot be `approve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ConfigError
+from .model import Decision, ErrorRecord, Finding, Reason, Severity, Verdict
+
+DEFAULT_DECISIONS: Mapping[Severity, Decision] = MappingProxyType(
+    {
+        Severity.INFO: Decision.APPROVE,
+        Severity.LOW: Decision.APPROVE,
+        Severity.MEDIUM: Decision.REVIEW,
+        Severity.HIGH: Decision.BLOCK,
+        Severity.CRITICAL: Decision.BLOCK,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A named place whose location must not be posted (a geofence)."""
+
+    name: str
+    lat: float
+    lon: float
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOverride:
+    severity: Severity | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    decisions: Mapping[Severity, Decision] = field(default_factory=lambda: DEFAULT_DECISIONS)
+    on_error: Decision = Decision.REVIEW
+    rules: Mapping[str, RuleOverride] = field(default_factory=dict)
+    sites: tuple[Site, ...] = ()
+
+    def apply(self, finding: Finding) -> Finding | None:
+        """The finding with the policy's severity for its rule, or None if the rule is off."""
+        override = self._override(finding.rule_id)
+        if override is None:
+            return finding
+        if not override.enabled:
+            return None
+        if override.severity is not None and override.severity != finding.severity:
+            return replace(finding, severity=override.severity)
+        return finding
+
+    def _override(self, rule_id: str) -> RuleOverride | None:
+        # "text.secret" is governed by [rules."text.secret"], else by [rules."text"].
+        parts = rule_id.split(".")
+        for n in range(len(parts), 0, -1):
+            hit = self.rules.get(".".join(parts[:n]))
+            if hit is not None:
+                return hit
+        return None
+
+    def decide(self, findings: Iterable[Finding], errors: Iterable[ErrorRecord]) -> Verdict:
+        reasons: list[Reason] = []
+        for f in findings:
+            decision = self.decisions[f.severity]
+            if decision > Decision.APPROVE:
+                reasons.append(Reason(f.rule_id, decision, f.message))
+        for e in errors:
+            reasons.append(Reason(f"error.{e.code}", self.on_error, f"could not fully analyse: {e.message}"))
+        reasons.sort(key=lambda r: -r.decision)
+        decision = max((r.decision for r in reasons), default=Decision.APPROVE)
+        return Verdict(decision, tuple(reasons))
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{key}] must be a table")
+    return value
+
+
+def _parse_decisions(table: Mapping[str, Any]) -> tuple[Mapping[Severity, Decision], Decision]:
+    decisions = dict(DEFAULT_DECISIONS)
+    on_error = Decision.REVIEW
+    for key, value in table.items():
+        try:
+            if key == "on_error":
+                on_error = Decision.parse(str(value))
+            else:
+                decisions[Severity.parse(key)] = Decision.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"[decisions] {key}: {exc}") from None
+    if on_error == Decision.APPROVE:
+        raise ConfigError("[decisions] on_error cannot be 'approve': unreadable files must be reviewed")
+    return MappingProxyType(decisions), on_error
+
+
+def _parse_rules(table: Mapping[str, Any]) -> Mapping[str, RuleOverride]:
+    rules: dict[str, RuleOverride] = {}
+    for rule_id, spec in table.items():
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f'[rules."{rule_id}"] must be a table')
+        unknown = set(spec) - {"severity", "enabled"}
+        if unknown:
+            raise ConfigError(f'[rules."{rule_id}"] unknown keys: {", ".join(sorted(unknown))}')
+        try:
+            severity = Severity.parse(spec["severity"]) if "severity" in spec else None
+        except ValueError as exc:
+            raise ConfigError(f'[rules."{rule_id}"] {exc}') from None
+        enabled = spec.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f'[rules."{rule_id}"] enabled must be true or false')
+        rules[rule_id] = RuleOverride(severity, enabled)
+    return MappingProxyType(rules)
+
+
+def _parse_site(spec: Any) -> Site:
+    if not isinstance(spec, Mapping):
+        raise ConfigError("[[sites]] entries must be tables")
+    try:
+        site = Site(str(spec["name"]), float(spec["lat"]), float(spec["lon"]), float(spec.get("radius_m", 250)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"[[sites]] needs name, lat, lon (and radius_m): {exc}") from None
+    if not (-90 <= site.lat <= 90 and -180 <= site.lon <= 180) or site.radius_m <= 0:
+        raise ConfigError(f"[[sites]] {site.name!r}: lat/lon out of range or radius_m <= 0")
+    return site
+
+
+def parse_policy(data: Mapping[str, Any]) -> Policy:
+    """Build a Policy from the parsed TOML document (validated here, early)."""
+    decisions, on_error = _parse_decisions(_table(data, "decisions"))
+    sites_raw = data.get("sites", [])
+    if not isinstance(sites_raw, list):
+        raise ConfigError("sites must be an array of tables ([[sites]])")
+    return Policy(
+        decisions=decisions,
+        on_error=on_error,
+        rules=_parse_rules(_table(data, "rules")),
+        sites=tuple(_parse_site(s) for s in sites_raw),
+    )

@@ -1,0 +1,53 @@
+"""Subject: one Item plus what detectors share about it (decoded pixels, hints), decoded lazily once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import media
+from .config import Settings
+from .model import Item
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+class Subject:
+    """What a detector looks at. Decodes happen on first use and are cached per size.
+
+    `hints` carries facts one detector leaves for the ones after it (e.g. the visual
+    detector's scene cue "document" makes the text detector look harder); detectors run in
+    registry order.
+    """
+
+    def __init__(self, item: Item, settings: Settings) -> None:
+        self.item = item
+        self.settings = settings
+        self.hints: dict[str, Any] = {}
+        self._pictures: dict[int | None, Image.Image] = {}
+        self._header: Image.Image | None = None
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.settings.max_megapixels * 1_000_000)
+
+    def header(self) -> Image.Image:
+        """The image opened without decoding pixels (format, size, info, EXIF)."""
+        if self._header is None:
+            self._header = media.open_image(self.item.data, self.max_pixels)
+        return self._header
+
+    def picture(self, max_side: int | None = None) -> Image.Image:
+        """RGB pixels, EXIF orientation applied, longest side at most `max_side` (None: full size).
+
+        Callers must not modify the returned image (copy it first).
+        """
+        if max_side not in self._pictures:
+            full = self._pictures.get(None)
+            if full is not None and max_side is not None:
+                small = full.copy()
+                small.thumbnail((max_side, max_side))
+                self._pictures[max_side] = small
+            else:
+                self._pictures[max_side] = media.decode(self.item.data, self.max_pixels, max_side)
+        return self._pictures[max_side]
