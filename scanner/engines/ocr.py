@@ -1,0 +1,107 @@
+"""The OCR contract: read(image) -> words with boxes and confidences; engines chosen by settings.
+
+Back ends live in `tesseract.py` and `rapid.py` and import their libraries only when built.
+`build_ocr(settings)` returns the engines `ocr_engine` asks for (auto = the measured default,
+see docs/ocr.md); `build_locator(settings)` returns the cheap text-presence gate, if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..config import Settings
+from ..errors import ConfigError
+from ..model import Region
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+#: Chosen by recall of sensitive strings on shared/corpus/dev (docs/ocr.md).
+AUTO_ENGINES: tuple[str, ...] = ("rapidocr",)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised token or text line; `box` is in the pixels of the image that was read."""
+
+    text: str
+    conf: float
+    box: Region
+
+    def __repr__(self) -> str:  # text may be a secret: never in reprs, logs or tracebacks
+        return f"Word(<{len(self.text)} chars>, conf={self.conf:.2f}, box={self.box})"
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    """What one engine read from one image."""
+
+    engine: str
+    words: tuple[Word, ...]
+    size: tuple[int, int]
+    seconds: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def mean_conf(self) -> float:
+        chars = sum(len(w.text) for w in self.words)
+        return sum(w.conf * len(w.text) for w in self.words) / chars if chars else 0.0
+
+    def __repr__(self) -> str:
+        return f"OcrResult({self.engine}, {len(self.words)} words, size={self.size}, {self.seconds:.3f}s)"
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Reads text from an RGB image. Raises EngineUnavailable / EngineError, never returns silently empty."""
+
+    name: str
+
+    def read(self, image: Image.Image) -> OcrResult: ...
+
+
+@runtime_checkable
+class TextLocator(Protocol):
+    """Cheap text-presence gate: boxes of probable text lines in `image` (no recognition)."""
+
+    def locate(self, image: Image.Image) -> list[Region]: ...
+
+
+def engine_names(settings: Settings) -> tuple[str, ...]:
+    choice = settings.ocr_engine
+    if choice == "auto":
+        return AUTO_ENGINES
+    if choice == "both":
+        return ("rapidocr", "tesseract")
+    if choice in ("rapidocr", "tesseract"):
+        return (choice,)
+    raise ConfigError(f"unknown OCR engine {choice!r}")
+
+
+def build_engine(name: str, settings: Settings) -> OcrEngine:
+    if name == "tesseract":
+        from .tesseract import TesseractEngine
+
+        return TesseractEngine(lang=settings.ocr_lang)
+    if name == "rapidocr":
+        from .rapid import RapidOcrEngine
+
+        return RapidOcrEngine()
+    raise ConfigError(f"unknown OCR engine {name!r}")
+
+
+def build_ocr(settings: Settings) -> Sequence[OcrEngine]:
+    """The engines `settings.ocr_engine` selects, in the order their results are merged."""
+    return tuple(build_engine(n, settings) for n in engine_names(settings))
+
+
+def build_locator(settings: Settings) -> TextLocator | None:
+    """RapidOCR's detection stage alone at low resolution; None when rapidocr is not installed."""
+    from .rapid import RapidTextLocator, rapidocr_available
+
+    return RapidTextLocator() if rapidocr_available() else None

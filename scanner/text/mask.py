@@ -1,0 +1,36 @@
+"""Evidence that identifies without revealing: last four digits, first/last character, hash prefix."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def digest(value: str) -> str:
+    """A short SHA-256 prefix to correlate repeats of one secret without storing it."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+
+
+def last4(digits: str) -> str:
+    return "**** " + digits[-4:]
+
+
+def secret(value: str) -> str:
+    """'FidM236!' -> 'F******!'; values shorter than 6 characters are fully masked."""
+    if len(value) < 6:
+        return "*" * len(value)
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    return (local[:1] + "***@" + domain) if domain else secret(value)
+
+
+def iban(value: str) -> str:
+    compact = value.replace(" ", "").upper()
+    return compact[:2] + "** **** " + compact[-4:]
+
+
+def phone(value: str) -> str:
+    digits = [c for c in value if c.isdigit()]
+    return ("+" if value.strip().startswith("+") else "") + "*" * max(0, len(digits) - 3) + "".join(digits[-3:])

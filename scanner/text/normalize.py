@@ -1,0 +1,63 @@
+"""Normalisation for matching OCR text: NFKC, look-alike folding, digit repair, skeletons.
+
+PP-OCR's Chinese-dictionary model returns look-alikes (`一` for `-`, fullwidth colons); Cyrillic
+screens come back as Latin look-alikes (РАЗОМ -> PA3OM). `fold` makes the text comparable;
+`skeleton` collapses the usual OCR confusions (O/0, l/1/I, S/5, B/8, rn/m, Z/2, G/6) so a
+codename matches however the engine misread it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FOLD = str.maketrans(
+    {
+        "一": "-", "—": "-", "–": "-", "‐": "-", "‑": "-", "−": "-", "ー": "-", "・": ".", "。": ".",
+        "，": ",", "：": ":", "；": ";", "（": "(", "）": ")", "|": "I", "‘": "'", "’": "'", "“": '"', "”": '"',
+        # Cyrillic letters that OCR engines and fonts render like Latin ones
+        "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+        "Х": "X", "У": "Y", "З": "3", "І": "I", "Ї": "I", "а": "a", "е": "e", "о": "o", "р": "p", "с": "c",
+        "у": "y", "х": "x", "і": "i", "ї": "i", "к": "k", "м": "m", "т": "t", "н": "h", "в": "b",
+    }
+)
+
+# In a token that is mostly digits, these letters are almost always misread digits.
+_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1", "|": "1",
+                            "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "b": "6"})
+
+_SKELETON = str.maketrans({"0": "O", "Q": "O", "D": "O", "1": "I", "L": "I", "!": "I", "|": "I",
+                           "5": "S", "$": "S", "8": "B", "2": "Z", "6": "G"})
+
+
+def fold(text: str) -> str:
+    """NFKC plus look-alike folding; keeps length close to the input's (spans stay meaningful)."""
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+def repair_digits(token: str) -> str:
+    """'4OOO' -> '4000', 'l234' -> '1234' when at least half the token's alphanumerics are digits."""
+    alnum = [c for c in token if c.isalnum()]
+    digits = sum(c.isdigit() for c in alnum)
+    if alnum and digits * 2 >= len(alnum) and digits >= 2:
+        return token.translate(_DIGIT_FIX)
+    return token
+
+
+def repair_line(text: str) -> str:
+    """repair_digits on every space-separated token; the result has the same length as `text`."""
+    return re.sub(r"\S+", lambda m: repair_digits(m.group(0)), text)
+
+
+def skeleton_char(ch: str) -> str:
+    return ch.upper().translate(_SKELETON)
+
+
+def skeleton(text: str) -> str:
+    """Upper-case, alphanumerics only, confusions collapsed: 'FA1 CON' and 'Falcon' -> 'FAICON'."""
+    out = fold(text).replace("rn", "m").replace("RN", "M").replace("vv", "w").replace("VV", "W")
+    return "".join(skeleton_char(c) for c in out if c.isalnum() or c in "$!|")
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", fold(text).lower())

@@ -1,0 +1,192 @@
+"""Rule tables: scanner/rules/text.toml (shipped) merged with the policy's [text] table.
+
+Policy keys: `codenames`, `customers` (lists of names), `patterns` (array of tables with `id`,
+`regex`, optional `severity`, `message`), `disable` (rule ids), `severity` (rule id -> level).
+Unknown keys and bad regexes are ConfigErrors, raised when the detector is built.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from ..errors import ConfigError
+from ..model import Severity
+from .normalize import fold, skeleton
+
+POLICY_KEYS = {"codenames", "customers", "patterns", "disable", "severity"}
+RULE_IDS = (
+    "text.payment_card", "text.iban", "text.email", "text.phone", "text.secret", "text.codename",
+    "text.receipt", "text.pos_screen", "text.whiteboard",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One family of receipt/POS signals: counts once with its weight."""
+
+    name: str
+    weight: float
+    pattern: re.Pattern[str] | None = None
+    specific: bool = False
+    keypad_min: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSpec:
+    threshold: float
+    price_weight: float
+    price_cap: float
+    groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """An extra regex rule from the policy."""
+
+    rule_id: str
+    regex: re.Pattern[str]
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A codename or customer name and its confusion-folded skeleton."""
+
+    name: str
+    kind: str  # "codename" | "customer"
+    skeleton: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextRules:
+    severity: Mapping[str, Severity]
+    disabled: frozenset[str]
+    card_context: re.Pattern[str]
+    phone_regions: tuple[str, ...]
+    phone_context: re.Pattern[str]
+    secret_keywords: re.Pattern[str]
+    otp_keywords: re.Pattern[str]
+    stopwords: frozenset[str]
+    tokens: tuple[tuple[str, re.Pattern[str]], ...]
+    names: tuple[Name, ...]
+    fuzzy_min_length: int
+    receipt: ScoreSpec
+    pos_screen: ScoreSpec
+    patterns: tuple[Pattern, ...] = field(default=())
+
+    def enabled(self, rule_id: str) -> bool:
+        return rule_id not in self.disabled
+
+
+def keyword_regex(words: Sequence[str]) -> re.Pattern[str]:
+    """Whole-word, case-insensitive alternation over folded keywords (longest first)."""
+    alts = sorted({re.escape(fold(w).lower()) for w in words if w.strip()}, key=len, reverse=True)
+    if not alts:
+        return re.compile(r"(?!x)x")
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_])", re.IGNORECASE)
+
+
+def _compile(regex: str, origin: str) -> re.Pattern[str]:
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        raise ConfigError(f"{origin}: invalid regex: {exc}") from None
+
+
+def _spec(table: Mapping[str, Any], origin: str) -> ScoreSpec:
+    groups = []
+    for name, g in table.get("groups", {}).items():
+        pattern = None
+        if "words" in g:
+            pattern = keyword_regex(g["words"])
+        elif "regex" in g:
+            pattern = _compile(g["regex"], f"{origin}.groups.{name}")
+        groups.append(Group(name, float(g["weight"]), pattern, bool(g.get("specific", False)), int(g.get("keypad_min", 0))))
+    return ScoreSpec(float(table["threshold"]), float(table["price_weight"]), float(table["price_cap"]), tuple(groups))
+
+
+def _detect_secrets_tokens(names: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """The denylist regexes of detect-secrets plugins (their class docstrings name them)."""
+    import importlib
+
+    out: list[tuple[str, re.Pattern[str]]] = []
+    for ref in names:
+        module, _, cls_name = ref.partition(":")
+        try:
+            cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
+        except (ImportError, AttributeError):
+            continue  # an older detect-secrets without this plugin; the others still apply
+        label = str(getattr(cls, "secret_type", cls_name))
+        out.extend((label, rx) for rx in getattr(cls, "denylist", ()))
+    return out
+
+
+def _names(section: Mapping[str, Any], key: str, kind: str) -> list[Name]:
+    values = section.get(key, [])
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"[text] {key} must be a list of strings")
+    out = []
+    for v in values:
+        sk = skeleton(v)
+        if len(sk) < 3:
+            raise ConfigError(f"[text] {key}: {v!r} is too short to match safely (3+ letters)")
+        out.append(Name(v.strip(), kind, sk))
+    return out
+
+
+def _patterns(section: Mapping[str, Any]) -> list[Pattern]:
+    out = []
+    for i, p in enumerate(section.get("patterns", [])):
+        origin = f"[[text.patterns]] #{i + 1}"
+        if not isinstance(p, Mapping) or "id" not in p or "regex" not in p:
+            raise ConfigError(f"{origin}: needs `id` and `regex`")
+        rule_id = str(p["id"])
+        if not rule_id.startswith("text.") or rule_id in RULE_IDS:
+            raise ConfigError(f"{origin}: id must start with 'text.' and not reuse a built-in id")
+        try:
+            sev = Severity.parse(str(p.get("severity", "medium")))
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
+        out.append(Pattern(rule_id, _compile(str(p["regex"]), origin), sev, str(p.get("message", rule_id))))
+    return out
+
+
+def load_rules(section: Mapping[str, Any] | None = None) -> TextRules:
+    """Built-in tables plus the policy's [text] table (`Settings.sections.get("text")`)."""
+    section = dict(section or {})
+    unknown = set(section) - POLICY_KEYS
+    if unknown:
+        raise ConfigError(f"[text] unknown keys: {', '.join(sorted(unknown))}")
+    data = tomllib.loads(resources.files("scanner").joinpath("rules", "text.toml").read_text("utf-8"))
+    severity = {f"text.{k}": Severity.parse(v["severity"]) for k, v in data.items() if "severity" in v}
+    severity["text.whiteboard"] = Severity.MEDIUM
+    for rule_id, level in dict(section.get("severity", {})).items():
+        try:
+            severity[rule_id] = Severity.parse(str(level))
+        except ValueError as exc:
+            raise ConfigError(f"[text.severity] {rule_id}: {exc}") from None
+    secret = data["secret"]
+    tokens = _detect_secrets_tokens(secret.get("detect_secrets_plugins", []))
+    tokens += [(t["name"], _compile(t["regex"], f"secret.tokens {t['name']}")) for t in secret.get("tokens", [])]
+    return TextRules(
+        severity=severity,
+        disabled=frozenset(str(r) for r in section.get("disable", [])),
+        card_context=keyword_regex(data["payment_card"]["context"]),
+        phone_regions=tuple(data["phone"]["regions"]),
+        phone_context=keyword_regex(data["phone"]["context"]),
+        secret_keywords=keyword_regex(secret["keywords"]),
+        otp_keywords=keyword_regex(secret["otp_keywords"]),
+        stopwords=frozenset(fold(w).lower() for w in secret["stopwords"]),
+        tokens=tuple(tokens),
+        names=tuple(_names(section, "codenames", "codename") + _names(section, "customers", "customer")),
+        fuzzy_min_length=int(data["codename"]["fuzzy_min_length"]),
+        receipt=_spec(data["receipt"], "receipt"),
+        pos_screen=_spec(data["pos_screen"], "pos_screen"),
+        patterns=tuple(_patterns(section)),
+    )
