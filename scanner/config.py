@@ -12,7 +12,6 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
@@ -172,11 +171,11 @@ def build_settings(
         unknown = set(data.get(table_name, {})) - {s.name for s in SETTINGS if s.table == table_name}
         if unknown:
             raise ConfigError(f"[{table_name}] unknown keys: {', '.join(sorted(unknown))}")
-    sections = {k: MappingProxyType(dict(v)) for k, v in data.items() if k not in KNOWN_TABLES and isinstance(v, Mapping)}
+    sections = {k: dict(v) for k, v in data.items() if k not in KNOWN_TABLES and isinstance(v, Mapping)}
     return Settings(
         policy=parse_policy(data),
         policy_path=str(path) if path else None,
-        sections=MappingProxyType(sections),
+        sections=dict(sections),
         **values,
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 SCHEMA_VERSION = "1.0"
@@ -67,8 +66,8 @@ class Region:
         return {"x": self.x, "y": self.y, "w": self.w, "h": self.h}
 
 
-def _frozen(mapping: Mapping[str, EvidenceValue] | None) -> Mapping[str, EvidenceValue]:
-    return MappingProxyType(dict(mapping or {}))
+def _copy(mapping: Mapping[str, EvidenceValue] | None) -> Mapping[str, EvidenceValue]:
+    return dict(mapping or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,7 @@ class Finding:
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence out of range: {self.confidence}")
-        object.__setattr__(self, "evidence", _frozen(self.evidence))
+        object.__setattr__(self, "evidence", _copy(self.evidence))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
 from .model import Decision, ErrorRecord, Finding, Reason, Severity, Verdict
 
-DEFAULT_DECISIONS: Mapping[Severity, Decision] = MappingProxyType(
+DEFAULT_DECISIONS: Mapping[Severity, Decision] = dict(
     {
         Severity.INFO: Decision.APPROVE,
         Severity.LOW: Decision.APPROVE,
@@ -102,7 +101,7 @@ def _parse_decisions(table: Mapping[str, Any]) -> tuple[Mapping[Severity, Decisi
             raise ConfigError(f"[decisions] {key}: {exc}") from None
     if on_error == Decision.APPROVE:
         raise ConfigError("[decisions] on_error cannot be 'approve': unreadable files must be reviewed")
-    return MappingProxyType(decisions), on_error
+    return dict(decisions), on_error
 
 
 def _parse_rules(table: Mapping[str, Any]) -> Mapping[str, RuleOverride]:
@@ -121,7 +120,7 @@ def _parse_rules(table: Mapping[str, Any]) -> Mapping[str, RuleOverride]:
         if not isinstance(enabled, bool):
             raise ConfigError(f'[rules."{rule_id}"] enabled must be true or false')
         rules[rule_id] = RuleOverride(severity, enabled)
-    return MappingProxyType(rules)
+    return dict(rules)
 
 
 def _parse_site(spec: Any) -> Site:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import media
 from .config import Settings
-from .model import Item
+from .errors import ScannerError
+from .model import ErrorRecord, Item
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -24,12 +25,17 @@ class Subject:
         self.item = item
         self.settings = settings
         self.hints: dict[str, Any] = {}
+        self.errors: list[ErrorRecord] = []
         self._pictures: dict[int | None, Image.Image] = {}
         self._header: Image.Image | None = None
 
     @property
     def max_pixels(self) -> int:
         return int(self.settings.max_megapixels * 1_000_000)
+
+    def note_error(self, exc: ScannerError, stage: str) -> None:
+        """Record a part that could not be analysed while the detector goes on with the rest."""
+        self.errors.append(ErrorRecord(exc.code, str(exc), stage, self.item.location))
 
     def header(self) -> Image.Image:
         """The image opened without decoding pixels (format, size, info, EXIF)."""

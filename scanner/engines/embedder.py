@@ -159,7 +159,6 @@ def _build_module(model: str) -> Any:
     try:
         net = EfficientNet.from_name(f"efficientnet-{model}")
         net.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
-        net.set_swish(memory_efficient=False)  # plain ops: exportable to ONNX, same numbers
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         raise EngineUnavailable(f"cannot load efficientnet-{model} weights from {path}: {exc}") from None
 

@@ -9,7 +9,7 @@ from .page import Hit, Page, union
 from .rules import ScoreSpec, TextRules
 
 # an amount at the end of a line: 12,50 / 1.234,56 / 28.60 / RM8.35 / 3.20 SR / € 4,99 A
-_PRICE_END = re.compile(r"(?<![\d])(?:\d{1,3}(?:[.,]\d{3})*|\d+)[.,]\d{2}(?:\s?(?:€|EUR|RM|[A-Z]{1,3}\.?|\*))?\s*$")
+_PRICE_END = re.compile(r"(?<![\d])(?:\d{1,3}(?:[.,]\d{3})*|\d+)[.,]\d{1,2}(?:\s?(?:€|EUR|RM|[A-Z]{1,3}\.?|\*))?\s*$")
 _DIGIT_KEY = re.compile(r"^(?:\d|00|\.|,|C|CE|<|x|×)$")
 
 

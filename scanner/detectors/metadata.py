@@ -1,0 +1,171 @@
+"""Metadata detector: GPS (EXIF, XMP), sites, identifying tags, stale thumbnails, trailing data.
+
+Like mat2 it reports everything it knows to be revealing; what it cannot read is recorded as an
+error (-> review), so "could not read EXIF" never looks like "no GPS".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..config import Settings
+from ..engines import EngineSet
+from ..errors import CorruptItem, ItemError
+from ..metadata import exif as exif_mod
+from ..metadata import hidden, xmp
+from ..metadata.geo import Geocoder, Position, sites_near, valid
+from ..metadata.tags import XMP_TAGS
+from ..model import Finding, Severity
+from ..subject import Subject
+from ..text_safety import mask_tail, printable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+_CATEGORY_RULE = {
+    "identity": ("metadata.identity", Severity.MEDIUM, "identifying metadata"),
+    "serial": ("metadata.identity", Severity.MEDIUM, "device serial number"),
+    "location": ("metadata.identity", Severity.MEDIUM, "place names"),
+    "text": ("metadata.text", Severity.LOW, "free-text metadata"),
+    "device": ("metadata.device", Severity.LOW, "camera/software"),
+    "time": ("metadata.capture_time", Severity.LOW, "capture time"),
+}
+_XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
+            "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
+
+
+class MetadataDetector:
+    id = "metadata"
+
+    def __init__(self, settings: Settings, engines: EngineSet) -> None:
+        self.settings = settings
+        self.max_meta = int(settings.max_metadata_kb * 1024)
+        self.geocoder: Geocoder = engines.get("geocoder", lambda _s: Geocoder())
+
+    def accepts(self, subject: Subject) -> bool:
+        return subject.item.kind.startswith("image/")
+
+    def detect(self, subject: Subject) -> list[Finding]:
+        im = subject.header()
+        findings: list[Finding] = []
+        positions: list[tuple[str, str, float, float]] = []
+        block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
+        if block is not None:
+            self._exif(subject, im, block, positions, findings)
+        self._fields(exif_mod.info_text_fields(im), f"{im.format} text fields", findings)
+        self._step(subject, "metadata.iptc", lambda: self._fields(exif_mod.iptc_fields(im), "IPTC", findings))
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        findings.extend(self._gps_findings(positions))
+        trailer = self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
+            subject.item.data, im.format or "", declared_frames=im.format == "MPO"))
+        if trailer:
+            findings.append(self._trailer(trailer))
+        return findings
+
+    @staticmethod
+    def _step(subject: Subject, stage: str, fn):  # type: ignore[no-untyped-def]
+        try:
+            return fn()
+        except ItemError as exc:
+            subject.note_error(exc, stage)
+            return None
+
+    # --- EXIF ---------------------------------------------------------------------------
+    def _exif(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock,
+              positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
+        if block.gps_pointer or block.gps:
+            reading = exif_mod.read_gps(block.gps)
+            positions.extend(("EXIF GPS", label, lat, lon) for label, lat, lon in reading.positions)
+            if reading.problems and not reading.positions:
+                findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
+                                        "GPS block present but unusable: " + "; ".join(reading.problems),
+                                        location="EXIF GPS"))
+        self._fields(exif_mod.tagged_fields(block), "EXIF", findings)
+        if exif_mod.MAKERNOTE in block.tags and im.format in ("JPEG", "TIFF", "MPO"):
+            self._step(subject, "metadata.makernote", lambda: self._makernote(subject, findings))
+        if block.thumbnail:
+            self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
+
+    def _makernote(self, subject: Subject, findings: list[Finding]) -> None:
+        try:
+            pairs = exif_mod.makernote_serials(subject.item.data)
+        except Exception as exc:  # exifread raises anything on vendor data; map at the boundary
+            raise CorruptItem(f"maker note unreadable ({type(exc).__name__})") from None
+        self._fields((("serial", name, value) for name, value in pairs), "EXIF maker note", findings)
+
+    def _thumbnail(self, subject: Subject, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
+        from .. import media
+
+        main = media.open_image(subject.item.data, subject.max_pixels)
+        if main.format == "JPEG":
+            main.draft("L", (256, 256))
+        result = hidden.thumbnail_differs(block.thumbnail or b"", main)
+        if result and result[0]:
+            findings.append(Finding(
+                "metadata.thumbnail", self.id, Severity.MEDIUM, 0.7,
+                "embedded EXIF thumbnail shows a different picture (content cropped or edited away may be visible)",
+                location="EXIF IFD1 thumbnail", evidence={"correlation": round(result[1], 3)}))
+
+    # --- XMP / IPTC / shared ------------------------------------------------------------
+    def _xmp(self, subject: Subject, positions: list[tuple[str, str, float, float]],
+             findings: list[Finding]) -> None:
+        for packet in xmp.find_packets(subject.item.data, self.max_meta):
+            coords: dict[str, list[float | None]] = {}
+            fields = []
+            for _ns, name, value in xmp.properties(packet):
+                if name in _XMP_GPS:
+                    label, idx = _XMP_GPS[name]
+                    coords.setdefault(label, [None, None])[idx] = xmp.parse_coordinate(value)
+                elif name in XMP_TAGS:
+                    fields.append((XMP_TAGS[name], name, value))
+            self._fields(fields, "XMP", findings)
+            for label, (lat, lon) in coords.items():
+                if lat is not None and lon is not None and valid(lat, lon):
+                    positions.append(("XMP", label, lat, lon))
+                else:
+                    findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
+                                            f"XMP {label} GPS value present but unusable", location="XMP"))
+
+    def _fields(self, fields: Iterable[tuple[str, str, str]], where: str, findings: list[Finding]) -> None:
+        grouped: dict[str, list[tuple[str, str]]] = {}
+        for category, name, value in fields:
+            grouped.setdefault(category, []).append((name, value))
+        for category, pairs in grouped.items():
+            rule, severity, title = _CATEGORY_RULE[category]
+            shown = {name: (mask_tail(value) if category == "serial" else printable(value, 80)) for name, value in pairs}
+            names = ", ".join(dict.fromkeys(name for name, _ in pairs))
+            findings.append(Finding(rule, self.id, severity, 1.0, f"{title} in {where}: {names}",
+                                    location=where, evidence=shown))
+
+    def _gps_findings(self, positions: list[tuple[str, str, float, float]]) -> list[Finding]:
+        out: list[Finding] = []
+        seen: list[Position] = []
+        for where, label, lat, lon in positions:
+            pos = Position(lat, lon)
+            if any(abs(p.lat - lat) < 1e-4 and abs(p.lon - lon) < 1e-4 for p in seen):
+                continue
+            seen.append(pos)
+            null_island = lat == 0 and lon == 0
+            place = None if null_island else self.geocoder.place(pos)
+            text = f"GPS position {pos.describe()}" + (f" ({place})" if place else "")
+            if label != "photo":
+                text = f"GPS {label} {pos.describe()}" + (f" ({place})" if place else "")
+            if null_island:
+                text += " - 0,0 is often a placeholder"
+            evidence = {"lat": round(lat, 6), "lon": round(lon, 6), "place": place, "source": where}
+            near = sites_near(pos, self.settings.policy.sites)
+            if near:
+                site, dist = near[0]
+                out.append(Finding("metadata.gps.site", self.id, Severity.HIGH, 1.0,
+                                   f"{text} - {dist:.0f} m from site '{printable(site.name, 60)}'",
+                                   location=where, evidence={**evidence, "site": site.name, "distance_m": round(dist)}))
+            out.append(Finding("metadata.gps", self.id, Severity.MEDIUM, 0.5 if null_island else 1.0, text,
+                               location=where, evidence=evidence))
+        return out
+
+    def _trailer(self, trailer: hidden.Trailer) -> Finding:
+        return Finding("metadata.trailing_data", self.id, Severity.MEDIUM, 0.9 if trailer.looks_like != "unknown data"
+                       else 0.6, f"{trailer.size} bytes hidden after the end of the image ({trailer.looks_like})",
+                       location=f"offset {trailer.offset}", evidence={"offset": trailer.offset, "size": trailer.size,
+                                                                       "looks_like": trailer.looks_like})

@@ -1,0 +1,189 @@
+"""Text in pictures (OCR): payment cards, IBAN, contacts, secrets, codenames, receipts, POS screens, whiteboards.
+
+Cheap by construction: the picture is decoded at <= 2000 px, a ~60 ms detection-only pass
+(the text-presence gate) lets pictures without text skip recognition, small text is scaled
+up, and rotations are tried only when text was located but not read. Per-stage seconds go
+to `subject.hints["timings"]`. Findings carry masked/hashed evidence and boxes in the pixels
+of the full oriented image.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..config import Settings
+from ..engines import EngineSet
+from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
+from ..errors import EngineError, ScannerError
+from ..model import Finding, Region
+from ..subject import Subject
+from ..text import Hit, TextRules, build_page, find_hits, load_rules
+from ..text.board import score_whiteboard
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+WORK_SIDE = 2000  # longest side OCR sees (11 MP took every engine ~5 s; 2000 px keeps receipts legible)
+MIN_TEXT_PX = 20  # median located line height below this: scale up (Tesseract wants ~20-30 px letters)
+MAX_UPSCALE = 3.0
+TEXT_SCENES = {"document", "screen", "whiteboard"}
+IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
+T = TypeVar("T")
+
+
+def _timed(timings: dict[str, float], name: str, fn: Callable[[], T]) -> T:
+    start = time.perf_counter()
+    try:
+        return fn()
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def oriented_size(subject: Subject) -> tuple[int, int]:
+    """Full-resolution size after EXIF orientation, from the header (no full decode)."""
+    header = subject.header()
+    w, h = header.size
+    try:
+        orientation = int(header.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block: media.decode ignores it the same way
+        orientation = 1
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
+    """Map a box read on the picture rotated by `angle` (PIL, counter-clockwise) back to `size` = (w, h)."""
+    w, h = size
+    if angle == 90:  # rotated (x, y) = (y, w - x - 1)
+        return Region(w - box.y - box.h, box.x, box.h, box.w)
+    if angle == 270:  # rotated (x, y) = (h - y - 1, x)
+        return Region(box.y, h - box.x - box.w, box.h, box.w)
+    if angle == 180:
+        return Region(w - box.x - box.w, h - box.y - box.h, box.w, box.h)
+    return box
+
+
+def _weight(result: OcrResult) -> float:
+    return sum(w.conf * len(w.text.strip()) for w in result.words if w.conf >= 0.5)
+
+
+class TextDetector:
+    """Runs the configured OCR engine(s) and the text rules on one picture."""
+
+    id = "text"
+
+    def __init__(self, settings: Settings, engines: EngineSet) -> None:
+        self.settings = settings
+        self.engines = engines
+        self.rules: TextRules = load_rules(settings.sections.get("text"))  # ConfigError here, not mid-scan
+
+    def accepts(self, subject: Subject) -> bool:
+        kind = subject.item.kind.lower()
+        return kind in IMAGE_KINDS or kind.startswith("image")
+
+    # -- engines (built once per process through the EngineSet) ------------------------------
+    def _ocr(self) -> Sequence[OcrEngine]:
+        engines: Sequence[OcrEngine] = self.engines.get("ocr", build_ocr)
+        return engines
+
+    def _locator(self) -> TextLocator | None:
+        locator: TextLocator | None = self.engines.get("ocr.locator", build_locator)
+        return locator
+
+    # -- the scan -----------------------------------------------------------------------------
+    def detect(self, subject: Subject) -> list[Finding]:
+        try:
+            return self._detect(subject)
+        except ScannerError:
+            raise
+        except Exception as exc:  # never let OCR text reach a traceback: type name only
+            raise EngineError(f"text detector failed: {type(exc).__name__}") from None
+
+    def _detect(self, subject: Subject) -> list[Finding]:
+        timings: dict[str, float] = subject.hints.setdefault("timings", {})
+        scene = subject.hints.get("visual.scene")
+        picture = _timed(timings, "text.decode", lambda: subject.picture(WORK_SIDE))
+        full = oriented_size(subject)
+        engines = self._ocr()
+        locator = self._locator()
+        located: list[Region] | None = None
+        if locator is not None:
+            located = _timed(timings, "text.gate", lambda: locator.locate(picture))
+            subject.hints["text.located"] = len(located)
+            if not located and scene not in TEXT_SCENES:
+                subject.hints["text.present"] = False
+                return []
+        work, factor = self._scaled(picture, located)
+        hits: list[Hit] = []
+        for engine in engines:
+            result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
+            if located and self._unreadable(result, located):
+                result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
+            hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scene))  # type: ignore[misc]
+        subject.hints["text.present"] = bool(hits) or bool(located)
+        scale = (full[0] / work.size[0], full[1] / work.size[1])
+        return [self._finding(h, scale) for h in _dedupe(hits)]
+
+    def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
+        from PIL import Image
+
+        if not located:
+            return picture, 1.0
+        median_h = statistics.median(r.h for r in located)
+        factor = min(MAX_UPSCALE, MIN_TEXT_PX / max(1.0, median_h), WORK_SIDE * 1.3 / max(picture.size))
+        if factor <= 1.15:
+            return picture, 1.0
+        size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
+        return picture.resize(size, Image.Resampling.BICUBIC), factor
+
+    @staticmethod
+    def _unreadable(result: OcrResult, located: list[Region]) -> bool:
+        """Text was located but little was read, or the located lines stand upright (picture on its side)."""
+        upright = sum(1 for r in located if r.h > 1.5 * r.w)
+        if len(located) >= 3 and upright * 2 > len(located):
+            return True
+        chars = sum(len(w.text.strip()) for w in result.words if w.conf >= 0.5)
+        return len(located) >= 3 and (chars < 2 * len(located) or result.mean_conf < 0.6)
+
+    @staticmethod
+    def _best_rotation(engine: OcrEngine, image: Image.Image, first: OcrResult) -> OcrResult:
+        best, best_weight = first, _weight(first)
+        for angle in (90, 270, 180):
+            result = engine.read(image.rotate(angle, expand=True))
+            if _weight(result) > best_weight * 1.2:
+                words = tuple(Word(w.text, w.conf, _rotate_back(w.box, angle, image.size)) for w in result.words)
+                best, best_weight = OcrResult(result.engine, words, image.size, result.seconds), _weight(result)
+        return best
+
+    def _rules(self, result: OcrResult, image: Image.Image, scene: Any) -> list[Hit]:
+        page = build_page(result.words, result.size)
+        hits = find_hits(page, self.rules, scene if isinstance(scene, str) else None)
+        if self.rules.enabled("text.whiteboard") and not any(h.rule_id in ("text.receipt", "text.pos_screen") for h in hits):
+            board = score_whiteboard(image, page, scene if isinstance(scene, str) else None,
+                                     self.rules.severity["text.whiteboard"])
+            if board:
+                hits.append(board)
+        return hits
+
+    @staticmethod
+    def _finding(hit: Hit, scale: tuple[float, float]) -> Finding:
+        region = None
+        if hit.box is not None:
+            b = hit.box
+            region = Region(int(b.x * scale[0]), int(b.y * scale[1]), max(1, round(b.w * scale[0])), max(1, round(b.h * scale[1])))
+        return Finding(hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence))
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    """One finding per rule and value (two engines often read the same card): keep the surest."""
+    best: dict[tuple[str, str], Hit] = {}
+    for h in hits:
+        key = (h.rule_id, str(h.evidence.get("hash") or h.evidence.get("name") or ("page" if h.rule_id in _PAGE_RULES else h.box)))
+        if key not in best or h.confidence > best[key].confidence:
+            best[key] = h
+    return sorted(best.values(), key=lambda h: (-int(h.severity), -h.confidence, h.rule_id))
+
+
+_PAGE_RULES = {"text.receipt", "text.pos_screen", "text.whiteboard"}

@@ -1,0 +1,1 @@
+"""Readers for embedded metadata: EXIF/GPS, XMP, IPTC, hidden content, offline geography."""

@@ -1,0 +1,194 @@
+"""EXIF through Pillow (GPS IFD, IFD0/Exif IFD text tags, IFD1 thumbnail), IPTC, maker notes (exifread)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CorruptItem
+from . import tags
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+GPS_IFD = 0x8825
+EXIF_IFD = 0x8769
+MAKERNOTE = 0x927C
+ORIENTATION = 0x0112
+_GPS_PAIRS = (("", 1, 2, 3, 4), ("destination ", 19, 20, 21, 22))
+
+
+@dataclass(slots=True)
+class GpsReading:
+    """What the GPS IFD holds: usable positions, and what was wrong with the rest."""
+
+    positions: list[tuple[str, float, float]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ExifBlock:
+    tags: dict[int, Any]
+    gps: dict[int, Any]
+    gps_pointer: bool
+    raw: bytes
+    thumbnail: bytes | None
+
+
+def _rational_tuple(value: Any) -> list[float]:
+    seq = value if isinstance(value, (tuple, list)) else (value,)
+    out = []
+    for v in seq:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError, ZeroDivisionError):
+            out.append(math.nan)
+    return out
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    return str(value or "").strip("\x00 ").upper()[:1]
+
+
+def read_gps(gps: dict[int, Any]) -> GpsReading:
+    """Positions from GPS IFD tags; malformed values are described, never turned into a position."""
+    from .geo import dms_to_degrees, valid
+
+    reading = GpsReading()
+    for label, lat_ref, lat_tag, lon_ref, lon_tag in _GPS_PAIRS:
+        if lat_tag not in gps and lon_tag not in gps:
+            continue
+        if lat_tag not in gps or lon_tag not in gps:
+            reading.problems.append(f"{label}latitude or longitude missing")
+            continue
+        lat = dms_to_degrees(_rational_tuple(gps[lat_tag]))
+        lon = dms_to_degrees(_rational_tuple(gps[lon_tag]))
+        if not valid(lat, lon):
+            reading.problems.append(f"{label}coordinates out of range or undefined")
+            continue
+        if _ref(gps.get(lat_ref)) == "S":
+            lat = -lat
+        if _ref(gps.get(lon_ref)) == "W":
+            lon = -lon
+        reading.positions.append((label.strip() or "photo", lat, lon))
+    if not gps:
+        reading.problems.append("GPS block present but empty")
+    return reading
+
+
+def _thumbnail(raw: bytes, ifd1: dict[int, Any]) -> bytes | None:
+    offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
+    if not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
+        return None
+    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    blob = tiff[offset : offset + length]
+    return blob if blob.startswith(b"\xff\xd8") else None
+
+
+def read_exif(im: Image.Image, max_bytes: int) -> ExifBlock | None:
+    """The EXIF of an opened image, or None when it has none. Raises CorruptItem when unreadable."""
+    from PIL import ExifTags
+
+    raw = im.info.get("exif") or b""
+    if len(raw) > max_bytes:
+        raise CorruptItem(f"EXIF block of {len(raw)} bytes is over the metadata cap")
+    try:
+        exif = im.getexif()
+        if not exif and not raw:
+            return None
+        block = ExifBlock(
+            tags={**dict(exif), **exif.get_ifd(EXIF_IFD)},
+            gps=dict(exif.get_ifd(GPS_IFD)),
+            gps_pointer=GPS_IFD in exif,
+            raw=raw,
+            thumbnail=_thumbnail(raw, exif.get_ifd(ExifTags.IFD.IFD1)) if raw else None,
+        )
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError, TypeError, IndexError) as exc:
+        raise CorruptItem(f"EXIF block unreadable: {exc}") from None
+    if raw and not exif and not _valid_tiff_header(raw):
+        raise CorruptItem(f"EXIF block of {len(raw)} bytes present but its header is unreadable")
+    return block
+
+
+def _valid_tiff_header(raw: bytes) -> bool:
+    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    if tiff[:4] not in (b"II*\x00", b"MM\x00*") or len(tiff) < 8:
+        return False
+    offset = int.from_bytes(tiff[4:8], "little" if tiff[:2] == b"II" else "big")
+    return 8 <= offset < len(tiff)
+
+
+def text_of(value: Any) -> str:
+    """A printable string from an EXIF/IPTC value (bytes, UTF-16 XP* tuples, lists)."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
+        value = bytes(value).decode("utf-16-le", "replace")
+    elif isinstance(value, (list, tuple)):
+        value = "; ".join(text_of(v) for v in value)
+    if isinstance(value, bytes):
+        if value.startswith((b"ASCII\x00\x00\x00", b"UNICODE\x00", b"\x00" * 8)):
+            value = value[8:]
+        value = value.decode("utf-8", "replace")
+    return str(value).replace("\x00", "").strip()
+
+
+def tagged_fields(block: ExifBlock) -> Iterator[tuple[str, str, str]]:
+    """(category, tag name, value) for each EXIF tag we know the meaning of."""
+    for tag, (name, category) in tags.EXIF_TAGS.items():
+        if tag in block.tags:
+            value = text_of(block.tags[tag])
+            if value:
+                yield category, name, value
+
+
+_INFO_TEXT = {"author": "identity", "copyright": "identity", "artist": "identity", "creator": "identity",
+              "software": "device", "creation time": "time", "comment": "text", "description": "text",
+              "title": "text", "disclaimer": "text", "source": "device", "warning": "text"}
+
+
+def info_text_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:
+    """PNG text chunks (tEXt, iTXt, zTXt) and JPEG/GIF comments."""
+    chunks: dict[str, object] = dict(getattr(im, "text", None) or {}) if im.format == "PNG" else {}
+    if "comment" in im.info:
+        chunks["comment"] = im.info["comment"]
+    for key, value in chunks.items():
+        if key.startswith("XML:com.adobe.xmp"):
+            continue  # parsed as XMP
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if text.strip():
+            yield _INFO_TEXT.get(key.lower(), "text"), key, text.strip()
+
+
+def iptc_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:
+    from PIL import IptcImagePlugin
+
+    try:
+        info = IptcImagePlugin.getiptcinfo(im) or {}
+    except (OSError, ValueError, SyntaxError, IndexError, TypeError) as exc:
+        raise CorruptItem(f"IPTC block unreadable: {exc}") from None
+    for key, value in info.items():
+        known = tags.IPTC_TAGS.get(key)
+        if known:
+            text = text_of(value)
+            if text:
+                yield known[1], known[0], text
+
+
+def makernote_serials(data: bytes) -> list[tuple[str, str]]:
+    """Serial numbers and owner names inside a vendor maker note (Canon, Nikon, Fujifilm ...)."""
+    import exifread
+
+    logging.getLogger("exifread").setLevel(logging.CRITICAL)
+    found = exifread.process_file(io.BytesIO(data), details=True, extract_thumbnail=False)
+    out = []
+    for key, value in found.items():
+        if key.startswith("MakerNote ") and any(m in key for m in tags.MAKERNOTE_IDENTITY):
+            text = text_of(str(value))
+            if text and text.strip("0 ") and text not in ("[]", "None"):
+                out.append((key.removeprefix("MakerNote "), text))
+    return out

@@ -1,0 +1,83 @@
+"""XMP packets: find them in any container, parse them safely (defusedxml), flatten properties."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from ..errors import CorruptItem
+
+_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
+_RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+
+
+def find_packets(data: bytes, limit: int) -> list[bytes]:
+    """Every uncompressed XMP packet in the file's bytes (JPEG APP1, PNG iTXt, WebP, TIFF, HEIC)."""
+    packets = []
+    for m in _PACKET.finditer(data):
+        if m.end() - m.start() > limit:
+            raise CorruptItem(f"XMP packet of {m.end() - m.start()} bytes is over the metadata cap")
+        packets.append(m.group(0))
+    return packets
+
+
+def _local(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        ns, _, name = tag[1:].partition("}")
+        return ns, name
+    return "", tag
+
+
+def properties(packet: bytes) -> Iterator[tuple[str, str, str]]:
+    """(namespace, local name, text) for every simple property, attribute or list item."""
+    try:
+        root = ElementTree.fromstring(packet)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise CorruptItem(f"XMP packet is not well-formed XML: {exc}") from None
+    parents: dict[Element, Element] = {}
+    for p in root.iter():
+        for c in p:
+            parents[c] = p
+    for el in root.iter():
+        for key, value in el.attrib.items():
+            ns, name = _local(key)
+            if ns != "http://www.w3.org/1999/02/22-rdf-syntax-ns#":
+                yield ns, name, value
+        text = (el.text or "").strip()
+        if text and len(el) == 0:
+            ns, name = _local(el.tag)
+            if el.tag == _RDF_LI:
+                yield from _owner_of(parents, el, text)
+            else:
+                yield ns, name, text
+
+
+def _owner_of(
+    parents: dict[Element, Element], li: Element, text: str
+) -> Iterator[tuple[str, str, str]]:
+    """A list item (rdf:Seq/Bag/Alt) is reported under the property that holds the list."""
+    node = parents.get(li)
+    while node is not None and node.tag.startswith("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"):
+        node = parents.get(node)
+    if node is not None:
+        ns, name = _local(node.tag)
+        yield ns, name, text
+
+
+_DMS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEWnsew])?\s*$")
+
+
+def parse_coordinate(text: str) -> float | None:
+    """XMP GPS values: "52,22.386N", "52,22,23.1N", "52.3731" or "-4.89"; None when unparsable."""
+    m = _DMS.match(text)
+    if not m:
+        return None
+    deg, minutes, seconds, ref = m.groups()
+    value = abs(float(deg)) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
+    negative = deg.startswith("-") or (ref or "").upper() in ("S", "W")
+    return -value if negative else value

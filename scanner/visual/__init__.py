@@ -1,0 +1,1 @@
+"""Visual leak analysis: reference gallery (k-NN), perceptual hashes of known images, scene cues."""

@@ -1,0 +1,100 @@
+"""The policy's `[visual]` table, validated once into frozen VisualOptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError
+
+VIEW_NAMES = ("full", "flip", "center", "tl", "tr", "bl", "br")
+KNOWN_KEYS = {
+    "refs", "model", "runtime", "k", "margin", "floor", "thresholds", "views", "patches",
+    "known_images", "known_distance", "cues", "cue_min",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VisualOptions:
+    """How references are matched. Defaults were chosen on the dev corpus (benchmarks/bench_visual.py)."""
+
+    refs: Path | None = None
+    model: str = "lite0"
+    runtime: str = "auto"
+    k: int = 1  # k-NN: mean of the k best similarities to a label's references
+    margin: float = 0.03  # restricted similarity must beat the best allowed one by this much
+    floor: float = 0.55  # calibrated thresholds never go below this
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # per-label overrides
+    views: tuple[str, ...] = VIEW_NAMES  # augmented reference views that are matched
+    patches: bool = False  # also match the query's 2x2 feature-map cells
+    known_images: Path | None = None  # folder of known confidential files (default: <refs>/known)
+    known_distance: int = 10  # max Hamming distance (of 64 bits) for visual.known_image
+    cues: bool = True
+    cue_min: float = 0.35  # summed ImageNet probability for a screen/document cue
+
+    @property
+    def known_dir(self) -> Path | None:
+        if self.known_images is not None:
+            return self.known_images
+        return self.refs / "known" if self.refs is not None else None
+
+
+def _float(table: Mapping[str, Any], key: str, default: float, lo: float, hi: float) -> float:
+    if key not in table:
+        return default
+    try:
+        value = float(table[key])
+    except (TypeError, ValueError):
+        raise ConfigError(f"[visual] {key}: not a number: {table[key]!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"[visual] {key}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def _path(value: Any, base: Path | None) -> Path:
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+def parse_options(settings: Settings) -> VisualOptions:
+    """`--refs` (settings.refs) wins over `[visual] refs`; relative paths are taken from the policy file's folder."""
+    table: Mapping[str, Any] = settings.sections.get("visual", {})
+    unknown = set(table) - KNOWN_KEYS
+    if unknown:
+        raise ConfigError(f"[visual] unknown keys: {', '.join(sorted(unknown))}")
+    base = Path(settings.policy_path).parent if settings.policy_path else None
+    refs = settings.refs or (_path(table["refs"], base) if table.get("refs") else None)
+    thresholds = table.get("thresholds", {})
+    if not isinstance(thresholds, Mapping):
+        raise ConfigError("[visual] thresholds: expected a table of label = similarity")
+    parsed = {str(k): _float(thresholds, k, 0.0, 0.0, 1.0) for k in thresholds}
+    views = tuple(str(v) for v in table.get("views", VIEW_NAMES))
+    bad = [v for v in views if v not in VIEW_NAMES]
+    if bad or not views or views[0] != "full":
+        raise ConfigError(f"[visual] views: must start with 'full' and use {', '.join(VIEW_NAMES)}")
+    try:
+        k = int(table.get("k", 1))
+        known_distance = int(table.get("known_distance", 10))
+    except (TypeError, ValueError):
+        raise ConfigError("[visual] k and known_distance must be integers") from None
+    if k < 1 or not 0 <= known_distance <= 32:
+        raise ConfigError("[visual] k must be >= 1 and known_distance 0..32")
+    return VisualOptions(
+        refs=refs,
+        model=str(table.get("model", "lite0")),
+        runtime=str(table.get("runtime", "auto")),
+        k=k,
+        margin=_float(table, "margin", 0.03, -1.0, 1.0),
+        floor=_float(table, "floor", 0.55, 0.0, 1.0),
+        thresholds=MappingProxyType(parsed),
+        views=views,
+        patches=bool(table.get("patches", False)),
+        known_images=_path(table["known_images"], base) if table.get("known_images") else None,
+        known_distance=known_distance,
+        cues=bool(table.get("cues", True)),
+        cue_min=_float(table, "cue_min", 0.35, 0.0, 1.0),
+    )
