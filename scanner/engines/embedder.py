@@ -308,7 +308,7 @@ def default_cache_dir() -> Path:
 def build_embedder(settings: Settings) -> ImageEmbedder:
     """EngineSet factory: `[visual] model` (lite0|lite2) and `runtime` (auto|torch|onnx), settings.device."""
     section = settings.sections.get("visual", {})
-    model = str(section.get("model", "lite0"))
+    model = str(section.get("model", "lite2"))
     runtime = str(section.get("runtime", "auto"))
     if model not in MODELS:
         raise ConfigError(f"[visual] model: unknown {model!r} (one of {', '.join(MODELS)})")

@@ -23,13 +23,13 @@ class VisualOptions:
     """How references are matched. Defaults were chosen on the dev corpus (benchmarks/bench_visual.py)."""
 
     refs: Path | None = None
-    model: str = "lite0"
+    model: str = "lite2"
     runtime: str = "auto"
     k: int = 1  # k-NN: mean of the k best similarities to a label's references
     margin: float = 0.03  # restricted similarity must beat the best allowed one by this much
     floor: float = 0.55  # calibrated thresholds never go below this
     thresholds: Mapping[str, float] = field(default_factory=dict)  # per-label overrides
-    views: tuple[str, ...] = VIEW_NAMES  # augmented reference views that are matched
+    views: tuple[str, ...] = ("full",)  # reference views matched (augmented views measured no better)
     patches: bool = False  # also match the query's 2x2 feature-map cells
     known_images: Path | None = None  # folder of known confidential files (default: <refs>/known)
     known_distance: int = 10  # max Hamming distance (of 64 bits) for visual.known_image
@@ -72,7 +72,7 @@ def parse_options(settings: Settings) -> VisualOptions:
     if not isinstance(thresholds, Mapping):
         raise ConfigError("[visual] thresholds: expected a table of label = similarity")
     parsed = {str(k): _float(thresholds, k, 0.0, 0.0, 1.0) for k in thresholds}
-    views = tuple(str(v) for v in table.get("views", VIEW_NAMES))
+    views = tuple(str(v) for v in table.get("views", ("full",)))
     bad = [v for v in views if v not in VIEW_NAMES]
     if bad or not views or views[0] != "full":
         raise ConfigError(f"[visual] views: must start with 'full' and use {', '.join(VIEW_NAMES)}")
@@ -85,7 +85,7 @@ def parse_options(settings: Settings) -> VisualOptions:
         raise ConfigError("[visual] k must be >= 1 and known_distance 0..32")
     return VisualOptions(
         refs=refs,
-        model=str(table.get("model", "lite0")),
+        model=str(table.get("model", "lite2")),
         runtime=str(table.get("runtime", "auto")),
         k=k,
         margin=_float(table, "margin", 0.03, -1.0, 1.0),
