@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
@@ -22,6 +24,24 @@ class Trailer:
     offset: int
     size: int
     looks_like: str
+
+
+def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, payload start, payload end) of each header segment of a JPEG, up to the first scan."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):
+            return
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        yield marker, pos + 4, min(n, pos + 2 + length)
+        pos += 2 + length
 
 
 def _jpeg_end(data: bytes) -> int | None:
@@ -111,20 +131,22 @@ def trailing_data(data: bytes, fmt: str, declared_frames: bool = False) -> Trail
     return Trailer(end, len(tail), kind)
 
 
-def _signature(im: Image.Image) -> tuple[float, list[float]]:
+def _signature(im: Image.Image) -> tuple[float, np.ndarray]:
     """Aspect ratio and a normalised 16x16 grey thumbnail, after trimming uniform (padding) borders."""
-    from PIL import ImageChops
+    import numpy as np
 
-    grey = im.convert("L")
-    bg = grey.getpixel((0, 0))
-    box = ImageChops.difference(grey, grey.point(lambda _: bg)).point(lambda v: 255 if v > 16 else 0).getbbox()
-    if box and (box[2] - box[0]) * (box[3] - box[1]) > 0.3 * grey.width * grey.height:
-        grey = grey.crop(box)
-    aspect = grey.width / grey.height
-    small = list(grey.resize((16, 16)).getdata())
-    mean = sum(small) / len(small)
-    spread = (sum((v - mean) ** 2 for v in small) / len(small)) ** 0.5 or 1.0
-    return aspect, [(v - mean) / spread for v in small]
+    grey = np.asarray(im.convert("L"), dtype=np.float32)
+    content = np.abs(grey - grey[0, 0]) > 16
+    rows, cols = np.flatnonzero(content.any(axis=1)), np.flatnonzero(content.any(axis=0))
+    if rows.size and cols.size:
+        box = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        if box.size > 0.3 * grey.size:
+            grey = box
+    from PIL import Image
+
+    small = np.asarray(Image.fromarray(grey).resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32)
+    small = (small - small.mean()) / (small.std() or 1.0)
+    return grey.shape[1] / grey.shape[0], small
 
 
 def thumbnail_differs(thumb_bytes: bytes, main: Image.Image) -> tuple[bool, float] | None:
@@ -138,6 +160,6 @@ def thumbnail_differs(thumb_bytes: bytes, main: Image.Image) -> tuple[bool, floa
         return None
     a_aspect, a = _signature(thumb)
     b_aspect, b = _signature(main)
-    corr = sum(x * y for x, y in zip(a, b, strict=True)) / len(a)
+    corr = float((a * b).mean())
     aspect_off = abs(a_aspect - b_aspect) / max(a_aspect, b_aspect)
     return (aspect_off > 0.12 or corr < 0.5), corr

@@ -16,10 +16,40 @@ _PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
 _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
 
 
+_STD = b"http://ns.adobe.com/xap/1.0/\x00"
+_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+
+
+def _jpeg_packets(data: bytes) -> list[bytes]:
+    """Standard XMP and reassembled Extended XMP (split over several APP1 segments) of a JPEG."""
+    from .hidden import jpeg_segments
+
+    packets: list[bytes] = []
+    extended: dict[bytes, dict[int, bytes]] = {}
+    for marker, start, end in jpeg_segments(data):
+        if marker != 0xE1:
+            continue
+        body = data[start:end]
+        if body.startswith(_STD):
+            packets.append(body[len(_STD):])
+        elif body.startswith(_EXT) and len(body) >= len(_EXT) + 40:
+            head = len(_EXT)
+            guid, offset = body[head : head + 32], int.from_bytes(body[head + 36 : head + 40], "big")
+            extended.setdefault(guid, {})[offset] = body[head + 40 :]
+    for parts in extended.values():
+        packets.append(b"".join(parts[k] for k in sorted(parts)))
+    return packets
+
+
 def find_packets(data: bytes, limit: int) -> list[bytes]:
-    """Every uncompressed XMP packet in the file's bytes (JPEG APP1, PNG iTXt, WebP, TIFF, HEIC)."""
+    """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed packet
+    in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
+    if data.startswith(b"\xff\xd8"):
+        raw = b"".join(_jpeg_packets(data))
+    else:
+        raw = data
     packets = []
-    for m in _PACKET.finditer(data):
+    for m in _PACKET.finditer(raw):
         if m.end() - m.start() > limit:
             raise CorruptItem(f"XMP packet of {m.end() - m.start()} bytes is over the metadata cap")
         packets.append(m.group(0))

@@ -1,0 +1,47 @@
+"""Magic-byte sniffing, end-of-image parsing and trailing data, text safety helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.errors import CorruptItem
+from scanner.metadata import hidden, xmp
+from scanner.sources import sniff
+from scanner.text_safety import mask_tail, printable
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"\xff\xd8\xff\xe0", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF89a", "image/gif"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"),
+    (b"\x00\x00\x00\x18ftypheic", "image/heic"), (b"\x00\x00\x00\x18ftypavif", "image/avif"),
+    (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic", "image/heif"), (b"%PDF-1.7", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"), (b"hello", "application/octet-stream"), (b"", "application/octet-stream")])
+def test_sniff(head: bytes, kind: str) -> None:
+    assert sniff(head) == kind
+
+
+def test_jpeg_end_and_trailer(fx) -> None:
+    data = fx["trailing_jpeg.jpg"].read_bytes()
+    trailer = hidden.trailing_data(data, "JPEG")
+    assert trailer is not None and trailer.size == 360
+    assert hidden.trailing_data(fx["clean.jpg"].read_bytes(), "JPEG") is None
+    assert hidden.trailing_data(fx["clean.jpg"].read_bytes() + b"\x00" * 100, "JPEG") is None
+
+
+def test_truncation_is_an_error_not_a_clean_file(fx) -> None:
+    with pytest.raises(CorruptItem):
+        hidden.trailing_data(fx["truncated.jpg"].read_bytes(), "JPEG")
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("51,55.35N", 51.9225), ("4,28.75W", -4.479166), ("52,22,23.16N", 52.3731), ("-33.8688", -33.8688),
+    ("12.5", 12.5), ("north", None), ("", None)])
+def test_xmp_coordinates(text: str, value: float | None) -> None:
+    got = xmp.parse_coordinate(text)
+    assert got == pytest.approx(value, abs=1e-4) if value is not None else got is None
+
+
+def test_printable_and_mask() -> None:
+    assert printable("a\x1b[31mb\x07c\u202ed\nx") == "a[31mbcd x"
+    assert mask_tail("4111 1111 1111 1111") == "**** 1111"
+    assert mask_tail("12") == "****"
