@@ -64,6 +64,37 @@ def gps_quality(root: Path, rows: list[dict[str, str]]) -> None:
         print(f"  {kind:16} {path}: {detail}")
 
 
+IDENTITY_KEYS = {"SerialNumber", "InternalSerialNumber", "LensSerialNumber", "OwnerName", "Artist", "Creator",
+                 "Copyright", "CopyrightNotice", "By-line", "Credit", "City", "Country-PrimaryLocationName",
+                 "Province-State", "Sub-location", "Country", "Location", "XPAuthor", "ImageUniqueID", "CameraID",
+                 "Rights", "Writer-Editor", "HostComputer", "LastModifiedBy", "Company", "Initial-creator", "Manager"}
+
+
+def identity_quality(root: Path, rows: list[dict[str, str]]) -> None:
+    """Recall of metadata.identity on files whose label lists an identity-bearing tag (exiftool -G1 -a -u)."""
+    settings = Settings(detectors=("metadata",), jobs=1)
+    labelled = {str(root / r["relpath"]): {p.split("=")[0] for p in r["other_sensitive_metadata"].split("; ")}
+                for r in rows}
+    hits = misses = extra = 0
+    missed = []
+    for rep in scan(list(labelled), settings).files:
+        want = labelled[rep.path] & IDENTITY_KEYS
+        got = any(f.rule_id == "metadata.identity" for f in rep.findings)
+        if not rep.kind or not rep.kind.startswith("image/"):
+            continue
+        if want and got:
+            hits += 1
+        elif want:
+            misses += 1
+            missed.append(f"{Path(rep.path).name} ({', '.join(sorted(want))})")
+        elif got:
+            extra += 1
+    print(f"\nidentity metadata (images): recall {hits / max(1, hits + misses):.1%} ({hits}/{hits + misses}), "
+          f"flagged without a label: {extra}")
+    for m in missed:
+        print(f"  MISSED {m}")
+
+
 def timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
@@ -95,6 +126,7 @@ def main() -> None:
     root = corpus_dir()
     rows = manifest(root)
     gps_quality(root, rows)
+    identity_quality(root, rows)
     n_files = sum(1 for p in root.rglob("*") if p.is_file())
     speed(root, n_files, args.repeat)
 

@@ -106,6 +106,14 @@ class Settings:
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
+    def cache_path(self) -> Path:
+        """Where derived data is cached: cache_dir, else $XDG_CACHE_HOME/leakscan, else ~/.cache/leakscan."""
+        if self.cache_dir:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "leakscan"
+
+    @property
     def worker_count(self) -> int:
         return self.jobs or (os.cpu_count() or 1)
 

@@ -15,7 +15,7 @@ from ..errors import CorruptItem, ItemError
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
-from ..metadata.tags import XMP_TAGS
+from ..metadata.tags import MAKERNOTE_MAKERS, XMP_TAGS
 from ..model import Finding, Severity
 from ..subject import Subject
 from ..text_safety import mask_tail, printable
@@ -41,7 +41,7 @@ class MetadataDetector:
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
         self.max_meta = int(settings.max_metadata_kb * 1024)
-        self.geocoder: Geocoder = engines.get("geocoder", lambda _s: Geocoder())
+        self.geocoder: Geocoder = engines.get("geocoder", lambda s: Geocoder(s.cache_path))
 
     def accepts(self, subject: Subject) -> bool:
         return subject.item.kind.startswith("image/")
@@ -82,7 +82,9 @@ class MetadataDetector:
                                         "GPS block present but unusable: " + "; ".join(reading.problems),
                                         location="EXIF GPS"))
         self._fields(exif_mod.tagged_fields(block), "EXIF", findings)
-        if exif_mod.MAKERNOTE in block.tags and im.format in ("JPEG", "TIFF", "MPO"):
+        make = exif_mod.text_of(block.tags.get(0x010F, "")).lower()
+        if (exif_mod.MAKERNOTE in block.tags and im.format in ("JPEG", "TIFF", "MPO")
+                and make.startswith(MAKERNOTE_MAKERS)):
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, findings))
         if block.thumbnail:
             self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))

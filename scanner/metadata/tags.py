@@ -87,3 +87,6 @@ XMP_TAGS: dict[str, str] = {
 
 # Maker-note fields (as exifread names them) that identify a camera body or its owner.
 MAKERNOTE_IDENTITY = ("Serial", "CameraID", "OwnerName", "Owner Name")
+
+# Makers whose maker notes exifread decodes and that keep serial numbers there (phones do not).
+MAKERNOTE_MAKERS = ("canon", "nikon", "fujifilm", "olympus", "om digital", "casio", "pentax", "ricoh")
