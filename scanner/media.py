@@ -51,7 +51,8 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
     if width <= 0 or height <= 0:
         raise CorruptItem(f"image has no pixels ({width}x{height})")
     if width * height > max_pixels:
-        raise ItemTooLarge(f"{width}x{height} = {width * height / 1e6:.1f} MP is over the {max_pixels / 1e6:.0f} MP cap")
+        mp = width * height / 1e6
+        raise ItemTooLarge(f"{width}x{height} = {mp:.1f} MP is over the {max_pixels / 1e6:.0f} MP cap")
     return im
 
 

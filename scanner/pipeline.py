@@ -16,7 +16,7 @@ from .config import Settings
 from .detectors.base import BatchDetector, Detector
 from .engines import EngineSet
 from .errors import EngineError, ItemError, ItemTimeout, UnsupportedItem
-from .model import ErrorRecord, Finding, FileReport, Item, Verdict
+from .model import ErrorRecord, FileReport, Finding, Item, Verdict
 from .subject import Subject
 
 

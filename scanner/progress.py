@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from rich.progress import TaskID
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
@@ -14,7 +16,7 @@ class Progress:
         self.enabled = enabled
         self.min_files = min_files
         self._bar: RichProgress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
         if self.enabled and total >= self.min_files:

@@ -14,7 +14,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from fixtures import metadata_fixtures  # noqa: E402
-
 from scanner.cli import main  # noqa: E402
 
 
@@ -33,7 +32,8 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., CliResult]:
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> Callable[..., CliResult]:
     """Run `leakscan ARGS` in-process (main(argv) -> exit code), from an empty folder."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEAKSCAN_POLICY", raising=False)

@@ -135,7 +135,7 @@ class MetadataDetector:
             grouped.setdefault(category, []).append((name, value))
         for category, pairs in grouped.items():
             rule, severity, title = _CATEGORY_RULE[category]
-            shown = {name: (mask_tail(value) if category == "serial" else printable(value, 80)) for name, value in pairs}
+            shown = {name: mask_tail(value) if category == "serial" else printable(value, 80) for name, value in pairs}
             names = ", ".join(dict.fromkeys(name for name, _ in pairs))
             findings.append(Finding(rule, self.id, severity, 1.0, f"{title} in {where}: {names}",
                                     location=where, evidence=shown))

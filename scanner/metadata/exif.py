@@ -168,7 +168,7 @@ def iptc_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:
     from PIL import IptcImagePlugin
 
     try:
-        info = IptcImagePlugin.getiptcinfo(im) or {}
+        info = IptcImagePlugin.getiptcinfo(im) or {}  # type: ignore[arg-type]
     except (OSError, ValueError, SyntaxError, IndexError, TypeError) as exc:
         raise CorruptItem(f"IPTC block unreadable: {exc}") from None
     for key, value in info.items():

@@ -74,7 +74,8 @@ def _jpeg_end(data: bytes) -> int | None:
 def _png_end(data: bytes) -> int | None:
     pos, n = 8, len(data)
     while pos + 12 <= n:
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
         pos += 12 + length
         if kind == b"IEND":
             return pos
@@ -82,7 +83,7 @@ def _png_end(data: bytes) -> int | None:
 
 
 def _webp_end(data: bytes) -> int | None:
-    (size,) = struct.unpack("<I", data[4:8])
+    size = int.from_bytes(data[4:8], "little")
     return 8 + size + (size & 1)
 
 

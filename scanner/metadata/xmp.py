@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree
@@ -42,8 +41,8 @@ def _jpeg_packets(data: bytes) -> list[bytes]:
 
 
 def find_packets(data: bytes, limit: int) -> list[bytes]:
-    """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed packet
-    in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
+    """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed
+    packet in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
     if data.startswith(b"\xff\xd8"):
         raw = b"".join(_jpeg_packets(data))
     else:
