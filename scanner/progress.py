@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from rich.progress import TaskID
-
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
 

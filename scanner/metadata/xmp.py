@@ -43,10 +43,7 @@ def _jpeg_packets(data: bytes) -> list[bytes]:
 def find_packets(data: bytes, limit: int) -> list[bytes]:
     """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed
     packet in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
-    if data.startswith(b"\xff\xd8"):
-        raw = b"".join(_jpeg_packets(data))
-    else:
-        raw = data
+    raw = b"".join(_jpeg_packets(data)) if data.startswith(b"\xff\xd8") else data
     packets = []
     for m in _PACKET.finditer(raw):
         if m.end() - m.start() > limit:
