@@ -1,0 +1,95 @@
+"""Pipeline seams with small stand-in detectors: errors, timeouts and crashes fail closed; batches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from scanner.config import Settings
+from scanner.errors import EngineUnavailable, ItemTimeout
+from scanner.model import Decision, Finding, Severity
+from scanner.pipeline import Pipeline, deadline
+from scanner.subject import Subject
+
+
+class Stub:
+    """A detector whose behaviour the test sets; a stand-in for one seam, not for an engine."""
+
+    id = "stub"
+
+    def __init__(self, action) -> None:
+        self.action = action
+        self.batches: list[int] = []
+
+    def accepts(self, subject: Subject) -> bool:
+        return True
+
+    def detect(self, subject: Subject) -> list[Finding]:
+        return self.action(subject)
+
+
+class BatchStub(Stub):
+    def detect_batch(self, subjects: Sequence[Subject]) -> list[list[Finding]]:
+        self.batches.append(len(subjects))
+        return [self.action(s) for s in subjects]
+
+
+def _raise(exc: Exception):
+    def act(_s: Subject) -> list[Finding]:
+        raise exc
+    return act
+
+
+def _sleep(_s: Subject) -> list[Finding]:
+    time.sleep(5)
+    return []
+
+
+@pytest.mark.parametrize(("action", "code"), [
+    (_raise(EngineUnavailable("tesseract is not installed")), "engine_unavailable"),
+    (_raise(RuntimeError("bug")), "internal"),
+    (_sleep, "timeout"),
+])
+def test_detector_failures_give_review(fx, action, code: str) -> None:
+    pipe = Pipeline(Settings(timeout_s=0.2), detectors=[Stub(action)])
+    (report,) = pipe.scan_paths([str(fx["clean.jpg"])])
+    assert report.decision == Decision.REVIEW
+    assert [e.code for e in report.errors] == [code]
+
+
+def test_deadline_raises_and_restores() -> None:
+    with pytest.raises(ItemTimeout), deadline(0.05):
+        time.sleep(1)
+    with deadline(1):
+        pass  # no alarm left behind
+    time.sleep(0.01)
+
+
+def test_batch_detectors_see_the_whole_chunk(fx) -> None:
+    det = BatchStub(lambda s: [Finding("stub.seen", "stub", Severity.LOW, 1.0, s.item.sha256[:8])])
+    pipe = Pipeline(Settings(), detectors=[det])
+    reports = pipe.scan_paths([str(fx["clean.jpg"]), str(fx["gps_dirty.png"]), str(fx["empty.jpg"])])
+    assert det.batches == [2]  # the unreadable file never reaches detectors
+    assert [r.findings[0].message if r.findings else None for r in reports] == [
+        reports[0].sha256[:8], reports[1].sha256[:8], None]
+    assert reports[2].errors[0].code == "unsupported"
+
+
+def test_unhandled_kind_is_not_approved(fx) -> None:
+    class ImagesOnly(Stub):
+        def accepts(self, subject: Subject) -> bool:
+            return subject.item.kind.startswith("image/")
+
+    (report,) = Pipeline(Settings(), detectors=[ImagesOnly(lambda s: [])]).scan_paths([str(fx["not_an_image.jpg"])])
+    assert report.decision == Decision.REVIEW and report.errors[0].code == "unsupported"
+
+
+def test_policy_applies_overrides_before_deciding(fx) -> None:
+    from scanner.policy import parse_policy
+
+    det = Stub(lambda s: [Finding("stub.noise", "stub", Severity.HIGH, 1.0, "noise")])
+    policy = parse_policy({"rules": {"stub.noise": {"enabled": False}}})
+    (report,) = Pipeline(Settings(policy=policy), detectors=[det]).scan_paths([str(fx["clean.jpg"])])
+    assert report.decision == Decision.APPROVE and report.findings == ()
