@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 WORK_SIDE = 2000  # longest side OCR sees (11 MP took every engine ~5 s; 2000 px keeps receipts legible)
-MIN_TEXT_PX = 20  # median located line height below this: scale up (Tesseract wants ~20-30 px letters)
-MAX_UPSCALE = 3.0
+MIN_TEXT_PX = 12  # median located line height below this: scale up (both engines lose letters under ~10 px)
+MAX_UPSCALE = 2.0
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
 T = TypeVar("T")
@@ -63,6 +63,12 @@ def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
     if angle == 180:
         return Region(w - box.x - box.w, h - box.y - box.h, box.w, box.h)
     return box
+
+
+def _text_like(boxes: list[Region], size: tuple[int, int]) -> list[Region]:
+    """Drop located "lines" that cover a fifth of the picture: texture, not text."""
+    limit = 0.2 * size[0] * size[1]
+    return [b for b in boxes if b.w * b.h < limit]
 
 
 def _weight(result: OcrResult) -> float:
@@ -110,7 +116,7 @@ class TextDetector:
         locator = self._locator()
         located: list[Region] | None = None
         if locator is not None:
-            located = _timed(timings, "text.gate", lambda: locator.locate(picture))
+            located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
             subject.hints["text.located"] = len(located)
             if not located and scene not in TEXT_SCENES:
                 subject.hints["text.present"] = False
@@ -132,8 +138,8 @@ class TextDetector:
         if not located:
             return picture, 1.0
         median_h = statistics.median(r.h for r in located)
-        factor = min(MAX_UPSCALE, MIN_TEXT_PX / max(1.0, median_h), WORK_SIDE * 1.3 / max(picture.size))
-        if factor <= 1.15:
+        factor = min(MAX_UPSCALE, 1.5 * MIN_TEXT_PX / max(1.0, median_h), WORK_SIDE / max(picture.size))
+        if median_h >= MIN_TEXT_PX or factor <= 1.15:
             return picture, 1.0
         size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
         return picture.resize(size, Image.Resampling.BICUBIC), factor
@@ -145,7 +151,7 @@ class TextDetector:
         if len(located) >= 3 and upright * 2 > len(located):
             return True
         chars = sum(len(w.text.strip()) for w in result.words if w.conf >= 0.5)
-        return len(located) >= 3 and (chars < 2 * len(located) or result.mean_conf < 0.6)
+        return len(located) >= 3 and chars < 2 * len(located) and result.mean_conf < 0.6
 
     @staticmethod
     def _best_rotation(engine: OcrEngine, image: Image.Image, first: OcrResult) -> OcrResult:

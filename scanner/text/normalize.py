@@ -26,6 +26,8 @@ _FOLD = str.maketrans(
 _DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "i": "1", "|": "1",
                             "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "b": "6"})
 
+_DIGIT_LOOKALIKES = frozenset("OoDQIli|!SsBZzGb")
+
 _SKELETON = str.maketrans({"0": "O", "Q": "O", "D": "O", "1": "I", "L": "I", "!": "I", "|": "I",
                            "5": "S", "$": "S", "8": "B", "2": "Z", "6": "G"})
 
@@ -36,10 +38,11 @@ def fold(text: str) -> str:
 
 
 def repair_digits(token: str) -> str:
-    """'4OOO' -> '4000', 'l234' -> '1234' when at least half the token's alphanumerics are digits."""
+    """'4OOO' -> '4000', 'l234' -> '1234': mostly digits, or only digits and digit look-alikes."""
     alnum = [c for c in token if c.isalnum()]
     digits = sum(c.isdigit() for c in alnum)
-    if alnum and digits * 2 >= len(alnum) and digits >= 2:
+    confusable = all(c.isdigit() or c in _DIGIT_LOOKALIKES for c in alnum)
+    if alnum and ((digits * 2 >= len(alnum) and digits >= 2) or (confusable and digits >= 1)):
         return token.translate(_DIGIT_FIX)
     return token
 

@@ -1,0 +1,167 @@
+"""Text rules on synthetic pages (no OCR): table of positives and near-misses that must not fire."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.errors import ConfigError
+from scanner.model import Severity
+from scanner.text import find_hits, load_rules
+from scanner.text.normalize import repair_digits, skeleton
+from scanner.text.page import page_from_text
+from scanner.text.validators import card_scheme, iban_valid, luhn_valid
+
+RULES = load_rules({"codenames": ["FALCON", "Blue Heron"], "customers": ["Acme Retail"]})
+
+
+def rule_ids(text: str) -> set[str]:
+    return {h.rule_id for h in find_hits(page_from_text(text), RULES)}
+
+
+POSITIVES = [
+    ("visa luhn-valid, no context", "Card 4111 1111 1111 1111", "text.payment_card"),
+    ("visa with dashes", "4539-1488-0343-6467", "text.payment_card"),
+    ("amex 4-6-5", "3782 822463 10005", "text.payment_card"),
+    ("OCR'd O for 0", "4OOO 1234 5678 9010\nVALID THRU 09/17", "text.payment_card"),
+    ("luhn-invalid specimen with context", "5412 7512 3456 7890\nVALID THRU 10/21", "text.payment_card"),
+    ("luhn-invalid with expiry only", "4000 1234 5678 9010\n09/27", "text.payment_card"),
+    ("IBAN NL spaced", "IBAN NL91 ABNA 0417 1643 00", "text.iban"),
+    ("IBAN DE compact", "DE89370400440532013000", "text.iban"),
+    ("email", "mail: jan.jansen@example.nl", "text.email"),
+    ("phone with context", "Tel. 020-1234567", "text.phone"),
+    ("phone international", "+49 30 901820", "text.phone"),
+    ("pw colon", "pw: FidM236!", "text.secret"),
+    ("wachtwoord", "Wachtwoord: Zomer2024", "text.secret"),
+    ("passwort =", "Passwort = geheim123", "text.secret"),
+    ("wifi value on next line", "WiFi\nSommer2024!", "text.secret"),
+    ("pin digits", "PIN: 4821", "text.secret"),
+    ("one-time code", "Your verification code is 482913", "text.secret"),
+    ("aws key (detect-secrets)", "AKIAIOSFODNN7EXAMPLE", "text.secret"),
+    ("github token", "ghp_" + "a1B2" * 9, "text.secret"),
+    ("google api key", "AIza" + "SyD3" * 8 + "abc", "text.secret"),
+    ("private key header", "-----BEGIN RSA PRIVATE KEY-----", "text.secret"),
+    ("codename exact", "Project FALCON kickoff", "text.codename"),
+    ("codename 1 for L", "Project FA1CON kickoff", "text.codename"),
+    ("codename 0 for O", "FALC0N", "text.codename"),
+    ("codename broken spacing", "B L U E HER0N", "text.codename"),
+    ("codename across a line break", "Blue\nHeron", "text.codename"),
+    ("codename one OCR edit", "FALCQN rollout", "text.codename"),
+    ("customer rn for m", "for acrne retail", "text.codename"),
+    ("receipt NL", "Brood 2,49\nMelk 1,19\nTOTAAL 3,68\nBTW 9% 0,30\nPIN 3,68\nTerminal ID T4K8", "text.receipt"),
+    ("receipt DE", "Kassenbon\nBrot 2,49\nSUMME EUR 2,49\nMwSt 7% 0,16\nRückgeld 2,51", "text.receipt"),
+    ("receipt EN", "Milk 1.45\nBread 1.20\nSUBTOTAL 2.65\nVAT 20% 0.44\nChange 0.00", "text.receipt"),
+    ("POS screen", "Dagomzet 4.812,40\nTransacties 143\nContant 1.204,10\nKassa 3", "text.pos_screen"),
+    ("POS keypad", "7 8 9\n4 5 6\n1 2 3\n0 00\nTotal 22.0\nCash 100.0", "text.pos_screen"),
+]
+
+NEAR_MISSES = [
+    ("luhn-invalid, no card context", "Order 4000 1234 5678 9011", "text.payment_card"),
+    ("16 digits luhn-invalid run", "Ref 1234567812345678", "text.payment_card"),
+    ("long reference number", "Artikelnr 8712345678906", "text.payment_card"),
+    ("date and time", "Datum 15.01.2024 12:30", "text.payment_card"),
+    ("date as phone", "Datum 15.01.2024 12:30", "text.phone"),
+    ("phone-like order number", "Order 0612345678", "text.phone"),
+    ("bestelnummer", "Bestelnummer 030 1234 5678", "text.phone"),
+    ("IBAN with bad checksum", "NL91 ABNA 0417 1643 01", "text.iban"),
+    ("forgot password link", "Forgot password?", "text.secret"),
+    ("password field label", "Password: required", "text.secret"),
+    ("password manager", "password manager", "text.secret"),
+    ("pin word not digits", "PIN betaling", "text.secret"),
+    ("pinned item", "Pinned: weekly notes", "text.secret"),
+    ("codename inside a word", "FALCONRY club", "text.codename"),
+    ("short different word", "FALSE CON", "text.codename"),
+    ("slide with one total", "Total revenue grew 12%", "text.receipt"),
+    ("price list alone", "Apples 1.20\nPears 1.40", "text.receipt"),
+    ("receipt is not a till screen", "Kassenbon\nBrot 2,49\nSUMME EUR 2,49\nMwSt 7% 0,16\nKasse 2", "text.pos_screen"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "rule"), POSITIVES, ids=[p[0] for p in POSITIVES])
+def test_rule_fires(name: str, text: str, rule: str) -> None:
+    assert rule in rule_ids(text)
+
+
+@pytest.mark.parametrize(("name", "text", "rule"), NEAR_MISSES, ids=[n[0] for n in NEAR_MISSES])
+def test_near_miss_does_not_fire(name: str, text: str, rule: str) -> None:
+    assert rule not in rule_ids(text)
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [("4111111111111111", True), ("4539148803436467", True), ("378282246310005", True), ("4000123456789010", False),
+     ("0000000000000000", True), ("1", False), ("41111111111x1111", False)],
+)
+def test_luhn(number: str, valid: bool) -> None:
+    assert luhn_valid(number) is valid
+
+
+@pytest.mark.parametrize(
+    ("number", "scheme"),
+    [("4111111111111111", "visa"), ("5412751234567890", "mastercard"), ("2221000000000009", "mastercard"),
+     ("378282246310005", "amex"), ("6011111111111117", "discover"), ("9999999999999999", None)],
+)
+def test_card_scheme(number: str, scheme: str | None) -> None:
+    assert card_scheme(number) == scheme
+
+
+@pytest.mark.parametrize(
+    ("iban", "valid"),
+    [("NL91ABNA0417164300", True), ("DE89 3704 0044 0532 0130 00", True), ("GB82WEST12345698765432", True),
+     ("NL91ABNA0417164301", False), ("NL91ABNA041716430", False), ("XX00", False)],
+)
+def test_iban(iban: str, valid: bool) -> None:
+    assert iban_valid(iban) is valid
+
+
+def test_skeleton_collapses_ocr_confusions() -> None:
+    assert skeleton("FA1CON") == skeleton("Falcon") == skeleton("FAL C0N")
+    assert skeleton("Acrne") == skeleton("ACME")
+    assert skeleton("S8") == skeleton("5B")
+    assert repair_digits("4OOO") == "4000"
+    assert repair_digits("BOOK") == "BOOK"
+
+
+def test_evidence_is_masked() -> None:
+    hits = find_hits(page_from_text("Card 4111 1111 1111 1111\npw: FidM236!\nIBAN NL91 ABNA 0417 1643 00"), RULES)
+    blob = repr([(h.message, dict(h.evidence)) for h in hits])
+    for secret in ("4111 1111 1111 1111", "4111111111111111", "FidM236!", "NL91ABNA0417164300", "ABNA 0417"):
+        assert secret not in blob
+    card = next(h for h in hits if h.rule_id == "text.payment_card")
+    assert card.evidence["masked"] == "**** 1111"
+    assert card.message == "payment card number ending 1111 (Luhn-valid, visa range)"
+    assert card.severity is Severity.HIGH
+
+
+def test_codename_message_names_the_match() -> None:
+    hit = next(h for h in find_hits(page_from_text("FA1CON"), RULES) if h.rule_id == "text.codename")
+    assert hit.message == "project codename 'FALCON' (matched 'FA1CON')"
+
+
+def test_regions_point_at_the_match() -> None:
+    page = page_from_text("Name Jan\nCard 4111 1111 1111 1111 ok")
+    hit = next(h for h in find_hits(page, RULES) if h.rule_id == "text.payment_card")
+    assert hit.box is not None and hit.box.y == 20 and hit.box.x == 50
+
+
+def test_policy_extends_and_disables() -> None:
+    rules = load_rules({
+        "patterns": [{"id": "text.ticket", "regex": r"INC-\d{6}", "severity": "high", "message": "ticket number"}],
+        "disable": ["text.email"],
+        "severity": {"text.phone": "medium"},
+    })
+    hits = find_hits(page_from_text("see INC-123456 mail a@example.com +31 6 12345678"), rules)
+    by_id = {h.rule_id: h for h in hits}
+    assert by_id["text.ticket"].severity is Severity.HIGH and "INC-123456" not in repr(by_id["text.ticket"])
+    assert "text.email" not in by_id
+    assert by_id["text.phone"].severity is Severity.MEDIUM
+
+
+@pytest.mark.parametrize(
+    "section",
+    [{"codenames": "FALCON"}, {"codenames": ["ab"]}, {"unknown": 1}, {"patterns": [{"id": "x", "regex": "a"}]},
+     {"patterns": [{"id": "text.x", "regex": "("}]}, {"patterns": [{"id": "text.email", "regex": "a"}]},
+     {"severity": {"text.phone": "loud"}}],
+)
+def test_bad_policy_section_is_a_config_error(section: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        load_rules(section)
