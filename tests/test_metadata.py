@@ -25,6 +25,8 @@ CASES = [
     ("gps_malformed_empty.jpg", {"metadata.gps.malformed"}, {"metadata.gps"}, Decision.APPROVE),
     ("gps_malformed_range.jpg", {"metadata.gps.malformed"}, {"metadata.gps"}, Decision.APPROVE),
     ("identity_dirty.jpg", {"metadata.identity", "metadata.device", "metadata.capture_time"}, set(), Decision.REVIEW),
+    ("makernote_nikon.jpg", {"metadata.identity"}, set(), Decision.REVIEW),
+    ("makernote_canon.jpg", {"metadata.identity"}, set(), Decision.REVIEW),
     ("thumbnail_stale.jpg", {"metadata.thumbnail"}, set(), Decision.REVIEW),
     ("thumbnail_ok.jpg", set(), {"metadata.thumbnail"}, Decision.APPROVE),
     ("trailing_acropalypse.png", {"metadata.trailing_data"}, set(), Decision.REVIEW),

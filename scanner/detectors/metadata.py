@@ -13,7 +13,7 @@ from ..config import Settings
 from ..engines import EngineSet
 from ..errors import CorruptItem, ItemError
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, xmp
+from ..metadata import hidden, makernote, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, XMP_TAGS
 from ..model import Finding, Severity
@@ -82,19 +82,25 @@ class MetadataDetector:
                                         "GPS block present but unusable: " + "; ".join(reading.problems),
                                         location="EXIF GPS"))
         self._fields(exif_mod.tagged_fields(block), "EXIF", findings)
-        make = exif_mod.text_of(block.tags.get(0x010F, "")).lower()
-        if (exif_mod.MAKERNOTE in block.tags and im.format in ("JPEG", "TIFF", "MPO")
-                and make.startswith(MAKERNOTE_MAKERS)):
-            self._step(subject, "metadata.makernote", lambda: self._makernote(subject, findings))
+        if exif_mod.MAKERNOTE in block.tags:
+            self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
         if block.thumbnail:
             self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
 
-    def _makernote(self, subject: Subject, findings: list[Finding]) -> None:
-        try:
-            pairs = exif_mod.makernote_serials(subject.item.data)
-        except Exception as exc:  # exifread raises anything on vendor data; map at the boundary
-            raise CorruptItem(f"maker note unreadable ({type(exc).__name__})") from None
-        self._fields((("serial", name, value) for name, value in pairs), "EXIF maker note", findings)
+    def _makernote(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock,
+                   findings: list[Finding]) -> None:
+        make = exif_mod.text_of(block.tags.get(0x010F, "")).lower()
+        note = block.tags[exif_mod.MAKERNOTE]
+        pairs = makernote.pillow_serials(block.makernote_ifd)
+        if isinstance(note, bytes):
+            pairs += makernote.serials(block.tiff, note, make)
+        if not pairs and im.format in ("JPEG", "TIFF", "MPO") and make.startswith(MAKERNOTE_MAKERS):
+            try:
+                pairs = exif_mod.makernote_serials(subject.item.data)
+            except Exception as exc:  # exifread raises anything on vendor data; map at the boundary
+                raise CorruptItem(f"maker note unreadable ({type(exc).__name__})") from None
+        self._fields((("serial" if "Serial" in name else "identity", name, value) for name, value in pairs),
+                     "EXIF maker note", findings)
 
     def _thumbnail(self, subject: Subject, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
         from .. import media

@@ -37,6 +37,11 @@ class ExifBlock:
     gps_pointer: bool
     raw: bytes
     thumbnail: bytes | None
+    makernote_ifd: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def tiff(self) -> bytes:
+        return self.raw[6:] if self.raw.startswith(b"Exif\x00\x00") else self.raw
 
 
 def _rational_tuple(value: Any) -> list[float]:
@@ -102,12 +107,14 @@ def read_exif(im: Image.Image, max_bytes: int) -> ExifBlock | None:
         exif = im.getexif()
         if not exif and not raw:
             return None
+        exif_ifd = exif.get_ifd(EXIF_IFD)
         block = ExifBlock(
-            tags={**dict(exif), **exif.get_ifd(EXIF_IFD)},
+            tags={**dict(exif), **exif_ifd},
             gps=dict(exif.get_ifd(GPS_IFD)),
             gps_pointer=GPS_IFD in exif,
             raw=raw,
             thumbnail=_thumbnail(raw, exif.get_ifd(ExifTags.IFD.IFD1)) if raw else None,
+            makernote_ifd=dict(exif.get_ifd(MAKERNOTE)) if MAKERNOTE in exif_ifd else {},
         )
     except (OSError, ValueError, SyntaxError, EOFError, KeyError, TypeError, IndexError) as exc:
         raise CorruptItem(f"EXIF block unreadable: {exc}") from None
