@@ -207,10 +207,15 @@ def _stream(page: Page) -> tuple[str, list[tuple[int, int]], set[int], set[int]]
     for li, line in enumerate(page.lines):
         text = line.text.replace("rn", "m\x00").replace("RN", "M\x00")
         for ws, we in line.spans:
-            first = True
+            first = True  # a token starts at each word and after any space or punctuation inside it
             for ci in range(ws, we):
                 ch = text[ci]
-                if ch == "\x00" or not (ch.isalnum() or ch in "$!|"):
+                if ch == "\x00":
+                    continue
+                if not (ch.isalnum() or ch in "$!|"):
+                    if not first:
+                        ends.add(len(chars))
+                    first = True
                     continue
                 if first:
                     starts.add(len(chars))
