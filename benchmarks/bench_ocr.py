@@ -30,12 +30,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "EXTENDED WEBP", "TIFF", "GIF", "HEIC", "HEIF", "AVIF", "MPO", "BMP"}
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "EXTENDED WEBP",
+                 "TIFF", "GIF", "HEIC", "HEIF", "AVIF", "MPO", "BMP"}
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
 
 def cer(hyp: str, ref: str) -> float:
-    """Character error rate: Levenshtein(hyp, ref) / len(ref), lower-cased, whitespace removed (truths differ in spacing)."""
+    """Levenshtein(hyp, ref) / len(ref), lower-cased, whitespace removed (the truths differ in spacing)."""
     import numpy as np
 
     a = re.sub(r"\s+", "", hyp.lower())
@@ -77,8 +78,13 @@ def load_items(corpus: Path) -> list[dict[str, str]]:
 def plain_tesseract(path: Path) -> float | None:
     start = time.perf_counter()
     try:
-        subprocess.run(["tesseract", str(path), "stdout"], capture_output=True, check=True, timeout=120,
-                       env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        subprocess.run(
+            ["tesseract", str(path), "stdout"],
+            capture_output=True,
+            check=True,
+            timeout=120,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        )
     except (subprocess.SubprocessError, OSError):
         return None
     return time.perf_counter() - start
@@ -123,8 +129,12 @@ def run_engine(choice: str, items: list[dict[str, str]], corpus: Path) -> list[d
         except Exception as exc:  # a benchmark records errors and goes on
             rec["error"] = f"{type(exc).__name__}: {str(exc)[:80]}"
         out.append(rec)
-        print(f"  {choice:9s} {it['group']:10s} {rec.get('detector_s', 0):6.2f}s {rec.get('rules', rec.get('error'))} "
-              f"{it['relpath'][:60]}", file=sys.stderr, flush=True)
+        print(
+            f"  {choice:9s} {it['group']:10s} {rec.get('detector_s', 0):6.2f}s {rec.get('rules', rec.get('error'))} "
+            f"{it['relpath'][:60]}",
+            file=sys.stderr,
+            flush=True,
+        )
     return out
 
 
@@ -142,6 +152,9 @@ def summarize(choice: str, recs: list[dict[str, object]], plain: dict[str, float
         vals = [float(r[key]) for r in rs if key in r]  # type: ignore[arg-type]
         return statistics.mean(vals) if vals else float("nan")
 
+    def pair(rs: list[dict[str, object]], rule: str) -> str:
+        return f"{frac(rs, has(rule))} / {frac(rs, lambda r: r.get('medium'))}"
+
     ok = [r for r in recs if "detector_s" in r and "bare_s" in r]
     textless = [r for r in ok if r["group"] == "textless"]
     withtext = [r for r in ok if r["group"] != "textless"]
@@ -151,12 +164,11 @@ def summarize(choice: str, recs: list[dict[str, object]], plain: dict[str, float
         "engine": choice,
         "receipt recall": frac(sel("receipt"), has("text.receipt")),
         "card recall": frac(sel("card"), has("text.payment_card")),
-        "pos (pos_screen / any>=medium)": f"{frac(sel('pos'), has('text.pos_screen'))} / {frac(sel('pos'), lambda r: r.get('medium'))}",
-        "sticky (secret / any>=medium)": f"{frac(sel('sticky'), has('text.secret'))} / {frac(sel('sticky'), lambda r: r.get('medium'))}",
-        "whiteboard (whiteboard / any>=medium)":
-            f"{frac(sel('whiteboard'), has('text.whiteboard'))} / {frac(sel('whiteboard'), lambda r: r.get('medium'))}",
-        "FP textless (any / >=medium)":
-            f"{frac(sel('textless'), lambda r: bool(r.get('rules')))} / {frac(sel('textless'), lambda r: r.get('medium'))}",
+        "pos (pos_screen / any>=medium)": pair(sel("pos"), "text.pos_screen"),
+        "sticky (secret / any>=medium)": pair(sel("sticky"), "text.secret"),
+        "whiteboard (whiteboard / any>=medium)": pair(sel("whiteboard"), "text.whiteboard"),
+        "FP textless (any / >=medium)": f"{frac(sel('textless'), lambda r: bool(r.get('rules')))} / "
+        f"{frac(sel('textless'), lambda r: r.get('medium'))}",
         "CER receipts": round(statistics.mean(cers["receipt"]), 3) if cers["receipt"] else None,
         "CER whiteboards": round(statistics.mean(cers["whiteboard"]), 3) if cers["whiteboard"] else None,
         "s/img detector (text imgs)": round(mean("detector_s", withtext), 3),
@@ -181,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     items = load_items(args.corpus)
     if args.limit:
         per: dict[str, int] = {}
-        items = [it for it in items if per.setdefault(it["group"], 0) < args.limit and not per.__setitem__(it["group"], per[it["group"]] + 1)]
+        items = [
+            it
+            for it in items
+            if per.setdefault(it["group"], 0) < args.limit and not per.__setitem__(it["group"], per[it["group"]] + 1)
+        ]
     plain = {it["relpath"]: plain_tesseract(args.corpus / it["relpath"]) for it in items}
     summaries, records = [], {}
     for choice in args.engines.split(","):

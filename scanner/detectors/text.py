@@ -121,7 +121,7 @@ class TextDetector:
             if not located and scene not in TEXT_SCENES:
                 subject.hints["text.present"] = False
                 return []
-        work, factor = self._scaled(picture, located)
+        work, _factor = self._scaled(picture, located)
         hits: list[Hit] = []
         for engine in engines:
             result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
@@ -166,9 +166,12 @@ class TextDetector:
     def _rules(self, result: OcrResult, image: Image.Image, scene: Any) -> list[Hit]:
         page = build_page(result.words, result.size)
         hits = find_hits(page, self.rules, scene if isinstance(scene, str) else None)
-        if self.rules.enabled("text.whiteboard") and not any(h.rule_id in ("text.receipt", "text.pos_screen") for h in hits):
-            board = score_whiteboard(image, page, scene if isinstance(scene, str) else None,
-                                     self.rules.severity["text.whiteboard"])
+        if self.rules.enabled("text.whiteboard") and not any(
+            h.rule_id in ("text.receipt", "text.pos_screen") for h in hits
+        ):
+            board = score_whiteboard(
+                image, page, scene if isinstance(scene, str) else None, self.rules.severity["text.whiteboard"]
+            )
             if board:
                 hits.append(board)
         return hits
@@ -178,15 +181,22 @@ class TextDetector:
         region = None
         if hit.box is not None:
             b = hit.box
-            region = Region(int(b.x * scale[0]), int(b.y * scale[1]), max(1, round(b.w * scale[0])), max(1, round(b.h * scale[1])))
-        return Finding(hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence))
+            region = Region(
+                int(b.x * scale[0]), int(b.y * scale[1]), max(1, round(b.w * scale[0])), max(1, round(b.h * scale[1]))
+            )
+        return Finding(
+            hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence)
+        )
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
     """One finding per rule and value (two engines often read the same card): keep the surest."""
     best: dict[tuple[str, str], Hit] = {}
     for h in hits:
-        key = (h.rule_id, str(h.evidence.get("hash") or h.evidence.get("name") or ("page" if h.rule_id in _PAGE_RULES else h.box)))
+        key = (
+            h.rule_id,
+            str(h.evidence.get("hash") or h.evidence.get("name") or ("page" if h.rule_id in _PAGE_RULES else h.box)),
+        )
         if key not in best or h.confidence > best[key].confidence:
             best[key] = h
     return sorted(best.values(), key=lambda h: (-int(h.severity), -h.confidence, h.rule_id))

@@ -48,10 +48,9 @@ def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity
     mask, share = board_mask(image)
     h, w = mask.shape  # type: ignore[attr-defined]
     sx, sy = w / page.size[0], h / page.size[1]
-    inside = sum(
-        1 for wd in words
-        if mask[min(h - 1, int((wd.box.y + wd.box.h / 2) * sy)), min(w - 1, int((wd.box.x + wd.box.w / 2) * sx))]  # type: ignore[index]
-    ) / len(words)
+    centres = [(int((wd.box.y + wd.box.h / 2) * sy), int((wd.box.x + wd.box.w / 2) * sx)) for wd in words]
+    hits = [bool(mask[min(h - 1, cy), min(w - 1, cx)]) for cy, cx in centres]  # type: ignore[index]
+    inside = sum(hits) / len(words)
     heights = [wd.box.h for wd in words]
     rel_height = statistics.median(heights) / page.size[1]
     spread = statistics.pstdev(heights) / max(1.0, statistics.mean(heights))
@@ -74,5 +73,11 @@ def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity
         signals.append("whiteboard scene")
     if score < THRESHOLD or share < 0.15:
         return None
-    return Hit("text.whiteboard", severity, min(0.9, 0.4 + 0.1 * score), "whiteboard with writing: " + ", ".join(signals),
-               union(wd.box for wd in words), {"score": round(score, 2), "words": len(words), "board": round(share, 2)})
+    return Hit(
+        "text.whiteboard",
+        severity,
+        min(0.9, 0.4 + 0.1 * score),
+        "whiteboard with writing: " + ", ".join(signals),
+        union(wd.box for wd in words),
+        {"score": round(score, 2), "words": len(words), "board": round(share, 2)},
+    )

@@ -76,9 +76,18 @@ def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
                 conf, why = 0.5, f"Luhn-invalid, card-shaped next to '{context}'"
             else:
                 continue
-            yield _hit(rules, "text.payment_card", conf, f"payment card number ending {digits[-4:]} ({why})",
-                       line.box_for(m.start(), m.end()), masked=mask.last4(digits), luhn=luhn,
-                       scheme=scheme or "unknown", digits=len(digits), hash=mask.digest(digits))
+            yield _hit(
+                rules,
+                "text.payment_card",
+                conf,
+                f"payment card number ending {digits[-4:]} ({why})",
+                line.box_for(m.start(), m.end()),
+                masked=mask.last4(digits),
+                luhn=luhn,
+                scheme=scheme or "unknown",
+                digits=len(digits),
+                hash=mask.digest(digits),
+            )
 
 
 def _ibans(page: Page, rules: TextRules) -> Iterator[Hit]:
@@ -89,8 +98,15 @@ def _ibans(page: Page, rules: TextRules) -> Iterator[Hit]:
             for end in range(len(candidate), 14, -1):
                 if iban_valid(candidate[:end]):
                     value = candidate[:end]
-                    yield _hit(rules, "text.iban", 0.9, f"IBAN {mask.iban(value)} (mod-97 valid)",
-                               line.box_for(m.start(), m.end()), masked=mask.iban(value), hash=mask.digest(value))
+                    yield _hit(
+                        rules,
+                        "text.iban",
+                        0.9,
+                        f"IBAN {mask.iban(value)} (mod-97 valid)",
+                        line.box_for(m.start(), m.end()),
+                        masked=mask.iban(value),
+                        hash=mask.digest(value),
+                    )
                     break
 
 
@@ -98,8 +114,15 @@ def _emails(page: Page, rules: TextRules) -> Iterator[Hit]:
     for line in page.lines:
         for m in _EMAIL.finditer(line.text):
             value = m.group(0)
-            yield _hit(rules, "text.email", 0.8, f"e-mail address {mask.email(value)}",
-                       line.box_for(m.start(), m.end()), masked=mask.email(value), hash=mask.digest(value.lower()))
+            yield _hit(
+                rules,
+                "text.email",
+                0.8,
+                f"e-mail address {mask.email(value)}",
+                line.box_for(m.start(), m.end()),
+                masked=mask.email(value),
+                hash=mask.digest(value.lower()),
+            )
 
 
 def _overlaps(a: Region, b: Region) -> bool:
@@ -123,8 +146,15 @@ def _phones(page: Page, rules: TextRules, taken: list[Region]) -> Iterator[Hit]:
                     continue
                 seen.add(span)
                 e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
-                yield _hit(rules, "text.phone", 0.8 if international else 0.6,
-                           f"phone number {mask.phone(e164)}", box, masked=mask.phone(e164), hash=mask.digest(e164))
+                yield _hit(
+                    rules,
+                    "text.phone",
+                    0.8 if international else 0.6,
+                    f"phone number {mask.phone(e164)}",
+                    box,
+                    masked=mask.phone(e164),
+                    hash=mask.digest(e164),
+                )
 
 
 def _secret_value(page: Page, index: int, end: int, rules: TextRules) -> tuple[str, Line, int, int] | None:
@@ -156,24 +186,41 @@ def _secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
             om = _OTP.match(line.text, km.end())
             if om:
                 code = om.group(1)
-                yield _hit(rules, "text.secret", 0.7, f"one-time code shown next to '{km.group(0)}'",
-                           line.box_for(om.start(1), om.end(1)), masked="*" * len(code), hash=mask.digest(code),
-                           keyword=km.group(0), kind="otp")
+                yield _hit(
+                    rules,
+                    "text.secret",
+                    0.7,
+                    f"one-time code shown next to '{km.group(0)}'",
+                    line.box_for(om.start(1), om.end(1)),
+                    masked="*" * len(code),
+                    hash=mask.digest(code),
+                    keyword=km.group(0),
+                    kind="otp",
+                )
         for km in rules.secret_keywords.finditer(low):
             found = _secret_value(page, i, km.end(), rules)
             if not found:
                 continue
             value, vline, start, end = found
             value = value.strip(".,;)('\"")
-            separated = bool(re.match(r"\s*[:=]", line.text[km.end():])) or vline is not line
+            separated = bool(re.match(r"\s*[:=]", line.text[km.end() :])) or vline is not line
             if km.group(0) == "pin" and not value.isdigit():
                 continue
             if not _plausible_secret(value, separated, rules):
                 continue
             box = union([line.box_for(km.start(), km.end()), vline.box_for(start, end)])
-            yield _hit(rules, "text.secret", 0.85 if separated else 0.65,
-                       f"password written next to '{km.group(0)}'", box, masked=mask.secret(value),
-                       hash=mask.digest(value), keyword=km.group(0), length=len(value), kind="password")
+            yield _hit(
+                rules,
+                "text.secret",
+                0.85 if separated else 0.65,
+                f"password written next to '{km.group(0)}'",
+                box,
+                masked=mask.secret(value),
+                hash=mask.digest(value),
+                keyword=km.group(0),
+                length=len(value),
+                kind="password",
+            )
             break
 
 
@@ -190,8 +237,16 @@ def _tokens(page: Page, rules: TextRules) -> Iterator[Hit]:
                 if m:
                     value = m.group(0)
                     box = line.box_for(m.start(), m.end()) if text is line.text else line.box
-                    yield _hit(rules, "text.secret", 0.9, f"{label} visible", box,
-                               masked=mask.secret(value), hash=mask.digest(value), kind="token")
+                    yield _hit(
+                        rules,
+                        "text.secret",
+                        0.9,
+                        f"{label} visible",
+                        box,
+                        masked=mask.secret(value),
+                        hash=mask.digest(value),
+                        kind="token",
+                    )
                     done = True
                     break
             if done:
@@ -253,11 +308,21 @@ def _names(page: Page, rules: TextRules) -> Iterator[Hit]:
         seen = " / ".join(page.lines[li].text[min(ix) : max(ix) + 1] for li, ix in spans.items())
         label = "project codename" if name.kind == "codename" else "customer name"
         note = "" if seen == name.name else f" (matched '{seen}')"
-        yield _hit(rules, "text.codename", 0.9 if dist == 0 else 0.7, f"{label} '{name.name}'{note}", union(boxes),
-                   name=name.name, kind=name.kind, edits=dist)
+        yield _hit(
+            rules,
+            "text.codename",
+            0.9 if dist == 0 else 0.7,
+            f"{label} '{name.name}'{note}",
+            union(boxes),
+            name=name.name,
+            kind=name.kind,
+            edits=dist,
+        )
 
 
-def _find_name(name: Name, stream: str, starts: set[int], ends: set[int], fuzzy_min: int) -> tuple[int, int, int] | None:
+def _find_name(
+    name: Name, stream: str, starts: set[int], ends: set[int], fuzzy_min: int
+) -> tuple[int, int, int] | None:
     target = name.skeleton
     n = len(target)
     pos = stream.find(target)
@@ -281,5 +346,11 @@ def _patterns(page: Page, rules: TextRules) -> Iterator[Hit]:
             m = pattern.regex.search(line.text)
             if m:
                 value = m.group(0)
-                yield Hit(pattern.rule_id, pattern.severity, 0.8, pattern.message, line.box_for(m.start(), m.end()),
-                          {"masked": mask.secret(value), "hash": mask.digest(value)})
+                yield Hit(
+                    pattern.rule_id,
+                    pattern.severity,
+                    0.8,
+                    pattern.message,
+                    line.box_for(m.start(), m.end()),
+                    {"masked": mask.secret(value), "hash": mask.digest(value)},
+                )

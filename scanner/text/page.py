@@ -114,4 +114,6 @@ def page_from_text(text: str, line_height: int = 20) -> Page:
         for token in raw.split():
             words.append(Word(token, 1.0, Region(x, row * line_height, 10 * len(token), line_height - 4)))
             x += 10 * (len(token) + 1)
-    return build_page(words, (max([w.box.x + w.box.w for w in words], default=1), max(1, line_height * len(text.splitlines()))))
+    return build_page(
+        words, (max([w.box.x + w.box.w for w in words], default=1), max(1, line_height * len(text.splitlines())))
+    )

@@ -20,8 +20,15 @@ from .normalize import fold, skeleton
 
 POLICY_KEYS = {"codenames", "customers", "patterns", "disable", "severity"}
 RULE_IDS = (
-    "text.payment_card", "text.iban", "text.email", "text.phone", "text.secret", "text.codename",
-    "text.receipt", "text.pos_screen", "text.whiteboard",
+    "text.payment_card",
+    "text.iban",
+    "text.email",
+    "text.phone",
+    "text.secret",
+    "text.codename",
+    "text.receipt",
+    "text.pos_screen",
+    "text.whiteboard",
 )
 
 
@@ -107,7 +114,9 @@ def _spec(table: Mapping[str, Any], origin: str) -> ScoreSpec:
             pattern = keyword_regex(g["words"])
         elif "regex" in g:
             pattern = _compile(g["regex"], f"{origin}.groups.{name}")
-        groups.append(Group(name, float(g["weight"]), pattern, bool(g.get("specific", False)), int(g.get("keypad_min", 0))))
+        groups.append(
+            Group(name, float(g["weight"]), pattern, bool(g.get("specific", False)), int(g.get("keypad_min", 0)))
+        )
     return ScoreSpec(float(table["threshold"]), float(table["price_weight"]), float(table["price_cap"]), tuple(groups))
 
 
