@@ -59,6 +59,11 @@ class Policy:
             return replace(finding, severity=override.severity)
         return finding
 
+    def enabled(self, rule_id: str) -> bool:
+        """False when the policy switched the rule off: detectors may then skip the work."""
+        override = self._override(rule_id)
+        return override is None or override.enabled
+
     def _override(self, rule_id: str) -> RuleOverride | None:
         # "text.secret" is governed by [rules."text.secret"], else by [rules."text"].
         parts = rule_id.split(".")

@@ -84,7 +84,7 @@ class MetadataDetector:
         self._fields(exif_mod.tagged_fields(block), "EXIF", findings)
         if exif_mod.MAKERNOTE in block.tags:
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
-        if block.thumbnail:
+        if block.thumbnail and self.settings.policy.enabled("metadata.thumbnail"):
             self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
 
     def _makernote(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock,
