@@ -32,7 +32,7 @@ class VisualOptions:
     views: tuple[str, ...] = ("full",)  # reference views matched (augmented views measured no better)
     patches: bool = False  # also match the query's 2x2 feature-map cells
     known_images: Path | None = None  # folder of known confidential files (default: <refs>/known)
-    known_distance: int = 10  # max Hamming distance (of 64 bits) for visual.known_image
+    known_distance: int = 40  # max Hamming distance (of 256 bits) for visual.known_image
     cues: bool = True
     cue_min: float = 0.35  # summed ImageNet probability for a screen/document cue
 
@@ -78,11 +78,11 @@ def parse_options(settings: Settings) -> VisualOptions:
         raise ConfigError(f"[visual] views: must start with 'full' and use {', '.join(VIEW_NAMES)}")
     try:
         k = int(table.get("k", 1))
-        known_distance = int(table.get("known_distance", 10))
+        known_distance = int(table.get("known_distance", 40))
     except (TypeError, ValueError):
         raise ConfigError("[visual] k and known_distance must be integers") from None
-    if k < 1 or not 0 <= known_distance <= 32:
-        raise ConfigError("[visual] k must be >= 1 and known_distance 0..32")
+    if k < 1 or not 0 <= known_distance <= 128:
+        raise ConfigError("[visual] k must be >= 1 and known_distance 0..128")
     return VisualOptions(
         refs=refs,
         model=str(table.get("model", "lite2")),
