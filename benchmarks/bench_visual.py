@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner import media  # noqa: E402
-from scanner.config import Settings  # noqa: E402
-from scanner.engines.embedder import build_embedder  # noqa: E402
-from scanner.errors import ScannerError  # noqa: E402
-from scanner.visual.gallery import IMAGE_SUFFIXES, Gallery, calibrate  # noqa: E402
-from scanner.visual.options import VIEW_NAMES, VisualOptions  # noqa: E402
+from scanner import media
+from scanner.config import Settings
+from scanner.engines.embedder import build_embedder
+from scanner.errors import ScannerError
+from scanner.visual.gallery import IMAGE_SUFFIXES, Gallery, calibrate
+from scanner.visual.options import VIEW_NAMES, VisualOptions
 
 RESTRICTED = ("serverroom", "lab", "prototype")
 ALLOWED = ("indoor",)

@@ -223,7 +223,9 @@ class Gallery:
         best_allowed = float(allowed.max()) if allowed.size else -1.0
         return scores, nearest, np.array(best_allowed)
 
-    def decide(self, sims: np.ndarray, exclude: int | None = None, thresholds: np.ndarray | None = None) -> Match | None:
+    def decide(
+        self, sims: np.ndarray, exclude: int | None = None, thresholds: np.ndarray | None = None
+    ) -> Match | None:
         thr = self.thresholds if thresholds is None else thresholds
         scores, nearest, best_allowed = self.label_scores(sims, exclude)
         allowed = float(best_allowed)
@@ -251,7 +253,7 @@ def calibrate(gallery: Gallery, ref_sims: np.ndarray, skip: int | None = None) -
     """
     opts = gallery.options
     thr = np.full(len(gallery.labels), opts.floor)
-    for j in np.flatnonzero(gallery.allowed):
+    for j in (int(x) for x in np.flatnonzero(gallery.allowed)):
         if j == skip:
             continue
         row = ref_sims[j].copy()

@@ -95,13 +95,15 @@ def rectangles(gray: np.ndarray, min_area: float = 0.08) -> list[np.ndarray]:
     h, w = gray.shape
     out: list[np.ndarray] = []
     boxes: set[tuple[int, int, int, int]] = set()
-    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:40]:
+    for c in sorted(contours, key=lambda c: cv2.boundingRect(c)[2] * cv2.boundingRect(c)[3], reverse=True)[:60]:
         x, y, bw, bh = cv2.boundingRect(c)
         if bw * bh < min_area * w * h or (bw > 0.97 * w and bh > 0.97 * h):
             continue
-        approx = cv2.approxPolyDP(c, 0.02 * cv2.arcLength(c, True), True)
-        if len(approx) != 4:
-            continue
+        x1, y1 = x + bw - 1, y + bh - 1
+        sides = (edges[y, x:x1], edges[y1, x:x1], edges[y:y1, x], edges[y:y1, x1])
+        straight = min(float(side.mean()) for side in sides) >= 0.6 * 255
+        if not straight and len(cv2.approxPolyDP(c, 0.02 * cv2.arcLength(c, True), True)) != 4:
+            continue  # neither a straight-edged box nor a 4-corner outline
         key = (x // 4, y // 4, bw // 4, bh // 4)
         if key in boxes:
             continue
@@ -173,7 +175,7 @@ class KnownImages:
         gray = to_gray(image)
         best: KnownHit | None = None
         candidates = [("whole", gray), ("trimmed", trim_borders(gray))]
-        candidates += [("panel", panel) for panel in rectangles(gray)]
+        candidates += [("panel", trim_borders(panel)) for panel in rectangles(gray)]
         for how, candidate in candidates:
             if candidate.shape[0] >= 16 and candidate.shape[1] >= 16 and informative(candidate):
                 best = self._better(best, phash_gray(candidate), how)

@@ -1,0 +1,144 @@
+"""Visual leaks: restricted places/objects by reference photos, known confidential images, scene cues."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Settings
+from ..engines import EngineSet
+from ..engines.embedder import ImageEmbedder, build_embedder
+from ..model import Finding, Severity
+from ..subject import Subject
+from ..visual.cues import cues_for, image_stats
+from ..visual.gallery import Gallery
+from ..visual.options import VisualOptions, parse_options
+from ..visual.phash import KnownImages
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+DECODE_SIDE = 640  # JPEG draft decode lands near this; the model input is 224-260 px
+IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
+CUE_RULES = {"screen": "visual.screen", "whiteboard": "visual.whiteboard", "document": "visual.document"}
+CUE_SEVERITY = {"screen": Severity.INFO, "whiteboard": Severity.INFO, "document": Severity.INFO}
+
+
+class VisualDetector:
+    """Batches subjects through one embedder; the gallery and known hashes load once per process."""
+
+    id = "visual"
+
+    def __init__(self, settings: Settings, engines: EngineSet) -> None:
+        self.settings = settings
+        self.options: VisualOptions = parse_options(settings)
+        self._engines = engines
+        self._gallery: Gallery | None = None
+        self._known: KnownImages | None = None
+
+    def accepts(self, subject: Subject) -> bool:
+        kind = subject.item.kind.lower()
+        return kind in IMAGE_KINDS or kind.startswith("image")
+
+    @property
+    def embedder(self) -> ImageEmbedder:
+        engine: ImageEmbedder = self._engines.get("embedder", build_embedder)
+        return engine
+
+    def gallery(self) -> Gallery | None:
+        if self._gallery is None and self.options.refs is not None:
+            self._gallery = Gallery.load(self.options, self.embedder, self.settings.cache_dir)
+        return self._gallery
+
+    def known(self) -> KnownImages | None:
+        folder = self.options.known_dir
+        if self._known is None and folder is not None and folder.is_dir():
+            self._known = KnownImages.load(folder)
+        return self._known
+
+    def detect(self, subject: Subject) -> list[Finding]:
+        return self.detect_batch([subject])[0]
+
+    def detect_batch(self, subjects: Sequence[Subject]) -> list[list[Finding]]:
+        """Decode (draft JPEG) -> one model batch -> gallery, hashes, cues.
+
+        A decode error (ItemError) is raised for the whole batch; the pipeline then retries the
+        subjects one by one so only the bad file ends up in review.
+        """
+        embedder, gallery, known = self.embedder, self.gallery(), self.known()
+        pictures: list[Image.Image] = [s.picture(DECODE_SIDE) for s in subjects]
+        started = time.perf_counter()
+        emb = embedder.embed_arrays(np.stack([embedder.prepare(p) for p in pictures]))
+        per_item = (time.perf_counter() - started) / max(1, len(subjects))
+        matches = gallery.match(emb.features, emb.patches) if gallery is not None else [None] * len(subjects)
+        out: list[list[Finding]] = []
+        for i, subject in enumerate(subjects):
+            subject.hints.setdefault("timings", {})["visual.embed"] = per_item
+            findings: list[Finding] = []
+            match = matches[i]
+            if match is not None:
+                findings.append(self._restricted(match))
+            if known is not None:
+                hit = known.best(pictures[i])
+                if hit is not None and hit.distance <= self.options.known_distance:
+                    findings.append(self._known_finding(hit.path.name, hit.distance, hit.how))
+            if self.options.cues:
+                findings.extend(self._cues(subject, emb.probs[i], pictures[i]))
+            out.append(findings)
+        return out
+
+    def _restricted(self, match: object) -> Finding:
+        from ..visual.gallery import Match
+
+        assert isinstance(match, Match)
+        return Finding(
+            rule_id="visual.restricted",
+            detector=self.id,
+            severity=Severity.HIGH,
+            confidence=match.confidence,
+            message=(
+                f"looks like restricted {match.label!r} (similarity {match.similarity:.2f}; "
+                f"nearest reference {match.nearest})"
+            ),
+            location="pixels",
+            evidence={
+                "label": match.label,
+                "similarity": round(match.similarity, 3),
+                "threshold": round(match.threshold, 3),
+                "allowed_similarity": round(match.allowed_similarity, 3),
+                "nearest_reference": str(match.nearest),
+            },
+        )
+
+    def _known_finding(self, name: str, distance: int, how: str) -> Finding:
+        limit = max(1, self.options.known_distance)
+        return Finding(
+            rule_id="visual.known_image",
+            detector=self.id,
+            severity=Severity.HIGH,
+            confidence=float(min(0.99, 1.0 - 0.4 * distance / limit)),
+            message=f"near-duplicate of known confidential image {name!r} (hash distance {distance}/256, {how})",
+            location="pixels",
+            evidence={"known_image": name, "distance": distance, "matched_as": how},
+        )
+
+    def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
+        findings = []
+        for cue in cues_for(probs, image_stats(picture), self.options.cue_min):
+            subject.hints.setdefault("visual.scene", cue.scene)
+            subject.hints.setdefault("visual.scenes", []).append(cue.scene)
+            findings.append(
+                Finding(
+                    rule_id=CUE_RULES[cue.scene],
+                    detector=self.id,
+                    severity=CUE_SEVERITY[cue.scene],
+                    confidence=float(min(0.99, max(0.01, cue.score))),
+                    message=f"shows a {cue.scene} ({cue.basis})",
+                    location="pixels",
+                    evidence={"scene": cue.scene, "score": round(cue.score, 3), "basis": cue.basis},
+                )
+            )
+        return findings

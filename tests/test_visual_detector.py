@@ -1,0 +1,155 @@
+"""Visual detector with the real EfficientNet-Lite weights on CPU over generated fixtures (no mocked backbone)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fixtures.visual_fixtures import build, rack_scene
+from scanner.config import Settings
+from scanner.detectors.visual import VisualDetector
+from scanner.engines import EngineSet
+from scanner.engines.embedder import build_embedder
+from scanner.errors import ConfigError, EngineUnavailable
+from scanner.model import Item
+from scanner.subject import Subject
+from scanner.visual.check import check_gallery, render
+from scanner.visual.gallery import EmbeddingCache, Gallery
+from scanner.visual.options import parse_options
+
+pytest.importorskip("efficientnet_lite_pytorch")
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build(tmp_path_factory.mktemp("visual"))
+
+
+@pytest.fixture(scope="module")
+def settings(fx: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    refs = fx["refs/known/roadmap.png"].parents[1]
+    return Settings(device="cpu", refs=refs, cache_dir=tmp_path_factory.mktemp("cache"),
+                    sections={"visual": {"model": "lite0"}})
+
+
+@pytest.fixture(scope="module")
+def detector(settings: Settings) -> VisualDetector:
+    return VisualDetector(settings, EngineSet(settings))
+
+
+def subject(path: Path, settings: Settings) -> Subject:
+    data = path.read_bytes()
+    kind = "png" if path.suffix == ".png" else "jpeg"
+    return Subject(Item(str(path), data, hashlib.sha256(data).hexdigest(), kind), settings)
+
+
+def rules(findings: list) -> set[str]:  # type: ignore[type-arg]
+    return {f.rule_id for f in findings}
+
+
+def test_matching_photo_flagged_and_lobby_not(
+    fx: dict[str, Path], settings: Settings, detector: VisualDetector
+) -> None:
+    rack, lobby = subject(fx["query_rack.jpg"], settings), subject(fx["query_lobby.jpg"], settings)
+    found_rack, found_lobby = detector.detect_batch([rack, lobby])
+    restricted = [f for f in found_rack if f.rule_id == "visual.restricted"]
+    assert restricted and restricted[0].evidence["label"] == "server-room"
+    assert "rack-" in str(restricted[0].evidence["nearest_reference"])
+    assert "visual.restricted" not in rules(found_lobby)
+    assert rack.hints["timings"]["visual.embed"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("known_resized.jpg", True), ("known_screenshot.png", True), ("unrelated_slide.png", False),
+     ("query_rack.jpg", False)],
+)
+def test_known_image(fx: dict[str, Path], settings: Settings, detector: VisualDetector, name: str,
+                     expected: bool) -> None:
+    findings = detector.detect(subject(fx[name], settings))
+    assert ("visual.known_image" in rules(findings)) is expected
+
+
+def test_batch_equals_single(fx: dict[str, Path], settings: Settings, detector: VisualDetector) -> None:
+    names = ["query_rack.jpg", "query_lobby.jpg", "known_resized.jpg"]
+    batch = detector.detect_batch([subject(fx[n], settings) for n in names])
+    single = [detector.detect(subject(fx[n], settings)) for n in names]
+    assert [rules(b) for b in batch] == [rules(s) for s in single]
+
+
+def test_no_refs_still_runs_cues(fx: dict[str, Path], tmp_path: Path) -> None:
+    s = Settings(device="cpu", cache_dir=tmp_path, sections={"visual": {"model": "lite0"}})
+    det = VisualDetector(s, EngineSet(s))
+    findings = det.detect(subject(fx["query_rack.jpg"], s))
+    assert not rules(findings) & {"visual.restricted", "visual.known_image"}
+
+
+def test_cache_invalidated_when_reference_changes(fx: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    refs = tmp_path / "refs"
+    shutil.copytree(fx["refs/known/roadmap.png"].parents[1], refs)
+    s = Settings(device="cpu", refs=refs, cache_dir=tmp_path / "cache", sections={"visual": {"model": "lite0"}})
+    options, embedder = parse_options(s), build_embedder(s)
+    g1 = Gallery.load(options, embedder, s.cache_dir)
+    cache_file = next((tmp_path / "cache" / "visual").glob("*.npz"))
+    before = set(EmbeddingCache(cache_file).entries)
+    changed = refs / "restricted" / "server-room" / "rack-1.jpg"
+    rack_scene(4242).save(changed, quality=90)
+    g2 = Gallery.load(options, embedder, s.cache_dir)
+    after = set(EmbeddingCache(cache_file).entries)
+    assert len(before - after) == 1 and len(after - before) == 1
+    new_sha = hashlib.sha256(changed.read_bytes()).hexdigest()
+    assert new_sha in after
+    i = [r.path for r in g2.refs].index(changed)
+    assert (g1.views[i] != g2.views[i]).any()
+
+
+def test_refs_check_reports_recall(settings: Settings, detector: VisualDetector) -> None:
+    gallery = detector.gallery()
+    assert gallery is not None
+    report = check_gallery(gallery, detector.known())
+    (label,) = report.labels
+    assert label.label == "server-room" and label.references == 4 and label.recalled >= 3
+    assert report.allowed == 4 and not report.false_matches
+    assert "server-room" in render(report)
+    assert report.to_dict()["known_images"] == 1
+
+
+def test_policy_threshold_override_and_validation(settings: Settings) -> None:
+    from dataclasses import replace
+
+    s = replace(settings, sections={"visual": {"model": "lite0", "thresholds": {"server-room": 0.99}}})
+    assert parse_options(s).thresholds["server-room"] == 0.99
+    with pytest.raises(ConfigError):
+        parse_options(replace(settings, sections={"visual": {"bogus": 1}}))
+    with pytest.raises(ConfigError):
+        parse_options(replace(settings, sections={"visual": {"margin": "wide"}}))
+
+
+def test_cuda_requested_without_gpu_is_unavailable() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(EngineUnavailable):
+        build_embedder(Settings(device="cuda"))
+
+
+@pytest.mark.gpu
+def test_gpu_half_precision_matches_cpu(fx: dict[str, Path]) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA")
+    from PIL import Image
+
+    from scanner.engines.embedder import TorchEmbedder
+
+    images = [Image.open(fx[n]).convert("RGB") for n in ("query_rack.jpg", "query_lobby.jpg")]
+    cpu, gpu = TorchEmbedder("lite0", "cpu").embed(images), TorchEmbedder("lite0", "cuda").embed(images)
+    assert (cpu.features * gpu.features).sum(axis=1).min() > 0.99
+    assert (cpu.probs.argmax(1) == gpu.probs.argmax(1)).all()
