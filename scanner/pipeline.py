@@ -106,10 +106,13 @@ class Pipeline:
         w.handled |= ok
         return ok
 
-    def _guarded(self, stage: str, works: list[_Work], seconds: float, fn: Callable[[], Any]) -> Any:
+    def _guarded(self, stage: str, works: list[_Work], seconds: float, fn: Callable[[], Any],
+                 passthrough: tuple[type[Exception], ...] = ()) -> Any:
         try:
             with deadline(seconds):
                 return fn()
+        except passthrough:
+            raise
         except (ItemError, EngineError) as exc:
             for w in works:
                 w.fail(exc, stage)
@@ -126,8 +129,13 @@ class Pipeline:
 
     def _batch(self, det: BatchDetector, todo: list[_Work]) -> None:
         t0 = time.perf_counter()
-        results = self._guarded(det.id, todo, self.settings.timeout_s * len(todo),
-                                lambda: det.detect_batch([w.subject for w in todo]))
+        try:
+            results = self._guarded(det.id, todo, self.settings.timeout_s * len(todo),
+                                    lambda: det.detect_batch([w.subject for w in todo]), passthrough=(ItemError,))
+        except ItemError:  # one bad file spoiled the batch: retry one by one, so only that file is reviewed
+            for w in todo:
+                self._single(det, w)
+            return
         share = (time.perf_counter() - t0) / len(todo)
         for w, found in zip(todo, results or [[] for _ in todo], strict=True):
             w.findings.extend(found)

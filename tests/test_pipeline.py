@@ -77,6 +77,21 @@ def test_batch_detectors_see_the_whole_chunk(fx) -> None:
     assert reports[2].errors[0].code == "unsupported"
 
 
+def test_one_bad_file_does_not_spoil_its_batch(fx) -> None:
+    from scanner.errors import CorruptItem
+
+    def act(s: Subject) -> list[Finding]:
+        if s.item.kind == "image/png":
+            raise CorruptItem("bad pixels")
+        return [Finding("stub.seen", "stub", Severity.LOW, 1.0, "seen")]
+
+    det = BatchStub(act)
+    good, bad = Pipeline(Settings(), detectors=[det]).scan_paths([str(fx["clean.jpg"]), str(fx["clean.png"])])
+    assert det.batches == [2]
+    assert good.errors == () and good.findings[0].rule_id == "stub.seen"
+    assert [e.code for e in bad.errors] == ["corrupt"] and bad.decision == Decision.REVIEW
+
+
 def test_unhandled_kind_is_not_approved(fx) -> None:
     class ImagesOnly(Stub):
         def accepts(self, subject: Subject) -> bool:
