@@ -76,6 +76,33 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: Any, quiet
 
 
 @cli.group()
+def refs() -> None:
+    """Reference photos of restricted and allowed places (refs/restricted/<label>, refs/allowed/<label>)."""
+
+
+@refs.command("check")
+@click.option("--refs", "refs_dir", type=click.Path(file_okay=False, exists=True, path_type=str),
+              help="Reference folder (default: [visual] refs of the policy).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=str), help="Policy TOML.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def refs_check(refs_dir: str | None, policy_file: str | None, fmt: str) -> None:
+    """Leave-one-out recall and false matches per label: have you enrolled enough photos?"""
+    import json
+
+    from .detectors.visual import VisualDetector
+    from .engines import EngineSet
+    from .visual.check import check_gallery, render
+
+    settings = build_settings(policy_file, {"refs": refs_dir})
+    detector = VisualDetector(settings, EngineSet(settings))
+    gallery = detector.gallery()
+    if gallery is None:
+        raise ConfigError("no reference folder: give --refs DIR or set [visual] refs in the policy")
+    report = check_gallery(gallery, detector.known())
+    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else render(report))
+
+
+@cli.group()
 def policy() -> None:
     """Work with policy files."""
 

@@ -12,8 +12,11 @@ from ..config import Settings
 from ..engines import EngineSet
 from .base import Detector, DetectorFactory
 from .metadata import MetadataDetector
+from .text import TextDetector
+from .visual import VisualDetector
 
-BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector,)
+# visual runs before text: its scene cue ("document", "screen", "whiteboard") makes OCR look harder
+BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector, VisualDetector, TextDetector)
 
 
 def available() -> tuple[DetectorFactory, ...]:

@@ -1,0 +1,60 @@
+"""The whole stack through the CLI: metadata, visual and OCR detectors together, every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures import text_fixtures, visual_fixtures
+
+
+@pytest.fixture(scope="module")
+def tfx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return text_fixtures.build(tmp_path_factory.mktemp("text"))
+
+
+@pytest.fixture(scope="module")
+def vfx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return visual_fixtures.build(tmp_path_factory.mktemp("visual"))
+
+
+def test_full_card_number_appears_in_no_output_format(cli, tfx) -> None:
+    pan = text_fixtures.CARD_PAN
+    variants = {pan, pan.replace(" ", ""), pan.replace(" ", "-")}
+    outputs = []
+    for fmt in ("console", "json", "jsonl"):
+        result = cli("scan", "-j", "1", "--format", fmt, str(tfx["card_pan"]), str(tfx["card_pan_photo"]))
+        assert result.code == 1
+        outputs.append(result.out + result.err)
+    rows = [json.loads(line) for line in outputs[2].splitlines()]
+    assert all(any(f["rule_id"] == "text.payment_card" for f in r["findings"]) for r in rows)
+    assert all(r["decision"] == "block" for r in rows)
+    for out in outputs:
+        for v in variants:
+            assert v not in out
+    assert "ending " + pan[-4:] in outputs[0] and "**** " + pan[-4:] in outputs[1]
+
+
+def test_restricted_place_and_receipt_in_one_batch(cli, tfx, vfx, fx) -> None:
+    refs = Path(vfx["refs/restricted/server-room/rack-1.jpg"]).parents[2]
+    result = cli("scan", "-j", "1", "--format", "jsonl", "--refs", str(refs), str(vfx["query_rack.jpg"]),
+                 str(tfx["receipt_nl"]), str(fx["gps_dirty.jpg"]), str(fx["truncated.jpg"]))
+    rows = {Path(r["path"]).name: r for r in result.jsonl()}
+    rules = {name: {f["rule_id"] for f in r["findings"]} for name, r in rows.items()}
+    assert "visual.restricted" in rules["query_rack.jpg"] and rows["query_rack.jpg"]["decision"] == "block"
+    assert "text.receipt" in rules["receipt_nl.png"]
+    assert "metadata.gps" in rules["gps_dirty.jpg"]
+    assert rows["truncated.jpg"]["decision"] == "review" and rows["truncated.jpg"]["errors"]
+    timings = rows["receipt_nl.png"]["timings"]
+    assert {"read", "metadata", "visual", "text"} <= set(timings)
+
+
+def test_refs_check_command(cli, vfx) -> None:
+    refs = Path(vfx["refs/restricted/server-room/rack-1.jpg"]).parents[2]
+    result = cli("refs", "check", "--refs", str(refs), "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["labels"][0]["label"] == "server-room" and report["labels"][0]["references"] == 4
+    assert cli("refs", "check").code == 2  # no folder configured
