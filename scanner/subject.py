@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import media
 from .config import Settings
-from .errors import ScannerError
+from .errors import ItemError, ScannerError
 from .model import ErrorRecord, Item
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class Subject:
         self.hints: dict[str, Any] = {}
         self.errors: list[ErrorRecord] = []
         self._pictures: dict[int | None, Image.Image] = {}
+        self._decode_error: ItemError | None = None
         self._header: Image.Image | None = None
 
     @property
@@ -34,7 +35,9 @@ class Subject:
         return int(self.settings.max_megapixels * 1_000_000)
 
     def note_error(self, exc: ScannerError, stage: str) -> None:
-        """Record a part that could not be analysed while the detector goes on with the rest."""
+        """Record a part that could not be analysed (once: detectors sharing a failed decode agree)."""
+        if any(e.code == exc.code and e.message == str(exc) for e in self.errors):
+            return
         self.errors.append(ErrorRecord(exc.code, str(exc), stage, self.item.location))
 
     def header(self) -> Image.Image:
@@ -48,6 +51,8 @@ class Subject:
 
         Callers must not modify the returned image (copy it first).
         """
+        if self._decode_error is not None:  # decoded once and failed: every detector gets the same error
+            raise self._decode_error
         if max_side not in self._pictures:
             full = self._pictures.get(None)
             if full is not None and max_side is not None:
@@ -55,5 +60,9 @@ class Subject:
                 small.thumbnail((max_side, max_side))
                 self._pictures[max_side] = small
             else:
-                self._pictures[max_side] = media.decode(self.item.data, self.max_pixels, max_side)
+                try:
+                    self._pictures[max_side] = media.decode(self.item.data, self.max_pixels, max_side)
+                except ItemError as exc:
+                    self._decode_error = exc
+                    raise
         return self._pictures[max_side]
