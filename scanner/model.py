@@ -5,14 +5,30 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 SCHEMA_VERSION = "1.0"
 
 EvidenceValue = str | int | float | bool | None
 
 
-class Severity(enum.IntEnum):
+class _Ordered(enum.IntEnum):
+    """An ordered enum that reads and writes itself as a lower-case word (`medium`, `review`)."""
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(m.label for m in cls)
+            raise ValueError(f"unknown {cls.__name__.lower()} {text!r} (one of {names})") from None
+
+
+class Severity(_Ordered):
     """How bad a finding is, independent of how sure the detector is (bandit's two axes)."""
 
     INFO = 0
@@ -21,36 +37,13 @@ class Severity(enum.IntEnum):
     HIGH = 3
     CRITICAL = 4
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            names = ", ".join(s.label for s in cls)
-            raise ValueError(f"unknown severity {text!r} (one of {names})") from None
-
-
-class Decision(enum.IntEnum):
+class Decision(_Ordered):
     """The verdict for one file; ordered so that max() picks the strictest."""
 
     APPROVE = 0
     REVIEW = 1
     BLOCK = 2
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, text: str) -> Decision:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown decision {text!r} (approve, review or block)") from None
 
 
 @dataclass(frozen=True, slots=True)
