@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from ..model import Region, Severity
 from . import mask
+from .national import national_ids
 from .normalize import repair_line, skeleton_char
 from .page import Hit, Line, Page, union
 from .rules import Name, TextRules
@@ -36,6 +37,7 @@ def find_hits(page: Page, rules: TextRules, scene: str | None = None) -> list[Hi
     hits += _tokens(page, rules)
     hits += _names(page, rules)
     hits += _patterns(page, rules)
+    hits += national_ids(page, rules)
     hits += [h for h in (score_receipt(page, rules), score_pos(page, rules, scene)) if h]
     return [h for h in hits if rules.enabled(h.rule_id)]
 

@@ -29,6 +29,7 @@ RULE_IDS = (
     "text.receipt",
     "text.pos_screen",
     "text.whiteboard",
+    "text.national_id",
 )
 
 
@@ -86,6 +87,7 @@ class TextRules:
     receipt: ScoreSpec
     pos_screen: ScoreSpec
     patterns: tuple[Pattern, ...] = field(default=())
+    national_context: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # kind -> context words
 
     def enabled(self, rule_id: str) -> bool:
         return rule_id not in self.disabled
@@ -198,4 +200,5 @@ def load_rules(section: Mapping[str, Any] | None = None) -> TextRules:
         receipt=_spec(data["receipt"], "receipt"),
         pos_screen=_spec(data["pos_screen"], "pos_screen"),
         patterns=tuple(_patterns(section)),
+        national_context={k: keyword_regex(v) for k, v in data["national_id"]["context"].items()},
     )
