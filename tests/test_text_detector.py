@@ -55,7 +55,8 @@ def ids(findings: list[Finding]) -> set[str]:
     [("receipt_nl", "text.receipt"), ("receipt_de", "text.receipt"), ("receipt_en", "text.receipt"),
      ("receipt_de_photo", "text.receipt"), ("pos_screen", "text.pos_screen"), ("sticky_wifi", "text.secret"),
      ("sticky_wifi_photo", "text.secret"), ("card_pan", "text.payment_card"), ("card_pan_photo", "text.payment_card"),
-     ("whiteboard_codename", "text.codename")],
+     ("whiteboard_codename", "text.codename"), ("whiteboard_codename", "text.whiteboard"),
+     ("sticky_small", "text.secret")],
 )
 def test_rapidocr_finds(rapid: TextDetector, tfx: dict[str, Path], name: str, rule: str) -> None:
     findings, subject = scan(rapid, tfx[name])
@@ -76,6 +77,24 @@ def test_textless_photo_skips_recognition(rapid: TextDetector, tfx: dict[str, Pa
     assert findings == []
     assert "text.gate" in subject.hints["timings"]
     assert "text.ocr.rapidocr" not in subject.hints["timings"]
+    assert subject.hints["text.notes"] == 0
+
+
+def test_small_sticky_note_is_read_from_its_crop(rapid: TextDetector, tfx: dict[str, Path]) -> None:
+    """~11 px letters on a 90 px note in a 1600 px photo: found by colour, read enlarged, boxed on the note."""
+    findings, subject = scan(rapid, tfx["sticky_small"])
+    secret = next(f for f in findings if f.rule_id == "text.secret")
+    assert subject.hints["text.notes"] == 1 and "text.notes" in subject.hints["timings"]
+    assert secret.region and 1300 < secret.region.x < 1420 and 590 < secret.region.y < 700
+    assert text_fixtures.WIFI_PASSWORD not in repr(findings) + repr(subject.hints)
+
+
+def test_whiteboard_scene_hint_adds_evidence(rapid: TextDetector, tfx: dict[str, Path]) -> None:
+    data = tfx["whiteboard_codename"].read_bytes()
+    subject = Subject(Item("wb.png", data, hashlib.sha256(data).hexdigest(), "image"), rapid.settings)
+    subject.hints["visual.scene"] = "whiteboard"
+    board = next(f for f in rapid.detect(subject) if f.rule_id == "text.whiteboard")
+    assert "whiteboard scene" in board.message and board.severity is Severity.MEDIUM
 
 
 def test_codename_message_and_severity(rapid: TextDetector, tfx: dict[str, Path]) -> None:

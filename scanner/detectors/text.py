@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
@@ -22,6 +23,7 @@ from ..model import Finding, Region
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import score_whiteboard
+from ..text.notes import find_notes
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 WORK_SIDE = 2000  # longest side OCR sees (11 MP took every engine ~5 s; 2000 px keeps receipts legible)
 MIN_TEXT_PX = 12  # median located line height below this: scale up (both engines lose letters under ~10 px)
 MAX_UPSCALE = 2.0
+NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
+NOTE_UPSCALE = 4.0
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
 T = TypeVar("T")
@@ -115,22 +119,51 @@ class TextDetector:
         engines = self._ocr()
         locator = self._locator()
         located: list[Region] | None = None
+        notes = _timed(timings, "text.notes", lambda: find_notes(picture))
+        subject.hints["text.notes"] = len(notes)
         if locator is not None:
             located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
             subject.hints["text.located"] = len(located)
-            if not located and scene not in TEXT_SCENES:
+            if not located and not notes and scene not in TEXT_SCENES:
                 subject.hints["text.present"] = False
                 return []
-        work, _factor = self._scaled(picture, located)
+        work, factor = self._scaled(picture, located)
+        full_pass = locator is None or bool(located) or scene in TEXT_SCENES
         hits: list[Hit] = []
         for engine in engines:
-            result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
-            if located and self._unreadable(result, located):
-                result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
-            hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scene))  # type: ignore[misc]
+            if full_pass:
+                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
+                if located and self._unreadable(result, located):
+                    result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
+                hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scene))  # type: ignore[misc]
+            for note in notes:
+                if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
+                    continue  # would hardly be enlarged: the full pass reads it
+                hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scene))
         subject.hints["text.present"] = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
+
+    def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float, scene: Any) -> list[Hit]:
+        """OCR one note's crop enlarged; words mapped back to the work image (`picture` scaled by `factor`)."""
+        from PIL import Image
+
+        pad = max(note.w, note.h) // 10
+        x0, y0 = max(0, note.x - pad), max(0, note.y - pad)
+        x1, y1 = min(picture.size[0], note.x + note.w + pad), min(picture.size[1], note.y + note.h + pad)
+        crop = picture.crop((x0, y0, x1, y1))
+        f = max(1.0, min(NOTE_UPSCALE, NOTE_SIDE / max(crop.size)))
+        if f > 1.0:
+            crop = crop.resize((round(crop.size[0] * f), round(crop.size[1] * f)), Image.Resampling.BICUBIC)
+        result = engine.read(crop)
+        k = factor / f
+        words = [
+            Word(w.text, w.conf, Region(round((x0 + w.box.x / f) * factor), round((y0 + w.box.y / f) * factor),
+                                        max(1, round(w.box.w * k)), max(1, round(w.box.h * k))))
+            for w in result.words
+        ]
+        size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
+        return find_hits(build_page(words, size), self.rules, scene if isinstance(scene, str) else None)
 
     def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
         from PIL import Image
