@@ -50,7 +50,7 @@ class VisualDetector:
 
     def gallery(self) -> Gallery | None:
         if self._gallery is None and self.options.refs is not None:
-            self._gallery = Gallery.load(self.options, self.embedder, self.settings.cache_dir)
+            self._gallery = Gallery.load(self.options, self.embedder, self.settings.cache_path)
         return self._gallery
 
     def known(self) -> KnownImages | None:
@@ -100,7 +100,8 @@ class VisualDetector:
             severity=Severity.HIGH,
             confidence=match.confidence,
             message=(
-                f"looks like restricted {match.label!r} (similarity {match.similarity:.2f}; "
+                f"looks like restricted {match.label!r} (similarity {match.similarity:.2f}"
+                f"{'' if match.score is None else f', head score {match.score:.2f}'}; "
                 f"nearest reference {match.nearest})"
             ),
             location="pixels",
@@ -110,6 +111,7 @@ class VisualDetector:
                 "threshold": round(match.threshold, 3),
                 "allowed_similarity": round(match.allowed_similarity, 3),
                 "nearest_reference": str(match.nearest),
+                **({"head_score": round(match.score, 3)} if match.score is not None else {}),
             },
         )
 

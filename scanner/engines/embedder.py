@@ -300,11 +300,6 @@ def onnx_file(model: str, cache_dir: Path) -> Path:
     return target
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "leakscan"
-
-
 def build_embedder(settings: Settings) -> ImageEmbedder:
     """EngineSet factory: `[visual] model` (lite0|lite2) and `runtime` (auto|torch|onnx), settings.device."""
     section = settings.sections.get("visual", {})
@@ -318,7 +313,7 @@ def build_embedder(settings: Settings) -> ImageEmbedder:
     if device == "cuda" or runtime == "torch":
         embedder: ImageEmbedder = TorchEmbedder(model, device)
     else:
-        cache = (settings.cache_dir or default_cache_dir()) / "models"
+        cache = settings.cache_path / "models"
         try:
             embedder = OnnxEmbedder(model, onnx_file(model, cache))
         except EngineUnavailable:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .gallery import Gallery, calibrate
+from .gallery import Gallery
 from .phash import KnownImages
 
 
@@ -53,8 +53,7 @@ def check_gallery(gallery: Gallery, known: KnownImages | None = None) -> CheckRe
         idx = np.flatnonzero(gallery.label_of == li)
         recalled, confused = 0, dict[str, int]()
         for i in idx:
-            thresholds = calibrate(gallery, gallery.ref_sims, int(i))
-            m = gallery.decide(gallery.ref_sims[i], exclude=int(i), thresholds=thresholds)
+            m = gallery.left_out(int(i))
             if m is not None and m.label == label:
                 recalled += 1
             elif m is not None:
@@ -63,7 +62,7 @@ def check_gallery(gallery: Gallery, known: KnownImages | None = None) -> CheckRe
     false = []
     allowed = np.flatnonzero(gallery.allowed)
     for j in allowed:
-        m = gallery.decide(gallery.ref_sims[j], exclude=int(j), thresholds=calibrate(gallery, gallery.ref_sims, int(j)))
+        m = gallery.left_out(int(j))
         if m is not None:
             false.append((_rel(gallery, int(j)), m.label))
     return CheckReport(

@@ -1,18 +1,15 @@
-"""Reference gallery: restricted/<label>/* and allowed/<label>/* photos -> cached embeddings -> k-NN matching.
+"""Reference gallery: restricted/<label>/* and allowed/<label>/* photos -> cached embeddings -> matching.
 
-Each reference is embedded once per model as a few views (the photo, its mirror image and five
-crops) and cached on disk keyed by the file's sha256, so adding, changing or removing a photo
-re-embeds only that photo. A query matches label L when its similarity to L's nearest references
-reaches L's threshold and beats its similarity to every allowed reference by `margin`. Thresholds
-are calibrated from the references themselves (leave-one-out, see `calibrate`) unless the policy
-sets them.
+Two methods (`[visual] method`). `head` (default): a one-vs-rest logistic head is fitted on the
+reference embeddings when the gallery loads (see head.py) and one threshold is calibrated from
+left-out reference scores, so enrolling is still only adding photos. `knn`: a query matches label L
+when its similarity to L's nearest references reaches L's threshold and beats its similarity to every
+allowed reference by `margin` (thresholds calibrated leave-one-out, see `calibrate`). Policy
+`[visual.thresholds]` overrides either method's per-label threshold.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,28 +17,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import media
-from ..errors import ConfigError, ItemError
+from ..errors import ConfigError
+from .head import Head, fit_head, loo_scores, threshold_from
 from .options import VIEW_NAMES, VisualOptions
+from .store import (
+    CACHE_VERSION,
+    IMAGE_SUFFIXES,
+    EmbeddingCache,
+    Reference,
+    embed_references,
+    make_views,
+    scan_references,
+)
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from ..engines.embedder import ImageEmbedder
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".gif", ".avif"}
-KINDS = ("restricted", "allowed")
-CACHE_VERSION = "1"
-DECODE_SIDE = 640
-MAX_PIXELS = 200_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    kind: str  # restricted | allowed
-    label: str
-    path: Path
-    sha256: str
+__all__ = [
+    "IMAGE_SUFFIXES", "EmbeddingCache", "Gallery", "Match", "Reference", "calibrate", "make_views", "scan_references",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,114 +47,14 @@ class Match:
     threshold: float
     allowed_similarity: float
     nearest: Path
+    score: float | None = None  # the head's logit (method "head"); threshold is then on this score
 
     @property
     def confidence(self) -> float:
+        if self.score is not None:
+            return float(min(0.99, 0.6 + 0.39 * np.tanh(2.0 * (self.score - self.threshold))))
         span = max(1e-6, 1.0 - self.threshold)
         return float(min(0.99, 0.6 + 0.39 * (self.similarity - self.threshold) / span))
-
-
-def scan_references(root: Path) -> list[Reference]:
-    """Every image under root/restricted/<label>/ and root/allowed/<label>/ (sorted, hashed)."""
-    if not root.is_dir():
-        raise ConfigError(f"reference folder {root} does not exist")
-    refs: list[Reference] = []
-    for kind in KINDS:
-        base = root / kind
-        if not base.is_dir():
-            continue
-        for label_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-            for path in sorted(label_dir.rglob("*")):
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    refs.append(Reference(kind, label_dir.name, path, digest))
-    if not any(r.kind == "restricted" for r in refs):
-        raise ConfigError(f"reference folder {root} has no images under restricted/<label>/")
-    return refs
-
-
-def make_views(image: Image.Image) -> list[Image.Image]:
-    """The reference views, in VIEW_NAMES order: photo, mirror, centre 80%, four 65% corners."""
-    from PIL import ImageOps
-
-    w, h = image.size
-    cw, ch = int(w * 0.8), int(h * 0.8)
-    qw, qh = int(w * 0.65), int(h * 0.65)
-    out = [image, ImageOps.mirror(image), image.crop(((w - cw) // 2, (h - ch) // 2, (w + cw) // 2, (h + ch) // 2))]
-    for x, y in ((0, 0), (w - qw, 0), (0, h - qh), (w - qw, h - qh)):
-        out.append(image.crop((x, y, x + qw, y + qh)))
-    return out
-
-
-class EmbeddingCache:
-    """One .npz per model: sha256 -> (views, cells) arrays; rewritten atomically when refs change."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.entries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.dirty = False
-        if path is not None and path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    shas, views, cells = data["sha256"], data["views"], data["cells"]
-                    self.entries = {str(s): (views[i], cells[i]) for i, s in enumerate(shas)}
-            except (OSError, KeyError, ValueError):
-                self.entries = {}  # unreadable cache: rebuilt below
-
-    def save(self, keep: Sequence[str]) -> None:
-        if self.path is None or (not self.dirty and set(keep) == set(self.entries)):
-            return
-        keep = [s for s in dict.fromkeys(keep) if s in self.entries]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=self.path.parent)
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    sha256=np.array(keep, dtype="U64"),
-                    views=np.stack([self.entries[s][0] for s in keep]),
-                    cells=np.stack([self.entries[s][1] for s in keep]),
-                )
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
-
-
-def embed_references(
-    refs: Sequence[Reference], embedder: ImageEmbedder, cache: EmbeddingCache, batch: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    """(M, V, D) view features and (M, 4, D) cell features for refs, from the cache where possible."""
-    todo = [r for r in dict.fromkeys(refs) if r.sha256 not in cache.entries]
-    seen: set[str] = set()
-    pending: list[tuple[str, list[np.ndarray]]] = []
-    for ref in todo:
-        if ref.sha256 in seen:
-            continue
-        seen.add(ref.sha256)
-        try:
-            picture = media.decode(ref.path.read_bytes(), MAX_PIXELS, DECODE_SIDE)
-        except (OSError, ItemError) as exc:
-            raise ConfigError(f"reference {ref.path} cannot be read: {exc}") from None
-        pending.append((ref.sha256, [embedder.prepare(v) for v in make_views(picture)]))
-        if len(pending) >= batch:
-            _flush(pending, embedder, cache)
-    _flush(pending, embedder, cache)
-    views = np.stack([cache.entries[r.sha256][0] for r in refs]) if refs else np.zeros((0, len(VIEW_NAMES), 1))
-    cells = np.stack([cache.entries[r.sha256][1] for r in refs]) if refs else np.zeros((0, 4, 1))
-    return views.astype(np.float32), cells.astype(np.float32)
-
-
-def _flush(pending: list[tuple[str, list[np.ndarray]]], embedder: ImageEmbedder, cache: EmbeddingCache) -> None:
-    if not pending:
-        return
-    arrays = np.stack([a for _, views in pending for a in views])
-    emb = embedder.embed_arrays(arrays)
-    nv = len(VIEW_NAMES)
-    for i, (sha, _) in enumerate(pending):
-        cache.entries[sha] = (emb.features[i * nv : (i + 1) * nv], emb.patches[i * nv])
-    cache.dirty = True
-    pending.clear()
 
 
 class Gallery:
@@ -176,13 +70,19 @@ class Gallery:
         self.label_of = np.array([self.labels.index(r.label) if r.kind == "restricted" else -1 for r in self.refs])
         self.allowed = np.array([r.kind == "allowed" for r in self.refs])
         self.ref_sims = self.similarities(self._queries(views[:, 0, :], cells))
-        self.thresholds = calibrate(self, self.ref_sims)
+        self.features = views[:, 0, :]  # the full view: what the head is fitted on
+        self.head: Head | None = None
+        if options.method == "head":
+            self.head, self.thresholds = self._fit(np.ones(len(self.refs), bool))
+        else:
+            self.thresholds = calibrate(self, self.ref_sims)
 
     @classmethod
     def load(cls, options: VisualOptions, embedder: ImageEmbedder, cache_dir: Path | None) -> Gallery:
         if options.refs is None:
             raise ConfigError("no reference folder configured ([visual] refs or --refs)")
         refs = scan_references(options.refs)
+        # cache_dir: the scanner passes settings.cache_path (never None); None only disables caching
         cache_path = cache_dir / "visual" / f"{embedder.model_id}-refs-v{CACHE_VERSION}.npz" if cache_dir else None
         cache = EmbeddingCache(cache_path)
         views, cells = embed_references(refs, embedder, cache)
@@ -238,10 +138,46 @@ class Gallery:
         li = max(passing, key=lambda i: scores[i] - thr[i])
         return Match(self.labels[li], float(scores[li]), float(thr[li]), allowed, self.refs[int(nearest[li])].path)
 
+    def _fit(self, keep: np.ndarray) -> tuple[Head, np.ndarray]:
+        """Head on the kept references and its thresholds from their left-out scores (policy overrides win)."""
+        x, lab, opts = self.features[keep], self.label_of[keep], self.options
+        head = fit_head(x, lab, len(self.labels), opts.head_lambda)
+        left_out = loo_scores(x, lab, len(self.labels), opts.head_lambda)
+        thr = threshold_from(left_out, lab, per_label=opts.calibration == "per-label")
+        for li, label in enumerate(self.labels):
+            if label in opts.thresholds:
+                thr[li] = opts.thresholds[label]
+        return head, thr
+
+    def decide_head(
+        self, scores: np.ndarray, sims: np.ndarray, thresholds: np.ndarray, exclude: int | None = None
+    ) -> Match | None:
+        """One query's (L,) head scores and (M,) similarities -> the label with the largest lead, if any."""
+        passing = [li for li in range(len(self.labels)) if scores[li] >= thresholds[li]]
+        if not passing:
+            return None
+        li = max(passing, key=lambda i: scores[i] - thresholds[i])
+        _, nearest, best_allowed = self.label_scores(sims, exclude)
+        sim = float(sims[nearest[li]]) if nearest[li] >= 0 else 0.0
+        ref = self.refs[int(nearest[li])].path if nearest[li] >= 0 else Path()
+        return Match(self.labels[li], sim, float(thresholds[li]), float(best_allowed), ref, float(scores[li]))
+
+    def left_out(self, i: int) -> Match | None:
+        """Reference i matched against the gallery without it (head refitted / thresholds recalibrated)."""
+        if self.options.method == "head":
+            keep = np.ones(len(self.refs), bool)
+            keep[i] = False
+            head, thr = self._fit(keep)
+            return self.decide_head(head.scores(self.features[i : i + 1])[0], self.ref_sims[i], thr, exclude=i)
+        return self.decide(self.ref_sims[i], exclude=i, thresholds=calibrate(self, self.ref_sims, skip=i))
+
     def match(self, features: np.ndarray, cells: np.ndarray) -> list[Match | None]:
         if len(features) == 0:
             return []
         sims = self.similarities(self._queries(features, cells))
+        if self.head is not None:
+            scores = self.head.scores(features)
+            return [self.decide_head(scores[n], sims[n], self.thresholds) for n in range(len(sims))]
         return [self.decide(row) for row in sims]
 
 

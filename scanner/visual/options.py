@@ -14,8 +14,10 @@ from ..errors import ConfigError
 VIEW_NAMES = ("full", "flip", "center", "tl", "tr", "bl", "br")
 KNOWN_KEYS = {
     "refs", "model", "runtime", "k", "margin", "floor", "thresholds", "views", "patches",
-    "known_images", "known_distance", "cues", "cue_min",
+    "known_images", "known_distance", "cues", "cue_min", "method", "head_lambda", "calibration",
 }
+METHODS = ("head", "knn")
+CALIBRATIONS = ("global", "per-label")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,9 @@ class VisualOptions:
     refs: Path | None = None
     model: str = "lite2"
     runtime: str = "auto"
+    method: str = "head"  # head: logistic head fitted on the references at load | knn: nearest reference
+    head_lambda: float = 1.0  # L2 penalty of the head
+    calibration: str = "global"  # head threshold: one over all labels (global) or one per label
     k: int = 1  # k-NN: mean of the k best similarities to a label's references
     margin: float = 0.03  # restricted similarity must beat the best allowed one by this much
     floor: float = 0.55  # calibrated thresholds never go below this
@@ -81,12 +86,19 @@ def parse_options(settings: Settings) -> VisualOptions:
         known_distance = int(table.get("known_distance", 40))
     except (TypeError, ValueError):
         raise ConfigError("[visual] k and known_distance must be integers") from None
+    method = str(table.get("method", "head"))
+    calibration = str(table.get("calibration", "global"))
+    if method not in METHODS or calibration not in CALIBRATIONS:
+        raise ConfigError(f"[visual] method must be one of {METHODS}, calibration one of {CALIBRATIONS}")
     if k < 1 or not 0 <= known_distance <= 128:
         raise ConfigError("[visual] k must be >= 1 and known_distance 0..128")
     return VisualOptions(
         refs=refs,
         model=str(table.get("model", "lite2")),
         runtime=str(table.get("runtime", "auto")),
+        method=method,
+        head_lambda=_float(table, "head_lambda", 1.0, 1e-4, 1e4),
+        calibration=calibration,
         k=k,
         margin=_float(table, "margin", 0.03, -1.0, 1.0),
         floor=_float(table, "floor", 0.55, 0.0, 1.0),
