@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -186,11 +186,3 @@ def build_settings(
         sections=dict(sections),
         **values,
     )
-
-
-def with_overrides(settings: Settings, **changes: Any) -> Settings:
-    known = {f.name for f in fields(Settings)}
-    bad = set(changes) - known
-    if bad:
-        raise ConfigError(f"unknown settings: {', '.join(sorted(bad))}")
-    return replace(settings, **changes)

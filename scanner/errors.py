@@ -3,6 +3,7 @@
     ScannerError
      +-- ConfigError            bad policy file, flag or environment value (exit code 2)
      +-- ItemError              one item cannot be fully analysed -> recorded, verdict `review`
+     |    +-- Unreadable        the file could not be opened or read
      |    +-- UnsupportedItem   type not recognised or not handled
      |    +-- CorruptItem       truncated, malformed, undecodable
      |    +-- ItemTooLarge      over a byte, pixel or metadata cap
@@ -29,6 +30,10 @@ class ConfigError(ScannerError):
 
 class ItemError(ScannerError):
     code = "item_error"
+
+
+class Unreadable(ItemError):
+    code = "unreadable"
 
 
 class UnsupportedItem(ItemError):

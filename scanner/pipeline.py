@@ -84,12 +84,6 @@ class Pipeline:
                 out.append(self._report(next(by_item), t_read))
         return out
 
-    def scan_items(self, items: Sequence[Item]) -> list[FileReport]:
-        """Reports for items already in memory (uploads to the service, container children)."""
-        works = [_Work(Subject(i, self.settings)) for i in items]
-        self._run_detectors(works)
-        return [self._report(w, 0.0) for w in works]
-
     def _run_detectors(self, works: list[_Work]) -> None:
         for det in self.detectors:
             todo = [w for w in works if self._accepts(det, w)]
@@ -117,8 +111,8 @@ class Pipeline:
             for w in works:
                 w.fail(exc, stage)
         except Exception as exc:  # a detector bug must not approve the file: fail closed
-            for w in works:
-                w.subject.errors.append(ErrorRecord("internal", f"{stage} failed: {type(exc).__name__}: {exc}", stage))
+            for w in works:  # the type name only: a third-party message may quote text from the picture
+                w.subject.errors.append(ErrorRecord("internal", f"{stage} failed: {type(exc).__name__}", stage))
         return None
 
     def _single(self, det: Detector, w: _Work) -> None:
@@ -132,6 +126,10 @@ class Pipeline:
         try:
             results = self._guarded(det.id, todo, self.settings.timeout_s * len(todo),
                                     lambda: det.detect_batch([w.subject for w in todo]), passthrough=(ItemError,))
+        except ItemTimeout as exc:  # already waited timeout_s per file: do not wait again one by one
+            for w in todo:
+                w.fail(exc, det.id)
+            return
         except ItemError:  # one bad file spoiled the batch: retry one by one, so only that file is reviewed
             for w in todo:
                 self._single(det, w)

@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .errors import ItemError, ItemTooLarge, UnsupportedItem
+from .errors import ItemTooLarge, Unreadable, UnsupportedItem
 from .model import ErrorRecord, Item
 
 _FTYP_BRANDS = {
@@ -106,7 +106,7 @@ def read_item(path: str, max_bytes: int) -> Item:
                 raise ItemTooLarge(f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB cap")
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise ItemError(f"cannot read file: {exc.strerror or exc}") from None
+        raise Unreadable(f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise ItemTooLarge(f"file grew over the {max_bytes / 1e6:.0f} MB cap while reading")
     if not data:

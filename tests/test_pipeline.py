@@ -108,3 +108,27 @@ def test_policy_applies_overrides_before_deciding(fx) -> None:
     policy = parse_policy({"rules": {"stub.noise": {"enabled": False}}})
     (report,) = Pipeline(Settings(policy=policy), detectors=[det]).scan_paths([str(fx["clean.jpg"])])
     assert report.decision == Decision.APPROVE and report.findings == ()
+
+
+def test_config_errors_surface_before_workers_start(cli, fx, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[decisons]\nmedium = 'block'\n")
+    for jobs in ("1", "2"):
+        paths = (str(fx["clean.jpg"]), str(fx["gps_dirty.jpg"]))
+        assert cli("scan", "-q", "-j", jobs, "--policy", str(bad), *paths).code == 2
+    assert cli("scan", "-q", "-j", "2", "--detectors", "metdata", str(fx["gps_dirty.jpg"])).code == 2
+
+
+def _die(paths: Sequence[str]) -> None:
+    import os
+
+    os._exit(3)  # a worker killed mid-chunk (out of memory, SIGKILL)
+
+
+def test_a_dying_worker_gives_review_not_a_crash(fx, monkeypatch) -> None:
+    from scanner import runner
+
+    monkeypatch.setattr(runner, "_scan_chunk", _die)
+    reports = list(runner.run([str(fx["clean.jpg"]), str(fx["clean.png"])], Settings(jobs=2, batch_size=1)))
+    assert len(reports) == 2
+    assert all(r.decision == Decision.REVIEW and r.errors[0].code == "internal" for r in reports)

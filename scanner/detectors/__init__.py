@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 
 from ..config import Settings
 from ..engines import EngineSet
+from ..errors import ConfigError
 from .base import Detector, DetectorFactory
 from .metadata import MetadataDetector
 from .text import TextDetector
@@ -25,5 +26,16 @@ def available() -> tuple[DetectorFactory, ...]:
 
 
 def build(settings: Settings, engines: EngineSet) -> list[Detector]:
-    """One instance of each wanted detector, for this process."""
-    return [factory(settings, engines) for factory in available() if settings.wants(factory.id)]
+    """One instance of each wanted detector, for this process (constructors validate their config).
+
+    A misspelt detector id or policy table is a ConfigError, never a detector silently left out.
+    """
+    factories = available()
+    ids = {f.id for f in factories}
+    unknown = set(settings.detectors) - ids - {"all"}
+    if unknown:
+        raise ConfigError(f"unknown detector ids: {', '.join(sorted(unknown))} (known: {', '.join(sorted(ids))})")
+    stray = set(settings.sections) - ids
+    if stray:
+        raise ConfigError(f"unknown policy tables: {', '.join(f'[{t}]' for t in sorted(stray))}")
+    return [factory(settings, engines) for factory in factories if settings.wants(factory.id)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
+from ..errors import ScannerError
 
 
 class EngineSet:
@@ -20,9 +21,19 @@ class EngineSet:
     def __init__(self, settings: Settings, **prebuilt: Any) -> None:
         self.settings = settings
         self._engines: dict[str, Any] = dict(prebuilt)
+        self._failures: dict[str, ScannerError] = {}
 
     def get(self, name: str, factory: Any) -> Any:
-        """The engine called `name`, built by `factory(settings)` the first time it is asked for."""
+        """The engine called `name`, built by `factory(settings)` the first time it is asked for.
+
+        A factory that failed is not retried for every file: the same error is raised again.
+        """
+        if name in self._failures:
+            raise self._failures[name]
         if name not in self._engines:
-            self._engines[name] = factory(self.settings)
+            try:
+                self._engines[name] = factory(self.settings)
+            except ScannerError as exc:
+                self._failures[name] = exc
+                raise
         return self._engines[name]
