@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import media
 from .config import Settings
-from .errors import ItemError, ScannerError
+from .errors import ItemError, ScannerError, UnsupportedItem
 from .model import ErrorRecord, Item
 
 if TYPE_CHECKING:
@@ -41,9 +41,16 @@ class Subject:
         self.errors.append(ErrorRecord(exc.code, str(exc), stage, self.item.location))
 
     def header(self) -> Image.Image:
-        """The image opened without decoding pixels (format, size, info, EXIF)."""
+        """The image opened without decoding pixels (format, size, info, EXIF).
+
+        Detectors look at the first frame only, so an image with more frames (animated GIF or
+        WebP, multi-page TIFF, MPO, HEIC with several images) is recorded as not fully analysed.
+        """
         if self._header is None:
             self._header = media.open_image(self.item.data, self.max_pixels)
+            frames = getattr(self._header, "n_frames", 1)
+            if frames > 1:
+                self.note_error(UnsupportedItem(f"{frames} frames or pages: only the first was analysed"), "decode")
         return self._header
 
     def picture(self, max_side: int | None = None) -> Image.Image:
@@ -53,6 +60,12 @@ class Subject:
         """
         if self._decode_error is not None:  # decoded once and failed: every detector gets the same error
             raise self._decode_error
+        if self._header is None:
+            try:
+                self.header()
+            except ItemError as exc:
+                self._decode_error = exc
+                raise
         if max_side not in self._pictures:
             full = self._pictures.get(None)
             if full is not None and max_side is not None:

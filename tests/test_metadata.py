@@ -53,6 +53,8 @@ BROKEN = [
     ("bomb.png", "too_large"),
     ("huge_exif.png", "corrupt"),
     ("not_an_image.jpg", "unsupported"),
+    ("multiframe.gif", "unsupported"),   # only the first frame is analysed: not a silent approve
+    ("multipage.tiff", "unsupported"),
 ]
 
 

@@ -45,3 +45,35 @@ def test_printable_and_mask() -> None:
     assert printable("a\x1b[31mb\x07c\u202ed\nx") == "a[31mbcd x"
     assert mask_tail("4111 1111 1111 1111") == "**** 1111"
     assert mask_tail("12") == "****"
+
+
+@pytest.mark.parametrize("text", ["+52.3731", "52°22'23.1\"N", "52° 22′ 23″ N"])
+def test_xmp_coordinates_with_signs_and_symbols(text: str) -> None:
+    assert xmp.parse_coordinate(text) == pytest.approx(52.3731, abs=1e-3)
+
+
+def test_thumbnail_bomb_is_not_decoded() -> None:
+    from fixtures.metadata_fixtures import png_bomb
+    from scanner.errors import ItemTooLarge
+
+    with pytest.raises(ItemTooLarge):
+        hidden.thumbnail_differs(png_bomb(4000, 4000), None)  # type: ignore[arg-type]
+
+
+def test_png_text_chunks_read_without_decoding(fx) -> None:
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from scanner.metadata import png
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Jan Jansen")
+    info.add_text("Comment", "x" * 2000, zip=True)
+    info.add_itxt("Title", "Übersicht", zip=True)
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
+    chunks = dict(png.text_chunks(buf.getvalue(), 10_000))
+    assert chunks == {"Author": "Jan Jansen", "Comment": "x" * 2000, "Title": "Übersicht"}
+    with pytest.raises(CorruptItem):
+        dict(png.text_chunks(buf.getvalue(), 100))  # inflating past the cap is an error, not a silent cut

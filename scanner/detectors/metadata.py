@@ -6,12 +6,12 @@ error (-> review), so "could not read EXIF" never looks like "no GPS".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
-from ..errors import CorruptItem, ItemError
+from ..errors import CorruptItem, ItemError, ItemTimeout
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, makernote, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
@@ -22,6 +22,8 @@ from ..text_safety import mask_tail, printable
 
 if TYPE_CHECKING:
     from PIL import Image
+
+T = TypeVar("T")
 
 _CATEGORY_RULE = {
     "identity": ("metadata.identity", Severity.MEDIUM, "identifying metadata"),
@@ -53,7 +55,8 @@ class MetadataDetector:
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
         if block is not None:
             self._exif(subject, im, block, positions, findings)
-        self._fields(exif_mod.info_text_fields(im), f"{im.format} text fields", findings)
+        self._step(subject, "metadata.text", lambda: self._fields(
+            exif_mod.info_text_fields(im, subject.item.data, self.max_meta), f"{im.format} text fields", findings))
         self._step(subject, "metadata.iptc", lambda: self._fields(exif_mod.iptc_fields(im), "IPTC", findings))
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
@@ -64,9 +67,15 @@ class MetadataDetector:
         return findings
 
     @staticmethod
-    def _step(subject: Subject, stage: str, fn):  # type: ignore[no-untyped-def]
+    def _step(subject: Subject, stage: str, fn: Callable[[], T]) -> T | None:
+        """Run one part; if it cannot be read, record why and go on with the other parts.
+
+        A timeout is not a part's problem: it ends the whole detector (the pipeline records it).
+        """
         try:
             return fn()
+        except ItemTimeout:
+            raise
         except ItemError as exc:
             subject.note_error(exc, stage)
             return None
@@ -131,9 +140,8 @@ class MetadataDetector:
             for label, (lat, lon) in coords.items():
                 if lat is not None and lon is not None and valid(lat, lon):
                     positions.append(("XMP", label, lat, lon))
-                else:
-                    findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
-                                            f"XMP {label} GPS value present but unusable", location="XMP"))
+                else:  # a position may be there in a notation we do not read: fail closed
+                    subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
 
     def _fields(self, fields: Iterable[tuple[str, str, str]], where: str, findings: list[Finding]) -> None:
         grouped: dict[str, list[tuple[str, str]]] = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem
-from . import tags
+from . import png, tags
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -41,7 +41,12 @@ class ExifBlock:
 
     @property
     def tiff(self) -> bytes:
-        return self.raw[6:] if self.raw.startswith(b"Exif\x00\x00") else self.raw
+        return tiff_of(self.raw)
+
+
+def tiff_of(raw: bytes) -> bytes:
+    """The TIFF structure of an EXIF block, without the JPEG APP1 `Exif\\0\\0` prefix."""
+    return raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
 
 
 def _rational_tuple(value: Any) -> list[float]:
@@ -91,7 +96,7 @@ def _thumbnail(raw: bytes, ifd1: dict[int, Any]) -> bytes | None:
     offset, length = ifd1.get(0x0201), ifd1.get(0x0202)
     if not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
         return None
-    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    tiff = tiff_of(raw)
     blob = tiff[offset : offset + length]
     return blob if blob.startswith(b"\xff\xd8") else None
 
@@ -124,7 +129,7 @@ def read_exif(im: Image.Image, max_bytes: int) -> ExifBlock | None:
 
 
 def _valid_tiff_header(raw: bytes) -> bool:
-    tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    tiff = tiff_of(raw)
     if tiff[:4] not in (b"II*\x00", b"MM\x00*") or len(tiff) < 8:
         return False
     offset = int.from_bytes(tiff[4:8], "little" if tiff[:2] == b"II" else "big")
@@ -158,9 +163,9 @@ _INFO_TEXT = {"author": "identity", "copyright": "identity", "artist": "identity
               "title": "text", "disclaimer": "text", "source": "device", "warning": "text"}
 
 
-def info_text_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:
-    """PNG text chunks (tEXt, iTXt, zTXt) and JPEG/GIF comments."""
-    chunks: dict[str, object] = dict(getattr(im, "text", None) or {}) if im.format == "PNG" else {}
+def info_text_fields(im: Image.Image, data: bytes, limit: int) -> Iterator[tuple[str, str, str]]:
+    """PNG text chunks (tEXt, iTXt, zTXt; read from the bytes, so no pixel is decoded) and JPEG/GIF comments."""
+    chunks: dict[str, object] = dict(png.text_chunks(data, limit)) if im.format == "PNG" else {}
     if "comment" in im.info:
         chunks["comment"] = im.info["comment"]
     for key, value in chunks.items():

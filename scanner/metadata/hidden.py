@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem
+from . import png
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,17 +71,6 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
-def _png_end(data: bytes) -> int | None:
-    pos, n = 8, len(data)
-    while pos + 12 <= n:
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        kind = data[pos + 4 : pos + 8]
-        pos += 12 + length
-        if kind == b"IEND":
-            return pos
-    return None
-
-
 def _webp_end(data: bytes) -> int | None:
     size = int.from_bytes(data[4:8], "little")
     return 8 + size + (size & 1)
@@ -97,7 +86,7 @@ def _classify(tail: bytes) -> str:
     return "unknown data"
 
 
-_FINDERS = {"JPEG": _jpeg_end, "MPO": _jpeg_end, "PNG": _png_end, "WEBP": _webp_end}
+_FINDERS = {"JPEG": _jpeg_end, "MPO": _jpeg_end, "PNG": png.end, "WEBP": _webp_end}
 
 
 def image_end(data: bytes, fmt: str) -> int | None:
@@ -150,15 +139,23 @@ def _signature(im: Image.Image) -> tuple[float, np.ndarray]:
     return grey.shape[1] / grey.shape[0], small
 
 
-def thumbnail_differs(thumb_bytes: bytes, main: Image.Image) -> tuple[bool, float] | None:
-    """(differs, correlation) between the EXIF thumbnail and the (unrotated, downscaled) main image."""
-    from PIL import Image
+THUMBNAIL_MAX_PIXELS = 1_000_000  # EXIF thumbnails are about 160x120; anything huge is not one
 
+
+def thumbnail_differs(thumb_bytes: bytes, main: Image.Image) -> tuple[bool, float] | None:
+    """(differs, correlation) between the EXIF thumbnail and the (unrotated, downscaled) main image.
+
+    Raises ItemError when the thumbnail is not a small readable image (a decompression bomb hidden
+    in IFD1 must not be decoded).
+    """
+    from .. import media
+
+    thumb = media.open_image(thumb_bytes, THUMBNAIL_MAX_PIXELS)
+    thumb.draft("L", (256, 256))
     try:
-        thumb = Image.open(io.BytesIO(thumb_bytes))
         thumb.load()
-    except (OSError, ValueError, SyntaxError):
-        return None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptItem(f"EXIF thumbnail unreadable: {exc}") from None
     a_aspect, a = _signature(thumb)
     b_aspect, b = _signature(main)
     corr = float((a * b).mean())

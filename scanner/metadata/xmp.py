@@ -10,6 +10,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from ..errors import CorruptItem
+from . import png
 
 _PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
 _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
@@ -43,7 +44,12 @@ def _jpeg_packets(data: bytes) -> list[bytes]:
 def find_packets(data: bytes, limit: int) -> list[bytes]:
     """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed
     packet in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
-    raw = b"".join(_jpeg_packets(data)) if data.startswith(b"\xff\xd8") else data
+    if data.startswith(b"\xff\xd8"):
+        raw = b"".join(_jpeg_packets(data))
+    elif data.startswith(png.SIGNATURE):  # iTXt may be compressed
+        raw = "".join(text for key, text in png.text_chunks(data, limit) if key == "XML:com.adobe.xmp").encode()
+    else:
+        raw = data
     packets = []
     for m in _PACKET.finditer(raw):
         if m.end() - m.start() > limit:
@@ -95,12 +101,13 @@ def _owner_of(
         yield ns, name, text
 
 
-_DMS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEWnsew])?\s*$")
+_SYMBOLS = re.compile("[°º'′\"″]")
+_DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEWnsew])?\s*$")
 
 
 def parse_coordinate(text: str) -> float | None:
     """XMP GPS values: "52,22.386N", "52,22,23.1N", "52.3731" or "-4.89"; None when unparsable."""
-    m = _DMS.match(text)
+    m = _DMS.match(_SYMBOLS.sub(" ", text))
     if not m:
         return None
     deg, minutes, seconds, ref = m.groups()
