@@ -15,6 +15,7 @@ from .config import POLICY_FILE_NAME, Settings, build_settings
 from .errors import ConfigError
 from .model import Decision
 from .reporters import FORMATS
+from .text_safety import printable
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_FILES = 4
@@ -101,7 +102,10 @@ def refs_check(refs_dir: str | None, policy_file: str | None, fmt: str) -> None:
     if gallery is None:
         raise ConfigError("no reference folder: give --refs DIR or set [visual] refs in the policy")
     report = check_gallery(gallery, detector.known())
-    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else render(report))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:  # folder and file names are untrusted: no control characters on the terminal
+        click.echo("\n".join(printable(line, 500) for line in render(report).splitlines()))
 
 
 @cli.group()
@@ -133,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return EXIT_USAGE
     except ConfigError as exc:
-        click.echo(f"leakscan: configuration error: {exc}", err=True)
+        click.echo(f"leakscan: configuration error: {printable(str(exc), 500)}", err=True)
         return EXIT_USAGE
     return EXIT_OK
 

@@ -111,3 +111,10 @@ def test_python_dash_m_and_console_script(fx) -> None:
     assert json.loads(proc.stdout)["findings"][0]["rule_id"].startswith("metadata.")
     assert subprocess.run([sys.executable, "-m", "scanner", "--help"], capture_output=True,
                           check=False).returncode == 0
+
+
+def test_importing_the_cli_loads_no_heavy_engine() -> None:
+    code = ("import sys, scanner.cli; heavy = {'torch', 'onnxruntime', 'rapidocr', 'pytesseract', 'cv2', 'numpy'};"
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
