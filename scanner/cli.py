@@ -59,11 +59,11 @@ def scan(paths: tuple[str, ...], fmt: str, output: Any, policy_file: str | None,
 
 
 def _run_scan(paths: list[str], settings: Settings, fmt: str, output: Any, quiet: bool) -> Decision:
+    from .threads import limit_threads
+
+    limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
     from .progress import Progress
-    from .runner import limit_threads
-
-    limit_threads()  # this process may run detectors itself (--jobs 1): one compute thread, like the workers
     reporter = reporters.make(fmt, output)
     reporter.start(settings)
     counts = {d.label: 0 for d in Decision}

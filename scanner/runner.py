@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -14,19 +13,9 @@ from .config import Settings
 from .model import ErrorRecord, FileReport
 from .pipeline import Pipeline
 from .sources import display_path
-
-THREAD_VARS = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from .threads import limit_threads
 
 _worker: Pipeline | None = None  # this worker process's pipeline (set by the pool initializer)
-
-
-def limit_threads() -> None:
-    """One compute thread per process (STACK.md: multi-threaded runtimes swing on a busy core).
-
-    Called in worker processes before any engine loads; variables already set are respected.
-    """
-    for var in THREAD_VARS:
-        os.environ.setdefault(var, "1")
 
 
 def _init_worker(settings: Settings) -> None:
