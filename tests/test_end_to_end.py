@@ -58,3 +58,7 @@ def test_refs_check_command(cli, vfx) -> None:
     report = json.loads(result.out)
     assert report["labels"][0]["label"] == "server-room" and report["labels"][0]["references"] == 4
     assert cli("refs", "check").code == 2  # no folder configured
+
+
+def test_missing_reference_folder_is_a_config_error(cli, fx, tmp_path) -> None:
+    assert cli("scan", "-q", "--refs", str(tmp_path / "nope"), str(fx["clean.jpg"])).code == 2

@@ -17,12 +17,11 @@ from ..visual.cues import cues_for, image_stats
 from ..visual.gallery import Gallery
 from ..visual.options import VisualOptions, parse_options
 from ..visual.phash import KnownImages
+from ..visual.store import DECODE_SIDE
 
 if TYPE_CHECKING:
     from PIL import Image
 
-DECODE_SIDE = 640  # JPEG draft decode lands near this; the model input is 224-260 px
-IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
 CUE_RULES = {"screen": "visual.screen", "whiteboard": "visual.whiteboard", "document": "visual.document"}
 CUE_SEVERITY = {"screen": Severity.INFO, "whiteboard": Severity.INFO, "document": Severity.INFO}
 
@@ -36,12 +35,10 @@ class VisualDetector:
         self.settings = settings
         self.options: VisualOptions = parse_options(settings)
         self._engines = engines
-        self._gallery: Gallery | None = None
         self._known: KnownImages | None = None
 
     def accepts(self, subject: Subject) -> bool:
-        kind = subject.item.kind.lower()
-        return kind in IMAGE_KINDS or kind.startswith("image")
+        return subject.item.kind.startswith("image/")
 
     @property
     def embedder(self) -> ImageEmbedder:
@@ -49,9 +46,12 @@ class VisualDetector:
         return engine
 
     def gallery(self) -> Gallery | None:
-        if self._gallery is None and self.options.refs is not None:
-            self._gallery = Gallery.load(self.options, self.embedder, self.settings.cache_path)
-        return self._gallery
+        """The reference gallery, loaded once per process; a failed load is not retried per batch."""
+        if self.options.refs is None:
+            return None
+        gallery: Gallery = self._engines.get(
+            "visual.gallery", lambda s: Gallery.load(self.options, self.embedder, s.cache_path))
+        return gallery
 
     def known(self) -> KnownImages | None:
         folder = self.options.known_dir

@@ -73,6 +73,8 @@ def parse_options(settings: Settings) -> VisualOptions:
         raise ConfigError(f"[visual] unknown keys: {', '.join(sorted(unknown))}")
     base = Path(settings.policy_path).parent if settings.policy_path else None
     refs = settings.refs or (_path(table["refs"], base) if table.get("refs") else None)
+    if refs is not None and not refs.is_dir():
+        raise ConfigError(f"reference folder {refs} does not exist or is not a folder")
     thresholds = table.get("thresholds", {})
     if not isinstance(thresholds, Mapping):
         raise ConfigError("[visual] thresholds: expected a table of label = similarity")
