@@ -2,9 +2,10 @@
 
 Cheap by construction: the picture is decoded at <= 2000 px, a ~60 ms detection-only pass
 (the text-presence gate) lets pictures without text skip recognition, small text is scaled
-up, and rotations are tried only when text was located but not read. Per-stage seconds go
-to `subject.hints["timings"]`. Findings carry masked/hashed evidence and boxes in the pixels
-of the full oriented image.
+up, and rotations are tried only when text was located but not read. Sticky notes, whose small
+writing the gate cannot see, are found by colour and shape (`text/notes.py`) and read from
+enlarged crops. Per-stage seconds go to `subject.hints["timings"]`. Findings carry
+masked/hashed evidence and boxes in the pixels of the full oriented image.
 """
 
 from __future__ import annotations

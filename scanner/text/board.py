@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..engines.ocr import Word
 
 THRESHOLD = 4.0
+MIN_INSIDE = 0.6  # share of the words on the board; below it only the visual scene can make a whiteboard
 BRIGHT, DARK = 140.0, 90.0  # board tones (value channel): white boards / chalk boards
 
 
@@ -103,8 +104,8 @@ def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity
     spread = statistics.pstdev(heights) / max(1.0, statistics.mean(heights))
     conf = statistics.mean(wd.conf for wd in words)
     score, signals = 0.0, []
-    if share >= 0.3 and inside >= 0.6:
-        score += 2.0
+    if inside >= MIN_INSIDE:  # the writing is on the board: +2 for a big board, +1 for a smaller one
+        score += 2.0 if share >= 0.3 else 1.0
         signals.append(f"board {share:.0%} of picture")
     if rel_height >= 0.025:
         score += 1.0
@@ -122,7 +123,7 @@ def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity
     if scene == "whiteboard":
         score += 2.0
         signals.append("whiteboard scene")
-    if score < THRESHOLD or share < 0.15:
+    if score < THRESHOLD or share < 0.15 or (inside < MIN_INSIDE and scene != "whiteboard"):
         return None
     return Hit(
         "text.whiteboard",
