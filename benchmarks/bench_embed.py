@@ -21,7 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner import media
-from scanner.engines.embedder import OnnxEmbedder, TorchEmbedder, onnx_file
+from scanner.engines.embedder import TorchEmbedder
+from scanner.engines.embedder_onnx import OnnxEmbedder, onnx_file
 
 
 def sample_jpegs(corpus: Path, n: int = 32) -> list[bytes]:

