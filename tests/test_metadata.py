@@ -100,3 +100,16 @@ def test_serial_numbers_are_masked(fx: dict[str, Path]) -> None:
     text = repr([f.to_dict() for f in report.findings])
     assert "SN-0042-1337-9876" not in text
     assert "9876" in text
+
+
+def test_free_text_metadata_is_not_copied_into_reports(tmp_path: Path) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = "wifi password: Hunter2Secret!"
+    path = tmp_path / "described.jpg"
+    Image.new("RGB", (32, 32)).save(path, exif=exif.tobytes())
+    (report,) = scan(path, META).files
+    text = repr([f.to_dict() for f in report.findings])
+    assert "metadata.text" in {f.rule_id for f in report.findings}
+    assert "Hunter2Secret" not in text and "29 characters" in text

@@ -37,6 +37,16 @@ _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestL
             "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
 
 
+def _shown(category: str, value: str) -> str:
+    """What a report may show of a metadata value: serials masked, free text only as a length
+    (a description or comment may hold anything, a password included), names and places as they are."""
+    if category == "serial":
+        return mask_tail(value)
+    if category == "text":
+        return f"{len(value)} characters"
+    return printable(value, 80)
+
+
 class MetadataDetector:
     id = "metadata"
 
@@ -149,7 +159,7 @@ class MetadataDetector:
             grouped.setdefault(category, []).append((name, value))
         for category, pairs in grouped.items():
             rule, severity, title = _CATEGORY_RULE[category]
-            shown = {name: mask_tail(value) if category == "serial" else printable(value, 80) for name, value in pairs}
+            shown = {name: _shown(category, value) for name, value in pairs}
             names = ", ".join(dict.fromkeys(name for name, _ in pairs))
             findings.append(Finding(rule, self.id, severity, 1.0, f"{title} in {where}: {names}",
                                     location=where, evidence=shown))
