@@ -53,29 +53,31 @@ def scan(paths: tuple[str, ...], fmt: str, output: Any, policy_file: str | None,
          **overrides: Any) -> None:
     """Scan files and folders (recursively) and print a verdict for each file."""
     settings = build_settings(policy_file, overrides)
-    worst = _run_scan(list(paths), settings, fmt, output, quiet)
-    threshold = Decision.parse(fail_on)
-    raise SystemExit(EXIT_FLAGGED if worst >= threshold else EXIT_OK)
+    counts = _run_scan(list(paths), settings, fmt, output, quiet)
+    if not sum(counts.values()):  # a mistyped or empty drop folder must not read as "all approved"
+        raise click.UsageError("no files found under the given paths")
+    worst = max(d for d in Decision if counts[d.label])
+    raise SystemExit(EXIT_FLAGGED if worst >= Decision.parse(fail_on) else EXIT_OK)
 
 
-def _run_scan(paths: list[str], settings: Settings, fmt: str, output: Any, quiet: bool) -> Decision:
+def _run_scan(paths: list[str], settings: Settings, fmt: str, output: Any, quiet: bool) -> dict[str, int]:
+    """Stream every report to the reporter; the count of each decision."""
     from .threads import limit_threads
 
     limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
     from .progress import Progress
+
     reporter = reporters.make(fmt, output)
     reporter.start(settings)
     counts = {d.label: 0 for d in Decision}
-    worst = Decision.APPROVE
     with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
         for report in api.scan_iter(paths, settings, on_start=progress.start):
             reporter.add(report)
             counts[report.decision.label] += 1
-            worst = max(worst, report.decision)
             progress.advance()
     reporter.finish(counts)
-    return worst
+    return counts
 
 
 @cli.group()

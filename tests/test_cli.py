@@ -20,6 +20,9 @@ def test_exit_codes(cli, fx) -> None:
     assert cli("scan", "-q", "--fail-on", "block", "--detectors", "metadata", str(fx["gps_dirty.jpg"])).code == 0
     assert cli("scan", "--format", "xml", str(fx["clean.jpg"])).code == 2
     assert cli("scan", "--policy", "/nonexistent/policy.toml", str(fx["clean.jpg"])).code == 2
+    empty = fx["clean.jpg"].parent / "empty_folder"
+    empty.mkdir(exist_ok=True)
+    assert cli("scan", "-q", str(empty)).code == 2  # nothing scanned is not "all approved"
 
 
 def test_jsonl_schema_one_object_per_file(cli, fx) -> None:
