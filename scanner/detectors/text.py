@@ -25,6 +25,7 @@ from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import score_whiteboard
 from ..text.notes import find_notes
+from ..text.rules import RULE_IDS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -84,11 +85,12 @@ class TextDetector:
     """Runs the configured OCR engine(s) and the text rules on one picture."""
 
     id = "text"
+    rules = RULE_IDS  # every rule id it may report; the tables are `self.table`
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
         self.engines = engines
-        self.rules: TextRules = load_rules(settings.sections.get("text"))  # ConfigError here, not mid-scan
+        self.table: TextRules = load_rules(settings.sections.get("text"))  # ConfigError here, not mid-scan
 
     def accepts(self, subject: Subject) -> bool:
         kind = subject.item.kind.lower()
@@ -141,6 +143,8 @@ class TextDetector:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
                 hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scene))
+        if any(h.rule_id in ("text.receipt", "text.pos_screen") for h in hits):  # one engine's page decides for all
+            hits = [h for h in hits if h.rule_id != "text.whiteboard"]
         subject.hints["text.present"] = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
@@ -164,7 +168,7 @@ class TextDetector:
             for w in result.words
         ]
         size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
-        return find_hits(build_page(words, size), self.rules, scene if isinstance(scene, str) else None)
+        return find_hits(build_page(words, size), self.table, scene if isinstance(scene, str) else None)
 
     def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
         from PIL import Image
@@ -199,12 +203,12 @@ class TextDetector:
 
     def _rules(self, result: OcrResult, image: Image.Image, scene: Any) -> list[Hit]:
         page = build_page(result.words, result.size)
-        hits = find_hits(page, self.rules, scene if isinstance(scene, str) else None)
-        if self.rules.enabled("text.whiteboard") and not any(
+        hits = find_hits(page, self.table, scene if isinstance(scene, str) else None)
+        if self.table.enabled("text.whiteboard") and not any(
             h.rule_id in ("text.receipt", "text.pos_screen") for h in hits
         ):
             board = score_whiteboard(
-                image, page, scene if isinstance(scene, str) else None, self.rules.severity["text.whiteboard"]
+                image, page, scene if isinstance(scene, str) else None, self.table.severity["text.whiteboard"]
             )
             if board:
                 hits.append(board)

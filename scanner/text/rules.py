@@ -19,7 +19,7 @@ from ..model import Severity
 from .normalize import fold, skeleton
 
 POLICY_KEYS = {"codenames", "customers", "patterns", "disable", "severity"}
-RULE_IDS = (
+RULE_IDS: tuple[str, ...] = (
     "text.payment_card",
     "text.iban",
     "text.email",
