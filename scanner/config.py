@@ -71,7 +71,7 @@ def _optional_path(value: Any) -> Path | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", 0, _positive_int, "worker processes, one thread each; 0 = number of cores"),
-    Setting("detectors", ("all",), _names, "detector ids to run (metadata, text, visual, faces) or all"),
+    Setting("detectors", ("all",), _names, "detector ids to run (metadata, visual, text) or all"),
     Setting("device", "auto", _choice("auto", "cpu", "cuda"), "where models run: auto picks cuda when present"),
     Setting("batch_size", 16, _positive_int, "images per model batch"),
     Setting("ocr_engine", "auto", _choice("auto", "tesseract", "rapidocr", "both"), "OCR back end"),

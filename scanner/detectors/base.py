@@ -21,6 +21,10 @@ class Detector(Protocol):
 
     id: str
 
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule id it may report (documented in docs/policy.md; tests/test_docs.py checks)."""
+
     def accepts(self, subject: Subject) -> bool: ...
 
     def detect(self, subject: Subject) -> list[Finding]: ...
@@ -37,5 +41,8 @@ class DetectorFactory(Protocol):
     """Every detector class is built the same way, once per worker process."""
 
     id: str
+
+    @property
+    def rules(self) -> tuple[str, ...]: ...
 
     def __call__(self, settings: Settings, engines: EngineSet) -> Detector: ...

@@ -49,6 +49,8 @@ def _shown(category: str, value: str) -> str:
 
 class MetadataDetector:
     id = "metadata"
+    rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.malformed", "metadata.identity", "metadata.device",
+             "metadata.capture_time", "metadata.text", "metadata.thumbnail", "metadata.trailing_data")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings

@@ -30,6 +30,7 @@ class VisualDetector:
     """Batches subjects through one embedder; the gallery and known hashes load once per process."""
 
     id = "visual"
+    rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
