@@ -104,6 +104,8 @@ class Settings:
     timeout_s: float = 120.0
     policy_path: str | None = None
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # keys the evidence hashes of secrets; random per scan, shared with the workers, never reported
+    hash_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False, compare=False)
 
     @property
     def cache_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 
@@ -22,6 +23,10 @@ def mask_tail(value: str, keep: int = 4) -> str:
     return "****" if len(compact) <= keep else f"**** {printable(compact[-keep:])}"
 
 
-def fingerprint(value: str) -> str:
-    """A short stable hash to tell secrets apart without showing them (detect-secrets' idea)."""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+def fingerprint(value: str, key: bytes) -> str:
+    """A keyed hash to tell secrets apart within one scan without showing them.
+
+    Keyed (HMAC) with a random per-scan key, because a plain hash of a low-entropy value such as a
+    card number, a PIN or a one-time code can be reversed by trying every candidate.
+    """
+    return "hmac:" + hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]

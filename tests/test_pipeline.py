@@ -18,6 +18,7 @@ class Stub:
     """A detector whose behaviour the test sets; a stand-in for one seam, not for an engine."""
 
     id = "stub"
+    rules = ("stub.seen", "stub.noise")
 
     def __init__(self, action) -> None:
         self.action = action

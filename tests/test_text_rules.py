@@ -165,3 +165,16 @@ def test_policy_extends_and_disables() -> None:
 def test_bad_policy_section_is_a_config_error(section: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         load_rules(section)
+
+
+def test_evidence_hashes_are_keyed_per_scan() -> None:
+    """A plain hash of a card number can be reversed by trying every number; a keyed one cannot."""
+    import hashlib
+
+    pan = "4539148803436467"
+    page = page_from_text(f"VISA {pan[:4]} {pan[4:8]} {pan[8:12]} {pan[12:]} VALID THRU 12/27")
+    first = [h for h in find_hits(page, load_rules(hash_key=b"a" * 32)) if h.rule_id == "text.payment_card"]
+    second = [h for h in find_hits(page, load_rules(hash_key=b"b" * 32)) if h.rule_id == "text.payment_card"]
+    h1, h2 = first[0].evidence["hash"], second[0].evidence["hash"]
+    assert h1 != h2 and str(h1).startswith("hmac:")
+    assert hashlib.sha256(pan.encode()).hexdigest()[:12] not in str(h1)

@@ -90,7 +90,8 @@ class TextDetector:
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
         self.engines = engines
-        self.table: TextRules = load_rules(settings.sections.get("text"))  # ConfigError here, not mid-scan
+        # a bad [text] table is a ConfigError here, not mid-scan
+        self.table: TextRules = load_rules(settings.sections.get("text"), settings.hash_key)
 
     def accepts(self, subject: Subject) -> bool:
         kind = subject.item.kind.lower()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
+from ..text_safety import fingerprint
 
 
-def digest(value: str) -> str:
-    """A short SHA-256 prefix to correlate repeats of one secret without storing it."""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+def digest(value: str, key: bytes) -> str:
+    """A keyed hash (per-scan key) to correlate repeats of one secret without revealing it."""
+    return fingerprint(value, key)
 
 
 def last4(digits: str) -> str:

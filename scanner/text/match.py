@@ -88,7 +88,7 @@ def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
                 luhn=luhn,
                 scheme=scheme or "unknown",
                 digits=len(digits),
-                hash=mask.digest(digits),
+                hash=mask.digest(digits, rules.hash_key),
             )
 
 
@@ -107,7 +107,7 @@ def _ibans(page: Page, rules: TextRules) -> Iterator[Hit]:
                         f"IBAN {mask.iban(value)} (mod-97 valid)",
                         line.box_for(m.start(), m.end()),
                         masked=mask.iban(value),
-                        hash=mask.digest(value),
+                        hash=mask.digest(value, rules.hash_key),
                     )
                     break
 
@@ -123,7 +123,7 @@ def _emails(page: Page, rules: TextRules) -> Iterator[Hit]:
                 f"e-mail address {mask.email(value)}",
                 line.box_for(m.start(), m.end()),
                 masked=mask.email(value),
-                hash=mask.digest(value.lower()),
+                hash=mask.digest(value.lower(), rules.hash_key),
             )
 
 
@@ -155,7 +155,7 @@ def _phones(page: Page, rules: TextRules, taken: list[Region]) -> Iterator[Hit]:
                     f"phone number {mask.phone(e164)}",
                     box,
                     masked=mask.phone(e164),
-                    hash=mask.digest(e164),
+                    hash=mask.digest(e164, rules.hash_key),
                 )
 
 
@@ -195,7 +195,7 @@ def _secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
                     f"one-time code shown next to '{km.group(0)}'",
                     line.box_for(om.start(1), om.end(1)),
                     masked="*" * len(code),
-                    hash=mask.digest(code),
+                    hash=mask.digest(code, rules.hash_key),
                     keyword=km.group(0),
                     kind="otp",
                 )
@@ -218,7 +218,7 @@ def _secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
                 f"password written next to '{km.group(0)}'",
                 box,
                 masked=mask.secret(value),
-                hash=mask.digest(value),
+                hash=mask.digest(value, rules.hash_key),
                 keyword=km.group(0),
                 length=len(value),
                 kind="password",
@@ -246,7 +246,7 @@ def _tokens(page: Page, rules: TextRules) -> Iterator[Hit]:
                         f"{label} visible",
                         box,
                         masked=mask.secret(value),
-                        hash=mask.digest(value),
+                        hash=mask.digest(value, rules.hash_key),
                         kind="token",
                     )
                     done = True
@@ -354,5 +354,5 @@ def _patterns(page: Page, rules: TextRules) -> Iterator[Hit]:
                     0.8,
                     pattern.message,
                     line.box_for(m.start(), m.end()),
-                    {"masked": mask.secret(value), "hash": mask.digest(value)},
+                    {"masked": mask.secret(value), "hash": mask.digest(value, rules.hash_key)},
                 )

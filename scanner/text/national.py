@@ -70,6 +70,7 @@ def national_ids(page: Page, rules: TextRules) -> Iterator[Hit]:
                     0.9,
                     f"{label} next to '{context.group(0)}'",
                     line.box_for(m.start(), m.end()),
-                    {"masked": "*" * (len(digits) - 3) + digits[-3:], "hash": mask.digest(digits), "kind": kind},
+                    {"masked": "*" * (len(digits) - 3) + digits[-3:], "hash": mask.digest(digits, rules.hash_key),
+                     "kind": kind},
                 )
                 break

@@ -7,6 +7,7 @@ Unknown keys and bad regexes are ConfigErrors, raised when the detector is built
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -88,6 +89,7 @@ class TextRules:
     pos_screen: ScoreSpec
     patterns: tuple[Pattern, ...] = field(default=())
     national_context: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # kind -> context words
+    hash_key: bytes = field(default=b"", repr=False)  # keys evidence hashes (mask.digest); set by load_rules
 
     def enabled(self, rule_id: str) -> bool:
         return rule_id not in self.disabled
@@ -168,8 +170,11 @@ def _patterns(section: Mapping[str, Any]) -> list[Pattern]:
     return out
 
 
-def load_rules(section: Mapping[str, Any] | None = None) -> TextRules:
-    """Built-in tables plus the policy's [text] table (`Settings.sections.get("text")`)."""
+def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None = None) -> TextRules:
+    """Built-in tables plus the policy's [text] table (`Settings.sections.get("text")`).
+
+    `hash_key` keys the evidence hashes (`Settings.hash_key`, one per scan); a random one by default.
+    """
     section = dict(section or {})
     unknown = set(section) - POLICY_KEYS
     if unknown:
@@ -201,4 +206,5 @@ def load_rules(section: Mapping[str, Any] | None = None) -> TextRules:
         pos_screen=_spec(data["pos_screen"], "pos_screen"),
         patterns=tuple(_patterns(section)),
         national_context={k: keyword_regex(v) for k, v in data["national_id"]["context"].items()},
+        hash_key=hash_key or os.urandom(32),
     )
