@@ -74,7 +74,7 @@ def test_both_methods_flag_rack_not_lobby_and_cache_without_cache_dir(
     found = []
     for name in ("query_rack.jpg", "query_lobby.jpg"):
         data = fx[name].read_bytes()
-        subject = Subject(Item(str(fx[name]), data, hashlib.sha256(data).hexdigest(), "jpeg"), s)
+        subject = Subject(Item(str(fx[name]), data, hashlib.sha256(data).hexdigest(), "image/jpeg"), s)
         found.append({f.rule_id: f for f in det.detect(subject)})
     hit = found[0].get("visual.restricted")
     assert hit is not None and hit.evidence["label"] == "server-room"

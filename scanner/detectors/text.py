@@ -36,7 +36,6 @@ MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
 TEXT_SCENES = {"document", "screen", "whiteboard"}
-IMAGE_KINDS = {"image", "jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "heif", "avif", "mpo"}
 T = TypeVar("T")
 
 
@@ -54,7 +53,7 @@ def oriented_size(subject: Subject) -> tuple[int, int]:
     w, h = header.size
     try:
         orientation = int(header.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block: media.decode ignores it the same way
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):  # broken EXIF: media.decode ignores it too
         orientation = 1
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
@@ -94,8 +93,8 @@ class TextDetector:
         self.table: TextRules = load_rules(settings.sections.get("text"), settings.hash_key)
 
     def accepts(self, subject: Subject) -> bool:
-        kind = subject.item.kind.lower()
-        return kind in IMAGE_KINDS or kind.startswith("image")
+        """Images, unless the policy switched every text rule off (then OCR is not run at all)."""
+        return subject.item.kind.startswith("image/") and any(self.settings.policy.enabled(r) for r in self.rules)
 
     # -- engines (built once per process through the EngineSet) ------------------------------
     def _ocr(self) -> Sequence[OcrEngine]:

@@ -16,8 +16,9 @@ from importlib import resources
 from typing import Any
 
 from ..errors import ConfigError
-from ..model import Severity
+from ..model import Region, Severity
 from .normalize import fold, skeleton
+from .page import Hit
 
 POLICY_KEYS = {"codenames", "customers", "patterns", "disable", "severity"}
 RULE_IDS: tuple[str, ...] = (
@@ -90,6 +91,11 @@ class TextRules:
     patterns: tuple[Pattern, ...] = field(default=())
     national_context: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # kind -> context words
     hash_key: bytes = field(default=b"", repr=False)  # keys evidence hashes (mask.digest); set by load_rules
+
+    def hit(self, rule_id: str, conf: float, message: str, box: Region | None, **evidence: object) -> Hit:
+        """A Hit with this policy's severity for the rule; evidence keeps only plain values."""
+        ev = {k: v for k, v in evidence.items() if isinstance(v, str | int | float | bool)}
+        return Hit(rule_id, self.severity.get(rule_id, Severity.MEDIUM), conf, message, box, ev)
 
     def enabled(self, rule_id: str) -> bool:
         return rule_id not in self.disabled

@@ -1,0 +1,106 @@
+"""Secrets written in the picture: a value next to password/wifi/pin keywords, one-time codes, API tokens.
+
+The matched value never leaves this module: evidence is masked (`F******!`) and keyed-hashed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from . import mask
+from .page import Hit, Line, Page, union
+from .rules import TextRules
+
+_VALUE = re.compile(r"\s*(?:[:=\-–>]\s*|\s+)(\S{4,64})")
+_OTP = re.compile(r"\D{0,12}?(\d{4,8})(?!\d)")
+
+
+def _secret_value(page: Page, index: int, end: int, rules: TextRules) -> tuple[str, Line, int, int] | None:
+    line = page.lines[index]
+    m = _VALUE.match(line.text, end)
+    if m:
+        return m.group(1), line, m.start(1), m.end(1)
+    if line.text[end:].strip(" :=-") == "" and index + 1 < len(page.lines):
+        nxt = page.lines[index + 1]
+        if nxt.box.y - (line.box.y + line.box.h) < 2 * line.box.h:
+            token = nxt.text.split(" ", 1)[0]
+            if 4 <= len(token) <= 64:
+                return token, nxt, 0, len(token)
+    return None
+
+
+def _plausible_secret(value: str, separated: bool, rules: TextRules) -> bool:
+    core = value.strip(".,;)('\"")
+    if len(core) < 4 or core.lower() in rules.stopwords or "@" in core or core.lower().startswith("http"):
+        return False
+    varied = any(c.isdigit() for c in core) or not core.isalnum() or any(c.isupper() for c in core[1:])
+    return varied or (separated and len(core) >= 6)
+
+
+def secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
+    for i, line in enumerate(page.lines):
+        low = line.text.lower()
+        for km in rules.otp_keywords.finditer(low):
+            om = _OTP.match(line.text, km.end())
+            if om:
+                code = om.group(1)
+                yield rules.hit("text.secret",
+                    0.7,
+                    f"one-time code shown next to '{km.group(0)}'",
+                    line.box_for(om.start(1), om.end(1)),
+                    masked="*" * len(code),
+                    hash=mask.digest(code, rules.hash_key),
+                    keyword=km.group(0),
+                    kind="otp",
+                )
+        for km in rules.secret_keywords.finditer(low):
+            found = _secret_value(page, i, km.end(), rules)
+            if not found:
+                continue
+            value, vline, start, end = found
+            value = value.strip(".,;)('\"")
+            separated = bool(re.match(r"\s*[:=]", line.text[km.end() :])) or vline is not line
+            if km.group(0) == "pin" and not value.isdigit():
+                continue
+            if not _plausible_secret(value, separated, rules):
+                continue
+            box = union([line.box_for(km.start(), km.end()), vline.box_for(start, end)])
+            yield rules.hit("text.secret",
+                0.85 if separated else 0.65,
+                f"password written next to '{km.group(0)}'",
+                box,
+                masked=mask.secret(value),
+                hash=mask.digest(value, rules.hash_key),
+                keyword=km.group(0),
+                length=len(value),
+                kind="password",
+            )
+            break
+
+
+def tokens(page: Page, rules: TextRules) -> Iterator[Hit]:
+    for line in page.lines:
+        variants = [line.text]
+        squeezed = line.text.replace(" ", "")
+        if squeezed != line.text:
+            variants.append(squeezed)  # OCR splits long tokens at random places
+        done = False
+        for label, rx in rules.tokens:
+            for text in variants:
+                m = rx.search(text)
+                if m:
+                    value = m.group(0)
+                    box = line.box_for(m.start(), m.end()) if text is line.text else line.box
+                    yield rules.hit("text.secret",
+                        0.9,
+                        f"{label} visible",
+                        box,
+                        masked=mask.secret(value),
+                        hash=mask.digest(value, rules.hash_key),
+                        kind="token",
+                    )
+                    done = True
+                    break
+            if done:
+                break
