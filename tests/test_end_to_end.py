@@ -62,3 +62,20 @@ def test_refs_check_command(cli, vfx) -> None:
 
 def test_missing_reference_folder_is_a_config_error(cli, fx, tmp_path) -> None:
     assert cli("scan", "-q", "--refs", str(tmp_path / "nope"), str(fx["clean.jpg"])).code == 2
+
+
+def test_secrets_typed_into_metadata_captions_are_found_and_masked(cli, tmp_path) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = "card 4539 1488 0343 6467 exp 12/27"
+    exif[0x9286] = b"ASCII\x00\x00\x00wifi password: Hunter2Secret!"
+    path = tmp_path / "captioned.jpg"
+    Image.new("RGB", (64, 48), "white").save(path, exif=exif.tobytes())
+    result = cli("scan", "-j", "1", "--format", "jsonl", str(path))
+    (row,) = result.jsonl()
+    found = {f["rule_id"]: f for f in row["findings"]}
+    assert row["decision"] == "block"
+    assert found["text.payment_card"]["location"] == "metadata EXIF ImageDescription"
+    assert "text.secret" in found
+    assert "4539 1488 0343 6467" not in result.out and "Hunter2Secret" not in result.out

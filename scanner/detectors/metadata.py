@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 T = TypeVar("T")
+FREE_TEXT_HINT = "metadata.free_text"  # [(where, text)]: descriptions, comments... for the text rules
 
 _CATEGORY_RULE = {
     "identity": ("metadata.identity", Severity.MEDIUM, "identifying metadata"),
@@ -67,9 +68,9 @@ class MetadataDetector:
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
         if block is not None:
             self._exif(subject, im, block, positions, findings)
-        self._step(subject, "metadata.text", lambda: self._fields(
+        self._step(subject, "metadata.text", lambda: self._fields(subject,
             exif_mod.info_text_fields(im, subject.item.data, self.max_meta), f"{im.format} text fields", findings))
-        self._step(subject, "metadata.iptc", lambda: self._fields(exif_mod.iptc_fields(im), "IPTC", findings))
+        self._step(subject, "metadata.iptc", lambda: self._fields(subject, exif_mod.iptc_fields(im), "IPTC", findings))
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         trailer = self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
@@ -102,7 +103,7 @@ class MetadataDetector:
                 findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
                                         "GPS block present but unusable: " + "; ".join(reading.problems),
                                         location="EXIF GPS"))
-        self._fields(exif_mod.tagged_fields(block), "EXIF", findings)
+        self._fields(subject, exif_mod.tagged_fields(block), "EXIF", findings)
         if exif_mod.MAKERNOTE in block.tags:
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
         if block.thumbnail and self.settings.policy.enabled("metadata.thumbnail"):
@@ -120,7 +121,7 @@ class MetadataDetector:
                 pairs = exif_mod.makernote_serials(subject.item.data)
             except Exception as exc:  # exifread raises anything on vendor data; map at the boundary
                 raise CorruptItem(f"maker note unreadable ({type(exc).__name__})") from None
-        self._fields((("serial" if "Serial" in name else "identity", name, value) for name, value in pairs),
+        self._fields(subject, (("serial" if "Serial" in name else "identity", name, value) for name, value in pairs),
                      "EXIF maker note", findings)
 
     def _thumbnail(self, subject: Subject, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
@@ -148,17 +149,21 @@ class MetadataDetector:
                     coords.setdefault(label, [None, None])[idx] = xmp.parse_coordinate(value)
                 elif name in XMP_TAGS:
                     fields.append((XMP_TAGS[name], name, value))
-            self._fields(fields, "XMP", findings)
+            self._fields(subject, fields, "XMP", findings)
             for label, (lat, lon) in coords.items():
                 if lat is not None and lon is not None and valid(lat, lon):
                     positions.append(("XMP", label, lat, lon))
                 else:  # a position may be there in a notation we do not read: fail closed
                     subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
 
-    def _fields(self, fields: Iterable[tuple[str, str, str]], where: str, findings: list[Finding]) -> None:
+    def _fields(self, subject: Subject, fields: Iterable[tuple[str, str, str]], where: str,
+                findings: list[Finding]) -> None:
+        """One finding per category of known fields; free text is also left for the text rules."""
         grouped: dict[str, list[tuple[str, str]]] = {}
         for category, name, value in fields:
             grouped.setdefault(category, []).append((name, value))
+        free_text = subject.hints.setdefault(FREE_TEXT_HINT, [])
+        free_text.extend((f"{where} {name}", value) for name, value in grouped.get("text", ()))
         for category, pairs in grouped.items():
             rule, severity, title = _CATEGORY_RULE[category]
             shown = {name: _shown(category, value) for name, value in pairs}
