@@ -35,7 +35,7 @@ demo: setup fixtures/out/.built
 	@$(BIN)/leakscan scan --refs fixtures/out/visual/refs fixtures/out/examples \
 	  || echo "exit code $$?: some examples need review or are blocked, as they should"
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
