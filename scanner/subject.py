@@ -48,7 +48,7 @@ class Subject:
         """
         if self._header is None:
             self._header = media.open_image(self.item.data, self.max_pixels)
-            frames = getattr(self._header, "n_frames", 1)
+            frames = _content_frames(self._header)
             if frames > 1:
                 self.note_error(UnsupportedItem(f"{frames} frames or pages: only the first was analysed"), "decode")
         return self._header
@@ -79,3 +79,20 @@ class Subject:
                     self._decode_error = exc
                     raise
         return self._pictures[max_side]
+
+
+def _content_frames(im: Image.Image) -> int:
+    """Frames that may show something else than the first one.
+
+    An MPO's large thumbnails and undefined-type images (previews, HDR gain maps of phones) are
+    derived from the primary picture; its multi-frame images (stereo pairs, panoramas) are not.
+    """
+    frames = int(getattr(im, "n_frames", 1))
+    if im.format != "MPO" or frames <= 1:
+        return frames
+    try:
+        entries = im.mpinfo[0xB002]  # type: ignore[attr-defined]
+        kinds = [str(e["Attribute"]["MPType"]) for e in entries]
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return frames  # cannot tell: count them all (fail closed)
+    return 1 + sum(1 for k in kinds[1:] if not k.startswith(("Large Thumbnail", "Undefined")))

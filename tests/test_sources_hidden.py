@@ -77,3 +77,18 @@ def test_png_text_chunks_read_without_decoding(fx) -> None:
     assert chunks == {"Author": "Jan Jansen", "Comment": "x" * 2000, "Title": "Übersicht"}
     with pytest.raises(CorruptItem):
         dict(png.text_chunks(buf.getvalue(), 100))  # inflating past the cap is an error, not a silent cut
+
+
+@pytest.mark.parametrize(("kinds", "frames"), [
+    (["Baseline MP Primary Image", "Large Thumbnail (Full HD Equivalent)"], 1),  # a camera's preview
+    (["Baseline MP Primary Image", "Undefined"], 1),                              # a phone's HDR gain map
+    (["Multi-Frame Image: (Disparity)", "Multi-Frame Image: (Disparity)"], 2),    # a stereo pair
+])
+def test_mpo_previews_are_not_extra_content(kinds: list[str], frames: int) -> None:
+    from types import SimpleNamespace
+
+    from scanner.subject import _content_frames
+
+    entries = [{"Attribute": {"MPType": k}} for k in kinds]
+    im = SimpleNamespace(format="MPO", n_frames=len(kinds), mpinfo={0xB002: entries})
+    assert _content_frames(im) == frames  # type: ignore[arg-type]
