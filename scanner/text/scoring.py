@@ -55,14 +55,8 @@ def score_receipt(page: Page, rules: TextRules) -> Hit | None:
     if score < spec.threshold or not boxes:
         return None
     conf = min(0.95, 0.5 + 0.05 * (score - spec.threshold + 1))
-    return Hit(
-        "text.receipt",
-        rules.severity["text.receipt"],
-        conf,
-        "receipt: " + ", ".join(found),
-        union(boxes),
-        {"score": round(score, 2), "signals": ",".join(found)},
-    )
+    return rules.hit("text.receipt", conf, "receipt: " + ", ".join(found), union(boxes),
+                     score=round(score, 2), signals=",".join(found))
 
 
 def score_pos(page: Page, rules: TextRules, scene: str | None = None) -> Hit | None:
@@ -74,11 +68,5 @@ def score_pos(page: Page, rules: TextRules, scene: str | None = None) -> Hit | N
     if score < spec.threshold or not specific or not boxes:
         return None
     conf = min(0.9, 0.45 + 0.05 * (score - spec.threshold + 1))
-    return Hit(
-        "text.pos_screen",
-        rules.severity["text.pos_screen"],
-        conf,
-        "POS/till screen: " + ", ".join(found),
-        union(boxes),
-        {"score": round(score, 2), "signals": ",".join(found)},
-    )
+    return rules.hit("text.pos_screen", conf, "POS/till screen: " + ", ".join(found), union(boxes),
+                     score=round(score, 2), signals=",".join(found))
