@@ -10,10 +10,6 @@ def digest(value: str, key: bytes) -> str:
     return fingerprint(value, key)
 
 
-def last4(digits: str) -> str:
-    return "**** " + digits[-4:]
-
-
 def secret(value: str) -> str:
     """'FidM236!' -> 'F******!'; values shorter than 6 characters are fully masked."""
     if len(value) < 6:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from ..model import Region
+from ..text_safety import mask_tail
 from . import mask
 from .names import names
 from .national import national_ids
@@ -77,7 +78,7 @@ def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
                 conf,
                 f"payment card number ending {digits[-4:]} ({why})",
                 line.box_for(m.start(), m.end()),
-                masked=mask.last4(digits),
+                masked=mask_tail(digits),
                 luhn=luhn,
                 scheme=scheme or "unknown",
                 digits=len(digits),
