@@ -61,6 +61,3 @@ def skeleton(text: str) -> str:
     out = fold(text).replace("rn", "m").replace("RN", "M").replace("vv", "w").replace("VV", "W")
     return "".join(skeleton_char(c) for c in out if c.isalnum() or c in "$!|")
 
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", fold(text).lower())
