@@ -53,6 +53,15 @@ class Subject:
                 self.note_error(UnsupportedItem(f"{frames} frames or pages: only the first was analysed"), "decode")
         return self._header
 
+    def oriented_size(self) -> tuple[int, int]:
+        """Full-resolution (width, height) after EXIF orientation, from the header (no decode)."""
+        w, h = self.header().size
+        try:
+            orientation = int(self.header().getexif().get(0x0112, 1))
+        except (OSError, ValueError, SyntaxError, KeyError, TypeError):  # broken EXIF: decode ignores it too
+            orientation = 1
+        return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
     def picture(self, max_side: int | None = None) -> Image.Image:
         """RGB pixels, EXIF orientation applied, longest side at most `max_side` (None: full size).
 

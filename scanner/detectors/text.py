@@ -50,17 +50,6 @@ def _timed(timings: dict[str, float], name: str, fn: Callable[[], T]) -> T:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def oriented_size(subject: Subject) -> tuple[int, int]:
-    """Full-resolution size after EXIF orientation, from the header (no full decode)."""
-    header = subject.header()
-    w, h = header.size
-    try:
-        orientation = int(header.getexif().get(0x0112, 1))
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError):  # broken EXIF: media.decode ignores it too
-        orientation = 1
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-
-
 def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
     """Map a box read on the picture rotated by `angle` (PIL, counter-clockwise) back to `size` = (w, h)."""
     w, h = size
@@ -136,7 +125,7 @@ class TextDetector:
         timings: dict[str, float] = subject.hints.setdefault("timings", {})
         scene = subject.hints.get("visual.scene")
         picture = _timed(timings, "text.decode", lambda: subject.picture(WORK_SIDE))
-        full = oriented_size(subject)
+        full = subject.oriented_size()
         engines = self._ocr()
         locator = self._locator()
         located: list[Region] | None = None

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import media
 from ..errors import ConfigError, ItemError
+from .store import IMAGE_SUFFIXES, MAX_PIXELS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -133,8 +134,6 @@ class KnownImages:
 
     @classmethod
     def load(cls, folder: Path) -> KnownImages:
-        from .gallery import IMAGE_SUFFIXES
-
         if not folder.is_dir():
             raise ConfigError(f"known-images folder {folder} does not exist")
         paths: list[Path] = []
@@ -151,7 +150,7 @@ class KnownImages:
                 continue
             seen.add(digest)
             try:
-                gray = to_gray(media.decode(data, 200_000_000, 1024))
+                gray = to_gray(media.decode(data, MAX_PIXELS, 1024))
             except ItemError as exc:
                 raise ConfigError(f"known image {path} cannot be read: {exc}") from None
             gray = trim_borders(gray)
