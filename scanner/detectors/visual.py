@@ -71,8 +71,9 @@ class VisualDetector:
         """
         embedder, gallery, known = self.embedder, self.gallery(), self.known()
         pictures: list[Image.Image] = [s.picture(DECODE_SIDE) for s in subjects]
+        batch = np.stack([embedder.prepare(p) for p in pictures])  # CPU side: resize to the model input
         started = time.perf_counter()
-        emb = embedder.embed_arrays(np.stack([embedder.prepare(p) for p in pictures]))
+        emb = embedder.embed_arrays(batch)  # model side: copy in, forward pass, copy out
         per_item = (time.perf_counter() - started) / max(1, len(subjects))
         matches = gallery.match(emb.features, emb.patches) if gallery is not None else [None] * len(subjects)
         out: list[list[Finding]] = []
