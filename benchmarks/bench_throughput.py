@@ -2,8 +2,9 @@
 
 Three numbers from the same run and the same files, so the limit shows:
   1. model only: the embedder on ready uint8 batches (fp16 + channels-last on CUDA, ONNX on CPU);
-  2. decode only: P processes reading each JPEG, draft-decoding it to ~640 px and resizing it to the
-     model input, as the visual detector does (the ceiling for anything that decodes on P cores);
+  2. decode only: P processes reading each JPEG, draft-decoding it to ~640 px (box filter, as the visual
+     detector does; and with the Lanczos filter used before, as a baseline) and resizing it to the
+     model input (the ceiling for anything that decodes on P cores);
   3. the product path: `scanner.scan_iter` with only the visual detector, --jobs P, --batch-size B:
      files/s (steady state between 10% and 90% of the reports, and whole run with start-up), the
      decode/model split from each report's `timings` (`visual.embed` is the model call per file), and
@@ -89,26 +90,26 @@ def model_only(settings: Settings, seconds: float) -> dict[int, float]:
     return rates
 
 
-_SIDE = 0
+_SIDE, _FAST = 0, True
 
 
-def _init_decoder(side: int) -> None:
-    global _SIDE
+def _init_decoder(side: int, fast: bool) -> None:
+    global _SIDE, _FAST
     limit_threads()
-    _SIDE = side
+    _SIDE, _FAST = side, fast
 
 
 def _decode_one(path: str) -> int:
     from PIL import Image
 
-    pic = media.decode(Path(path).read_bytes(), MAX_PIXELS, DECODE_SIDE).convert("RGB")
+    pic = media.decode(Path(path).read_bytes(), MAX_PIXELS, DECODE_SIDE, fast_resize=_FAST)
     arr = np.asarray(pic.resize((_SIDE, _SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0))
     return int(arr.shape[0])
 
 
-def decode_only(paths: list[Path], jobs: int, side: int) -> float:
+def decode_only(paths: list[Path], jobs: int, side: int, fast: bool) -> float:
     ctx = multiprocessing.get_context("spawn")  # never fork a process that has touched CUDA
-    with ctx.Pool(jobs, initializer=_init_decoder, initargs=(side,)) as pool:
+    with ctx.Pool(jobs, initializer=_init_decoder, initargs=(side, fast)) as pool:
         pool.map(_decode_one, [str(p) for p in paths[: jobs * 2]])  # warm the workers and the page cache
         start = time.perf_counter()
         for _ in pool.imap_unordered(_decode_one, [str(p) for p in paths], chunksize=8):
@@ -197,8 +198,10 @@ def main() -> int:
         print(f"{n} files ({len(sources)} distinct JPEGs), efficientnet-{args.model} on {device}, "
               f"--jobs {args.jobs}, --batch-size {args.batch_size}, {os.cpu_count()} cores")
         side = MODELS[args.model][2]
-        dec = decode_only(paths, args.jobs, side)
-        print(f"decode only ({args.jobs} processes, draft JPEG -> {DECODE_SIDE} px -> {side}x{side}): {dec:8.1f} img/s")
+        lanczos = decode_only(paths, args.jobs, side, fast=False)
+        dec = decode_only(paths, args.jobs, side, fast=True)
+        print(f"decode only ({args.jobs} processes, draft JPEG -> {DECODE_SIDE} px -> {side}x{side}): {dec:8.1f} img/s "
+              f"(box filter, as scanned; {lanczos:.1f} img/s with Lanczos, {dec / lanczos:.2f}x)")
         product = product_path(Path(tmp) / "files", settings, n)
         print(f"scan, visual only: {product['steady']:8.1f} files/s steady ({product['whole']:.1f} whole run, "
               f"{product['wall']:.1f} s incl. start-up), {int(product['files'])} reports, "

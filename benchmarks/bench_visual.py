@@ -29,6 +29,7 @@ from scanner.engines.embedder import build_embedder
 from scanner.errors import ScannerError
 from scanner.visual.gallery import IMAGE_SUFFIXES, Gallery
 from scanner.visual.options import VIEW_NAMES, VisualOptions
+from scanner.visual.store import DECODE_SIDE
 
 RESTRICTED = ("serverroom", "lab", "prototype")
 ALLOWED = ("indoor",)
@@ -51,7 +52,7 @@ def embed_all(paths: list[Path], embedder: object) -> tuple[np.ndarray, np.ndarr
 
     feats, cells, probs = [], [], []
     for f in paths:
-        pic = media.decode(f.read_bytes(), 200_000_000, 640)
+        pic = media.decode(f.read_bytes(), 200_000_000, DECODE_SIDE, fast_resize=True)
         emb = embedder.embed_arrays(np.stack([embedder.prepare(v) for v in (pic, ImageOps.mirror(pic))]))  # type: ignore[attr-defined]
         feats.append(emb.features)
         cells.append(emb.patches[0])

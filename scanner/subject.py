@@ -26,7 +26,7 @@ class Subject:
         self.settings = settings
         self.hints: dict[str, Any] = {}
         self.errors: list[ErrorRecord] = []
-        self._pictures: dict[int | None, Image.Image] = {}
+        self._pictures: dict[tuple[int | None, bool], Image.Image] = {}
         self._decode_error: ItemError | None = None
         self._header: Image.Image | None = None
 
@@ -62,9 +62,10 @@ class Subject:
             orientation = 1
         return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
-    def picture(self, max_side: int | None = None) -> Image.Image:
+    def picture(self, max_side: int | None = None, fast_resize: bool = False) -> Image.Image:
         """RGB pixels, EXIF orientation applied, longest side at most `max_side` (None: full size).
 
+        `fast_resize`: box-filter the last downscale (see media.decode); for model inputs, not OCR.
         Callers must not modify the returned image (copy it first).
         """
         if self._decode_error is not None:  # decoded once and failed: every detector gets the same error
@@ -75,19 +76,20 @@ class Subject:
             except ItemError as exc:
                 self._decode_error = exc
                 raise
-        if max_side not in self._pictures:
-            full = self._pictures.get(None)
+        key = (max_side, fast_resize and max_side is not None)
+        if key not in self._pictures:
+            full = self._pictures.get((None, False))
             if full is not None and max_side is not None:
                 small = full.copy()
                 small.thumbnail((max_side, max_side))
-                self._pictures[max_side] = small
+                self._pictures[key] = small
             else:
                 try:
-                    self._pictures[max_side] = media.decode(self.item.data, self.max_pixels, max_side)
+                    self._pictures[key] = media.decode(self.item.data, self.max_pixels, max_side, fast_resize)
                 except ItemError as exc:
                     self._decode_error = exc
                     raise
-        return self._pictures[max_side]
+        return self._pictures[key]
 
 
 def _content_frames(im: Image.Image) -> int:

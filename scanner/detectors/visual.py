@@ -70,7 +70,7 @@ class VisualDetector:
         subjects one by one so only the bad file ends up in review.
         """
         embedder, gallery, known = self.embedder, self.gallery(), self.known()
-        pictures: list[Image.Image] = [s.picture(DECODE_SIDE) for s in subjects]
+        pictures: list[Image.Image] = [s.picture(DECODE_SIDE, fast_resize=True) for s in subjects]
         batch = np.stack([embedder.prepare(p) for p in pictures])  # CPU side: resize to the model input
         started = time.perf_counter()
         emb = embedder.embed_arrays(batch)  # model side: copy in, forward pass, copy out
