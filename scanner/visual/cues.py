@@ -4,7 +4,10 @@ ImageNet-1k has screens (monitor, screen, television, laptop, notebook, desktop 
 telephone, hand-held computer, ATM, web site, home theater) and paper (menu, envelope, book
 jacket, crossword, comic book, binder) but no whiteboard or chalkboard: boards and plain
 paper are recognised from statistics: a landscape frame that is mostly bright, unsaturated and
-stroked is a board; a portrait one is paper. These statistics are weak (see docs/visual.md).
+stroked is a board; a portrait one is paper. Interactive whiteboards (flip-chart displays) look
+like a monitor or television to ImageNet: a wall-display screen cue whose picture is light,
+unsaturated and stroked is a whiteboard too (and still a screen). Measured by
+benchmarks/bench_cues.py (see docs/visual.md).
 Cues are context for the OCR rules, not verdicts: they are reported at severity info.
 """
 
@@ -23,6 +26,7 @@ SCREEN_CLASSES = {
     527: "desktop computer", 487: "cellular telephone", 590: "hand-held computer", 480: "ATM",
     916: "web site", 598: "home theater", 548: "entertainment center",
 }
+WALL_DISPLAYS = {664, 782, 851}  # monitor, screen, television: what an interactive whiteboard is taken for
 DOCUMENT_CLASSES = {
     922: "menu", 549: "envelope", 921: "book jacket", 918: "crossword", 917: "comic book", 446: "binder",
 }
@@ -66,6 +70,9 @@ def cues_for(probs: np.ndarray, stats: Stats, cue_min: float) -> list[Cue]:
     screen = float(sum(probs[i] for i in SCREEN_CLASSES))
     if screen >= cue_min:
         top = max(SCREEN_CLASSES, key=lambda i: float(probs[i]))
+        if top in WALL_DISPLAYS and _board_like(stats, min_bright=0.3, max_colourful=0.12):
+            # a digital whiteboard (interactive flip-chart display) is both: the board leads for the OCR rules
+            out.append(Cue("whiteboard", screen, f"imagenet:{SCREEN_CLASSES[top]} + stats:writing on a display"))
         out.append(Cue("screen", screen, f"imagenet:{SCREEN_CLASSES[top]}"))
     document = float(sum(probs[i] for i in DOCUMENT_CLASSES))
     if document >= cue_min:
@@ -73,7 +80,12 @@ def cues_for(probs: np.ndarray, stats: Stats, cue_min: float) -> list[Cue]:
         out.append(Cue("document", document, f"imagenet:{DOCUMENT_CLASSES[top]}"))
     elif stats.aspect < 0.9 and stats.bright >= 0.55 and stats.ink >= 0.03 and stats.colourful < 0.1:
         out.append(Cue("document", min(0.9, stats.bright), "stats:portrait paper"))
-    board = stats.aspect >= 1.0 and stats.bright >= 0.45 and 0.05 <= stats.ink <= 0.2 and stats.colourful < 0.05
+    board = stats.aspect >= 1.0 and _board_like(stats, min_bright=0.45, max_colourful=0.05, min_ink=0.05)
     if board and screen < cue_min and document < cue_min:
         out.append(Cue("whiteboard", min(0.8, 0.4 + stats.bright / 2), "stats:landscape board"))
     return out
+
+
+def _board_like(stats: Stats, min_bright: float, max_colourful: float, min_ink: float = 0.06) -> bool:
+    """Mostly light, unsaturated, with dark strokes on it (not a page of dense print: ink <= 0.2)."""
+    return stats.bright >= min_bright and min_ink <= stats.ink <= 0.2 and stats.colourful < max_colourful
