@@ -21,6 +21,7 @@ from scanner.subject import Subject
 from scanner.visual.check import check_gallery, render
 from scanner.visual.gallery import EmbeddingCache, Gallery
 from scanner.visual.options import parse_options
+from scanner.visual.store import CACHE_VERSION
 
 pytest.importorskip("efficientnet_lite_pytorch")
 
@@ -108,6 +109,21 @@ def test_cache_invalidated_when_reference_changes(fx: dict[str, Path], tmp_path:
     assert new_sha in after
     i = [r.path for r in g2.refs].index(changed)
     assert (g1.views[i] != g2.views[i]).any()
+
+
+def test_older_cache_versions_are_deleted_when_the_new_one_is_written(fx: dict[str, Path], tmp_path: Path) -> None:
+    s = Settings(device="cpu", refs=fx["refs/known/roadmap.png"].parents[1], cache_dir=tmp_path / "cache",
+                 sections={"visual": {"model": "lite0"}})
+    embedder = build_embedder(s)
+    visual = tmp_path / "cache" / "visual"
+    visual.mkdir(parents=True)
+    stale = visual / f"{embedder.model_id}-refs-v0.npz"
+    other_model = visual / "efficientnet-lite2-0123456789ab-refs-v0.npz"
+    for f in (stale, other_model):
+        f.write_bytes(b"old")
+    Gallery.load(parse_options(s), embedder, s.cache_dir)
+    assert not stale.exists() and other_model.exists()
+    assert [f.name for f in visual.glob(f"{embedder.model_id}-*")] == [f"{embedder.model_id}-refs-v{CACHE_VERSION}.npz"]
 
 
 def test_refs_check_reports_recall(settings: Settings, detector: VisualDetector) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cachefiles import drop_stale
 from ..errors import EngineError, EngineUnavailable
 from .embedder import MODELS, EmbedderBase, Embeddings, build_module, empty, file_sha256, finish, weights_path
 
@@ -81,6 +82,7 @@ def onnx_file(model: str, cache_dir: Path) -> Path:
     except Exception as exc:
         Path(tmp).unlink(missing_ok=True)
         raise EngineUnavailable(f"ONNX export of efficientnet-{model} failed: {exc}") from None
+    drop_stale(target, f"efficientnet-{model}-*.onnx")  # exports from other weights or torch versions
     return target
 
 

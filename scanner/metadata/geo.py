@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cachefiles import drop_stale
 from ..policy import Site
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -117,3 +118,4 @@ class Geocoder:
                 tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
                 np.savez(tmp, coords=self._coords, names=np.array("\n".join(self._names)))
                 tmp.replace(cached)
+                drop_stale(cached, "geonames-*.npz")  # built from an earlier install of the gazetteer

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
+from ..cachefiles import drop_stale
 from ..errors import ConfigError, ItemError
 from .options import VIEW_NAMES
 
@@ -106,6 +107,8 @@ class EmbeddingCache:
             os.replace(tmp, self.path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
+            return
+        drop_stale(self.path, self.path.name.rsplit("-v", 1)[0] + "-v*.npz")  # earlier CACHE_VERSIONs
 
 
 def embed_references(
