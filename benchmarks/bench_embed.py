@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner import media
 from scanner.engines.embedder import TorchEmbedder
 from scanner.engines.embedder_onnx import OnnxEmbedder, onnx_file
+from scanner.visual.store import DECODE_SIDE
 
 
 def sample_jpegs(corpus: Path, n: int = 32) -> list[bytes]:
@@ -38,6 +40,11 @@ def sample_jpegs(corpus: Path, n: int = 32) -> list[bytes]:
         Image.fromarray(rng.integers(0, 255, (1500, 2000, 3), dtype=np.uint8)).save(buf, "JPEG", quality=90)
         out.append(buf.getvalue())
     return out
+
+
+def decoded(jpeg: bytes) -> Image.Image:
+    """As the visual detector decodes a scanned file: draft JPEG to ~DECODE_SIDE px, box filter."""
+    return media.decode(jpeg, 200_000_000, DECODE_SIDE, fast_resize=True)
 
 
 def rate(fn: object, batch: int, seconds: float) -> float:
@@ -62,13 +69,13 @@ def main() -> int:
         for model in args.models.split(","):
             engines = [TorchEmbedder(model, "cpu"), OnnxEmbedder(model, onnx_file(model, Path(tmp)))]
             for engine in engines:
-                ready = np.stack([engine.prepare(media.decode(j, 200_000_000, 640)) for j in jpegs])
+                ready = np.stack([engine.prepare(decoded(j)) for j in jpegs])
 
                 def model_only(b: int, engine: object = engine, ready: np.ndarray = ready) -> None:
                     engine.embed_arrays(ready[:b])  # type: ignore[attr-defined]
 
                 def with_decode(b: int, engine: object = engine) -> None:
-                    arrays = [engine.prepare(media.decode(j, 200_000_000, 640)) for j in jpegs[:b]]  # type: ignore[attr-defined]
+                    arrays = [engine.prepare(decoded(j)) for j in jpegs[:b]]  # type: ignore[attr-defined]
                     engine.embed_arrays(np.stack(arrays))  # type: ignore[attr-defined]
 
                 for batch in (1, 8, 32):
