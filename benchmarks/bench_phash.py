@@ -17,6 +17,7 @@ import argparse
 import io
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ def main() -> int:
     ap.add_argument("--sides", default=str(DECODE_SIDE), help="decode sides of the query, comma-separated")
     ap.add_argument("--limit", type=int, default=40, help="[visual] known_distance")
     args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning, module="PIL")  # palette transparency notes
     root = corpus_dir()
     images = corpus_images(root)
     known_paths = images[::6]
