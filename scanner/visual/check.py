@@ -10,6 +10,8 @@ import numpy as np
 from .gallery import Gallery
 from .phash import KnownImages
 
+WEAK_RECALL = 0.8  # below this leave-one-out recall, `render` lists the missed references and advice
+
 
 @dataclass(frozen=True, slots=True)
 class LabelReport:
@@ -18,6 +20,7 @@ class LabelReport:
     recalled: int  # left out one at a time, matched back to this label
     threshold: float
     confused_with: dict[str, int] = field(default_factory=dict)  # matched to another restricted label
+    missed: tuple[tuple[str, str | None], ...] = ()  # (reference, the other label it matched or None)
 
     @property
     def recall(self) -> float:
@@ -36,7 +39,8 @@ class CheckReport:
         return {
             "labels": [
                 {"label": r.label, "references": r.references, "recalled": r.recalled, "recall": round(r.recall, 3),
-                 "threshold": round(r.threshold, 3), "confused_with": dict(r.confused_with)}
+                 "threshold": round(r.threshold, 3), "confused_with": dict(r.confused_with),
+                 "missed": [{"reference": ref, "matched": other} for ref, other in r.missed]}
                 for r in self.labels
             ],
             "allowed": self.allowed,
@@ -51,14 +55,16 @@ def check_gallery(gallery: Gallery, known: KnownImages | None = None) -> CheckRe
     labels = []
     for li, label in enumerate(gallery.labels):
         idx = np.flatnonzero(gallery.label_of == li)
-        recalled, confused = 0, dict[str, int]()
+        recalled, confused, missed = 0, dict[str, int](), []
         for i in idx:
             m = gallery.left_out(int(i))
             if m is not None and m.label == label:
                 recalled += 1
-            elif m is not None:
+                continue
+            if m is not None:
                 confused[m.label] = confused.get(m.label, 0) + 1
-        labels.append(LabelReport(label, len(idx), recalled, float(gallery.thresholds[li]), confused))
+            missed.append((_rel(gallery, int(i)), m.label if m is not None else None))
+        labels.append(LabelReport(label, len(idx), recalled, float(gallery.thresholds[li]), confused, tuple(missed)))
     false = []
     allowed = np.flatnonzero(gallery.allowed)
     for j in allowed:
@@ -95,6 +101,14 @@ def render(report: CheckReport) -> str:
     lines.append(f"known images: {report.known_images}")
     if report.known_skipped:
         lines.append(f"  too flat to hash, never matched: {', '.join(report.known_skipped)}")
+    weak = [r for r in report.labels if r.references >= 3 and r.recall < WEAK_RECALL]
+    for r in weak:
+        lines.append(f"label {r.label}: {r.recalled}/{r.references} found again when left out; not found:")
+        lines.extend(f"  {ref}" + (f" (looked like {other})" if other else "") for ref, other in r.missed)
+    if weak:
+        lines.append("advice: a photo that none of the others resembles will not be caught either: enrol more")
+        lines.append("  photos of the same place or object, from the angles people take them, or split a label")
+        lines.append("  that covers several places into one label per place")
     if any(r.references < 3 for r in report.labels):
         lines.append("note: labels with fewer than 3 references cannot be checked meaningfully; add photos")
     return "\n".join(lines)
