@@ -10,9 +10,14 @@ from pathlib import Path
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "dev"
 
 
+def default_corpus() -> Path:
+    """$LEAKSCAN_CORPUS, else ../shared/corpus/dev beside the project (the --corpus default of every bench)."""
+    return Path(os.environ.get("LEAKSCAN_CORPUS", DEFAULT))
+
+
 def corpus_dir() -> Path:
     """The corpus folder ($LEAKSCAN_CORPUS or ../shared/corpus/dev); exits 0 with a note if absent."""
-    path = Path(os.environ.get("LEAKSCAN_CORPUS", DEFAULT))
+    path = default_corpus()
     if not (path / "MANIFEST.csv").is_file():
         print(f"SKIP: no corpus at {path} (set LEAKSCAN_CORPUS)")
         sys.exit(0)

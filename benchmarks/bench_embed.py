@@ -21,6 +21,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _corpus import default_corpus
+
 from scanner import media
 from scanner.engines.embedder import TorchEmbedder
 from scanner.engines.embedder_onnx import OnnxEmbedder, onnx_file
@@ -60,7 +62,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--models", default="lite0,lite2")
-    ap.add_argument("--corpus", default="/work/shared/corpus/dev")
+    ap.add_argument("--corpus", default=str(default_corpus()))
     args = ap.parse_args()
     jpegs = sample_jpegs(Path(args.corpus))
     print(f"{len(jpegs)} JPEGs, 1 thread per runtime, {args.seconds:.0f} s per cell; images/s")

@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
+from _corpus import default_corpus  # noqa: E402
+
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "EXTENDED WEBP",
                  "TIFF", "GIF", "HEIC", "HEIF", "AVIF", "MPO", "BMP"}
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
 
 def cer(hyp: str, ref: str) -> float:
@@ -192,7 +193,7 @@ def summarize(choice: str, recs: list[dict[str, object]], plain: dict[str, float
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--corpus", type=Path, default=default_corpus())
     ap.add_argument("--engines", default="rapidocr,tesseract,both")
     ap.add_argument("--limit", type=int, default=0, help="at most N items per group")
     ap.add_argument("--visual", action="store_true", help="run the visual detector first (scene hints)")

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _corpus import DEFAULT
+from _corpus import default_corpus
 
 from scanner import media
 from scanner.api import scan_iter
@@ -186,7 +186,7 @@ def main() -> int:
     ap.add_argument("--model", default="lite2", choices=sorted(MODELS))
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--seconds", type=float, default=3.0, help="per model-only cell")
-    ap.add_argument("--corpus", default=os.environ.get("LEAKSCAN_CORPUS", str(DEFAULT)))
+    ap.add_argument("--corpus", default=str(default_corpus()))
     args = ap.parse_args()
     device = resolve_device(args.device)
     n = args.files or (2000 if device == "cuda" else 300)

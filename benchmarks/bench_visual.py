@@ -23,6 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _corpus import default_corpus
+
 from scanner import media
 from scanner.config import Settings
 from scanner.engines.embedder import build_embedder
@@ -118,7 +120,7 @@ def line(name: str, r: dict[str, object]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", default="/work/shared/corpus/dev")
+    ap.add_argument("--corpus", default=str(default_corpus()))
     ap.add_argument("--quick", action="store_true", help="only the default variant")
     ap.add_argument("--knn-grid", action="store_true", help="also the old k-NN margin/floor/views grid")
     ap.add_argument("--verbose", action="store_true", help="name the false matches")

@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _corpus import default_corpus
 from bench_visual import ALLOWED, OUTSIDERS, RESTRICTED, link_refs, outsiders
 
 from scanner import media
@@ -124,7 +125,7 @@ class Bench:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", default="/work/shared/corpus/dev")
+    ap.add_argument("--corpus", default=str(default_corpus()))
     args = ap.parse_args()
     corpus = Path(args.corpus)
     if not all((corpus / d).is_dir() for d in RESTRICTED + ALLOWED + OUTSIDERS):

@@ -1,0 +1,30 @@
+"""Every corpus benchmark skips cleanly (exit 0, says so) when the dev corpus is absent, as on a fresh clone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_BENCHES = ["bench_metadata.py", "bench_ocr.py", "bench_visual.py", "bench_visual_features.py",
+                  "bench_phash.py", "bench_cues.py"]
+
+
+@pytest.mark.parametrize("script", CORPUS_BENCHES)
+def test_benchmark_skips_without_corpus(script: str, tmp_path: Path) -> None:
+    env = {**os.environ, "LEAKSCAN_CORPUS": str(tmp_path / "no-corpus")}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "skip" in (done.stdout + done.stderr).lower()
+
+
+def test_every_corpus_benchmark_is_covered() -> None:
+    uses_corpus = {p.name for p in (ROOT / "benchmarks").glob("bench_*.py")
+                   if "corpus" in p.read_text(encoding="utf-8")}
+    fallbacks = {"bench_embed.py", "bench_throughput.py"}  # generate images when the corpus is absent
+    assert uses_corpus - fallbacks == set(CORPUS_BENCHES)
