@@ -25,7 +25,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -153,11 +155,11 @@ def summarize(choice: str, recs: list[dict[str, object]], plain: dict[str, float
     def sel(group: str) -> list[dict[str, object]]:
         return [r for r in recs if r["group"] == group]
 
-    def frac(rs: list[dict[str, object]], pred: object) -> str:
-        return f"{sum(1 for r in rs if pred(r))}/{len(rs)}" if rs else "-"  # type: ignore[operator]
+    def frac(rs: list[dict[str, object]], pred: Callable[[dict[str, object]], object]) -> str:
+        return f"{sum(1 for r in rs if pred(r))}/{len(rs)}" if rs else "-"
 
-    def has(rule: str) -> object:
-        return lambda r: rule in r.get("rules", [])  # type: ignore[operator]
+    def has(rule: str) -> Callable[[dict[str, object]], bool]:
+        return lambda r: rule in cast(list[str], r.get("rules", []))
 
     def mean(key: str, rs: list[dict[str, object]]) -> float:
         vals = [float(r[key]) for r in rs if key in r]  # type: ignore[arg-type]
@@ -169,7 +171,7 @@ def summarize(choice: str, recs: list[dict[str, object]], plain: dict[str, float
     ok = [r for r in recs if "detector_s" in r and "bare_s" in r]
     textless = [r for r in ok if r["group"] == "textless"]
     withtext = [r for r in ok if r["group"] != "textless"]
-    plain_ok = [plain[str(r["relpath"])] for r in ok if plain.get(str(r["relpath"])) is not None]
+    plain_ok = [t for r in ok if (t := plain.get(str(r["relpath"]))) is not None]
     cers = {g: [float(r["cer"]) for r in sel(g) if "cer" in r] for g in ("receipt", "whiteboard")}  # type: ignore[arg-type]
     return {
         "engine": choice,
@@ -205,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     items = load_items(args.corpus)
     if args.limit:
         per: dict[str, int] = {}
-        items = [
-            it
-            for it in items
-            if per.setdefault(it["group"], 0) < args.limit and not per.__setitem__(it["group"], per[it["group"]] + 1)
-        ]
+        kept = []
+        for it in items:
+            if per.get(it["group"], 0) < args.limit:
+                per[it["group"]] = per.get(it["group"], 0) + 1
+                kept.append(it)
+        items = kept
     plain = {it["relpath"]: plain_tesseract(args.corpus / it["relpath"]) for it in items}
     summaries, records = [], {}
     for choice in args.engines.split(","):
