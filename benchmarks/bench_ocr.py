@@ -9,7 +9,7 @@ higher severity; the rule-specific count is shown too), false positives on pictu
 whiteboards, and seconds per image for the full detector, the bare engine call (decode at 2000 px +
 read) and plain `tesseract IMAGE stdout` on the same images in the same run. Skips when the corpus
 is absent. One thread everywhere; run nothing else meanwhile. `--visual` runs the real VisualDetector
-first, as the pipeline does, so the text detector sees `hints["visual.scene"]` (its seconds are not
+first, as the pipeline does, so the text detector sees `hints["visual.scenes"]` (its seconds are not
 counted in the text detector's).
 """
 
@@ -122,7 +122,7 @@ def run_engine(choice: str, items: list[dict[str, str]], corpus: Path, visual: b
             sub = Subject(item, settings)
             if scenes is not None:  # every item here is a picture (accepts() looks at the media kind)
                 scenes.detect(sub)
-                rec["scene"] = sub.hints.get("visual.scene")
+                rec["scenes"] = sub.hints.get("visual.scenes", [])
             start = time.perf_counter()
             findings = detector.detect(sub)
             rec["detector_s"] = time.perf_counter() - start  # the visual detector's seconds are not in here

@@ -92,7 +92,7 @@ def test_small_sticky_note_is_read_from_its_crop(rapid: TextDetector, tfx: dict[
 def test_whiteboard_scene_hint_adds_evidence(rapid: TextDetector, tfx: dict[str, Path]) -> None:
     data = tfx["whiteboard_codename"].read_bytes()
     subject = Subject(Item("wb.png", data, hashlib.sha256(data).hexdigest(), "image/png"), rapid.settings)
-    subject.hints["visual.scene"] = "whiteboard"
+    subject.hints["visual.scenes"] = ["whiteboard"]
     board = next(f for f in rapid.detect(subject) if f.rule_id == "text.whiteboard")
     assert "whiteboard scene" in board.message and board.severity is Severity.MEDIUM
 

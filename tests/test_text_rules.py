@@ -178,3 +178,14 @@ def test_evidence_hashes_are_keyed_per_scan() -> None:
     h1, h2 = first[0].evidence["hash"], second[0].evidence["hash"]
     assert h1 != h2 and str(h1).startswith("hmac:")
     assert hashlib.sha256(pan.encode()).hexdigest()[:12] not in str(h1)
+
+
+def test_screen_scene_helps_a_till_screen_even_when_the_visual_detector_also_saw_a_board() -> None:
+    from scanner.text.scoring import score_pos
+
+    page = page_from_text("Omzet vandaag 812,40\nKassa 3")  # just short of a till screen on its words alone
+    assert score_pos(page, RULES) is None
+    for scenes in ({"screen"}, {"whiteboard", "screen"}):
+        hit = score_pos(page, RULES, frozenset(scenes))
+        assert hit is not None and "screen scene" in hit.message
+    assert score_pos(page, RULES, frozenset({"whiteboard"})) is None

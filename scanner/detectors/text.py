@@ -14,7 +14,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
@@ -123,7 +123,7 @@ class TextDetector:
 
     def _detect(self, subject: Subject) -> list[Finding]:
         timings: dict[str, float] = subject.hints.setdefault("timings", {})
-        scene = subject.hints.get("visual.scene")
+        scenes = frozenset(str(s) for s in subject.hints.get("visual.scenes", ()))  # the visual cues, if any
         picture = _timed(timings, "text.decode", lambda: subject.picture(WORK_SIDE))
         full = subject.oriented_size()
         engines = self._ocr()
@@ -134,29 +134,30 @@ class TextDetector:
         if locator is not None:
             located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
             subject.hints["text.located"] = len(located)
-            if not located and not notes and scene not in TEXT_SCENES:
+            if not located and not notes and not scenes & TEXT_SCENES:
                 subject.hints["text.present"] = False
                 return []
         work, factor = self._scaled(picture, located)
-        full_pass = locator is None or bool(located) or scene in TEXT_SCENES
+        full_pass = locator is None or bool(located) or bool(scenes & TEXT_SCENES)
         hits: list[Hit] = []
         for engine in engines:
             if full_pass:
                 result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
                 if located and self._unreadable(result, located):
                     result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
-                hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scene))  # type: ignore[misc]
+                hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
-                hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scene))
+                hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scenes))
         if any(h.rule_id in ("text.receipt", "text.pos_screen") for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
         subject.hints["text.present"] = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
 
-    def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float, scene: Any) -> list[Hit]:
+    def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float,
+                   scenes: frozenset[str]) -> list[Hit]:
         """OCR one note's crop enlarged; words mapped back to the work image (`picture` scaled by `factor`)."""
         from PIL import Image
 
@@ -175,7 +176,7 @@ class TextDetector:
             for w in result.words
         ]
         size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
-        return find_hits(build_page(words, size), self.table, scene if isinstance(scene, str) else None)
+        return find_hits(build_page(words, size), self.table, scenes)
 
     def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
         from PIL import Image
@@ -208,15 +209,13 @@ class TextDetector:
                 best, best_weight = OcrResult(result.engine, words, image.size, result.seconds), _weight(result)
         return best
 
-    def _rules(self, result: OcrResult, image: Image.Image, scene: Any) -> list[Hit]:
+    def _rules(self, result: OcrResult, image: Image.Image, scenes: frozenset[str]) -> list[Hit]:
         page = build_page(result.words, result.size)
-        hits = find_hits(page, self.table, scene if isinstance(scene, str) else None)
+        hits = find_hits(page, self.table, scenes)
         if self.table.enabled("text.whiteboard") and not any(
             h.rule_id in ("text.receipt", "text.pos_screen") for h in hits
         ):
-            board = score_whiteboard(
-                image, page, scene if isinstance(scene, str) else None, self.table.severity["text.whiteboard"]
-            )
+            board = score_whiteboard(image, page, scenes, self.table.severity["text.whiteboard"])
             if board:
                 hits.append(board)
         return hits

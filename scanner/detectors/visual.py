@@ -132,7 +132,6 @@ class VisualDetector:
     def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
         findings = []
         for cue in cues_for(probs, image_stats(picture), self.options.cue_min):
-            subject.hints.setdefault("visual.scene", cue.scene)
             subject.hints.setdefault("visual.scenes", []).append(cue.scene)
             findings.append(
                 Finding(

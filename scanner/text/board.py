@@ -91,7 +91,7 @@ def marker_share(image: Image.Image, page: Page, words: Sequence[Word]) -> float
     return coloured / max(1, len(words))
 
 
-def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity: Severity) -> Hit | None:
+def score_whiteboard(image: Image.Image, page: Page, scenes: frozenset[str], severity: Severity) -> Hit | None:
     words = [w for line in page.lines for w in line.words if len(w.text.strip()) >= 2]
     if len(words) < 2:
         return None
@@ -120,10 +120,11 @@ def score_whiteboard(image: Image.Image, page: Page, scene: str | None, severity
     if conf < 0.9:
         score += 1.0
         signals.append("handwriting-like")
-    if scene == "whiteboard":
+    board_scene = "whiteboard" in scenes
+    if board_scene:
         score += 2.0
         signals.append("whiteboard scene")
-    if score < THRESHOLD or share < 0.15 or (inside < MIN_INSIDE and scene != "whiteboard"):
+    if score < THRESHOLD or share < 0.15 or (inside < MIN_INSIDE and not board_scene):
         return None
     return Hit(
         "text.whiteboard",

@@ -27,7 +27,7 @@ _IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Z0-9])
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
 
 
-def find_hits(page: Page, rules: TextRules, scene: str | None = None) -> list[Hit]:
+def find_hits(page: Page, rules: TextRules, scenes: frozenset[str] = frozenset()) -> list[Hit]:
     """All rules over one page, disabled ones dropped."""
     hits: list[Hit] = []
     hits += _cards(page, rules)
@@ -39,7 +39,7 @@ def find_hits(page: Page, rules: TextRules, scene: str | None = None) -> list[Hi
     hits += names(page, rules)
     hits += _patterns(page, rules)
     hits += national_ids(page, rules)
-    hits += [h for h in (score_receipt(page, rules), score_pos(page, rules, scene)) if h]
+    hits += [h for h in (score_receipt(page, rules), score_pos(page, rules, scenes)) if h]
     return [h for h in hits if rules.enabled(h.rule_id)]
 
 

@@ -59,10 +59,10 @@ def score_receipt(page: Page, rules: TextRules) -> Hit | None:
                      score=round(score, 2), signals=",".join(found))
 
 
-def score_pos(page: Page, rules: TextRules, scene: str | None = None) -> Hit | None:
+def score_pos(page: Page, rules: TextRules, scenes: frozenset[str] = frozenset()) -> Hit | None:
     spec = rules.pos_screen
     score, found, boxes, specific = _score(page, spec)
-    if scene == "screen":
+    if "screen" in scenes:  # the visual detector saw a screen (also when it saw a board on one)
         score += 1.0
         found.append("screen scene")
     if score < spec.threshold or not specific or not boxes:
