@@ -15,6 +15,11 @@ def default_corpus() -> Path:
     return Path(os.environ.get("LEAKSCAN_CORPUS", DEFAULT))
 
 
+def corpus_jpegs(corpus: Path) -> list[Path]:
+    """The corpus's camera photos (photo/*.jpg), sorted; empty when the corpus is absent."""
+    return sorted(p for p in (corpus / "photo").glob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+
+
 def corpus_dir() -> Path:
     """The corpus folder ($LEAKSCAN_CORPUS or ../shared/corpus/dev); exits 0 with a note if absent."""
     path = default_corpus()

@@ -45,7 +45,9 @@ def main() -> int:
             if report.kind is None or not report.kind.startswith("image/"):
                 continue
             files += 1
-            errors += int(bool(report.errors))
+            if report.errors:  # not analysed (review): neither a hit nor a correct "no cue"
+                errors += 1
+                continue
             scenes = {f.rule_id.split(".", 1)[1] for f in report.findings if f.rule_id.split(".", 1)[1] in CUES}
             counts.update(scenes)
             counts["none"] += int(not scenes)

@@ -21,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _corpus import default_corpus
+from _corpus import corpus_jpegs, default_corpus
 
 from scanner import media
 from scanner.engines.embedder import TorchEmbedder
@@ -30,7 +30,7 @@ from scanner.visual.store import DECODE_SIDE
 
 
 def sample_jpegs(corpus: Path, n: int = 32) -> list[bytes]:
-    files = sorted(p for p in (corpus / "photo").glob("*") if p.suffix.lower() in (".jpg", ".jpeg"))[:n]
+    files = corpus_jpegs(corpus)[:n]
     if files:
         return [p.read_bytes() for p in files]
     from PIL import Image

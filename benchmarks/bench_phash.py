@@ -17,6 +17,7 @@ import argparse
 import io
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -76,26 +77,35 @@ def main() -> int:
         known = KnownImages.load(Path(tmp))
         print(f"{len(known)} known images enrolled ({len(known.skipped)} too flat to hash), "
               f"{len(others)} other corpus images; limit {args.limit}/256")
+        skipped = {p.resolve() for p in known.skipped}
         for side in (int(s) for s in args.sides.split(",")):
-            found, dists = 0, []
+            found, dists, decode_s = 0, [], 0.0
             for i, path in enumerate(known_paths):
-                if (Path(tmp) / f"{i:03d}_{path.name}").resolve() in {p.resolve() for p in known.skipped}:
+                if (Path(tmp) / f"{i:03d}_{path.name}").resolve() in skipped:
                     continue
                 source = media.decode(path.read_bytes(), MAX_PIXELS, None)
-                query = media.decode(edited(source, i), MAX_PIXELS, side, fast_resize=True)
+                data = edited(source, i)
+                t0 = time.perf_counter()
+                query = media.decode(data, MAX_PIXELS, side, fast_resize=True)
+                decode_s += time.perf_counter() - t0
                 hit = known.best(query)
                 own = hit is not None and hit.path.name.startswith(f"{i:03d}_")
                 dists.append(hit.distance if hit is not None and own else 256)
                 found += int(own and hit is not None and hit.distance <= args.limit)
             false, nearest = 0, 256
             for path in others:
-                hit = known.best(media.decode(path.read_bytes(), MAX_PIXELS, side, fast_resize=True))
+                data = path.read_bytes()
+                t0 = time.perf_counter()
+                picture = media.decode(data, MAX_PIXELS, side, fast_resize=True)
+                decode_s += time.perf_counter() - t0
+                hit = known.best(picture)
                 if hit is not None:
                     nearest = min(nearest, hit.distance)
                     false += int(hit.distance <= args.limit)
             d = np.array(dists)
             print(f"query decoded to {side:>4} px: found {found}/{len(d)} (distance median {np.median(d):.0f}, "
-                  f"max {d.max()}), false matches {false}/{len(others)} (nearest other {nearest})", flush=True)
+                  f"max {d.max()}), false matches {false}/{len(others)} (nearest other {nearest}); "
+                  f"decode {1000 * decode_s / (len(d) + len(others)):.1f} ms per image", flush=True)
     return 0
 
 

@@ -34,12 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _corpus import default_corpus
+from _corpus import corpus_jpegs, default_corpus
 
 from scanner import media
 from scanner.api import scan_iter
 from scanner.config import Settings
-from scanner.engines.embedder import MODELS, build_embedder, resolve_device
+from scanner.engines.embedder import MODELS, EmbedderBase, build_embedder, resolve_device
 from scanner.threads import limit_threads
 from scanner.visual.store import DECODE_SIDE
 
@@ -47,7 +47,7 @@ MAX_PIXELS = 120_000_000
 
 
 def source_jpegs(corpus: Path, tmp: Path) -> list[Path]:
-    photos = sorted(p for p in (corpus / "photo").glob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
+    photos = corpus_jpegs(corpus)
     if photos:
         return photos
     from PIL import Image
@@ -90,21 +90,18 @@ def model_only(settings: Settings, seconds: float) -> dict[int, float]:
     return rates
 
 
-_SIDE, _FAST = 0, True
+_PREP, _FAST = EmbedderBase(), True  # the embedders' own preprocessing, without a model
 
 
 def _init_decoder(side: int, fast: bool) -> None:
-    global _SIDE, _FAST
+    global _FAST
     limit_threads()
-    _SIDE, _FAST = side, fast
+    _PREP.input_size, _FAST = side, fast
 
 
 def _decode_one(path: str) -> int:
-    from PIL import Image
-
     pic = media.decode(Path(path).read_bytes(), MAX_PIXELS, DECODE_SIDE, fast_resize=_FAST)
-    arr = np.asarray(pic.resize((_SIDE, _SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0))
-    return int(arr.shape[0])
+    return int(_PREP.prepare(pic).shape[0])
 
 
 def decode_only(paths: list[Path], jobs: int, side: int, fast: bool) -> float:
@@ -166,6 +163,8 @@ def product_path(folder: Path, settings: Settings, n: int) -> dict[str, float | 
             split["read"] += report.timings.get("read", 0.0)
             split["visual"] += report.timings.get("visual", 0.0)
             split["embed"] += report.timings.get("visual.embed", 0.0)
+    if not stamps:
+        raise SystemExit("the scan returned no reports")
     wall = stamps[-1] - start
     lo, hi = int(0.1 * len(stamps)), int(0.9 * len(stamps)) - 1
     steady = (hi - lo) / (stamps[hi] - stamps[lo]) if hi > lo and stamps[hi] > stamps[lo] else float("nan")

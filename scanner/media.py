@@ -83,5 +83,12 @@ def decode(data: bytes, max_pixels: int, max_side: int | None = None, fast_resiz
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, MemoryError) as exc:
         raise CorruptItem(f"cannot decode image data: {exc}") from None
     if max_side and max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.Resampling.BOX if fast_resize else Image.Resampling.LANCZOS)
+        rgb.thumbnail((max_side, max_side), downscale_filter(fast_resize))
     return rgb
+
+
+def downscale_filter(fast: bool) -> Image.Resampling:
+    """Box (area average) for model inputs and hashes, Lanczos where detail matters (OCR)."""
+    from PIL import Image
+
+    return Image.Resampling.BOX if fast else Image.Resampling.LANCZOS

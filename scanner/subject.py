@@ -81,7 +81,7 @@ class Subject:
             full = self._pictures.get((None, False))
             if full is not None and max_side is not None:
                 small = full.copy()
-                small.thumbnail((max_side, max_side))
+                small.thumbnail((max_side, max_side), media.downscale_filter(fast_resize))
                 self._pictures[key] = small
             else:
                 try:

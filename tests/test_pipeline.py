@@ -133,3 +133,21 @@ def test_a_dying_worker_gives_review_not_a_crash(fx, monkeypatch) -> None:
     reports = list(runner.run([str(fx["clean.jpg"]), str(fx["clean.png"])], Settings(jobs=2, batch_size=1)))
     assert len(reports) == 2
     assert all(r.decision == Decision.REVIEW and r.errors[0].code == "internal" for r in reports)
+
+
+def test_subject_caches_each_size_and_filter_once() -> None:
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from scanner.model import Item
+
+    buf = io.BytesIO()
+    Image.radial_gradient("L").resize((1600, 1200)).convert("RGB").save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    subject = Subject(Item("g.jpg", data, hashlib.sha256(data).hexdigest(), "image/jpeg"), Settings())
+    fast, sharp = subject.picture(640, fast_resize=True), subject.picture(640)
+    assert fast is not sharp and fast.size == sharp.size == (640, 480)
+    assert subject.picture(640, fast_resize=True) is fast and subject.picture(640) is sharp
+    assert subject.picture(None, fast_resize=True) is subject.picture(None)  # no downscale: no filter to pick

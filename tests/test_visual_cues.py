@@ -15,16 +15,16 @@ from fixtures.text_fixtures import textless, whiteboard
 from fixtures.visual_fixtures import rack_scene, screenshot_of, slide
 from scanner.config import Settings
 from scanner.engines.embedder import build_embedder
-from scanner.visual.cues import Stats, cues_for, image_stats
+from scanner.visual.cues import BOARD_MAX_INK, DISPLAY_BOARD, Stats, cues_for, image_stats
 
-MONITOR, TELEVISION, DESKTOP, HOME_THEATER, MENU = 664, 851, 527, 598, 922
+IMAGENET = {"monitor": 664, "television": 851, "desktop": 527, "home_theater": 598, "menu": 922}
 BOARD = Stats(bright=0.4, ink=0.1, colourful=0.01, aspect=1.33)  # a digital board photo's statistics
 
 
 def probs(**scores: float) -> np.ndarray:
     p = np.full(1000, 1e-4, np.float32)
     for name, value in scores.items():
-        p[globals()[name.upper()]] = value
+        p[IMAGENET[name]] = value
     return p
 
 
@@ -50,6 +50,23 @@ def test_display_with_writing_is_a_whiteboard_first_and_a_screen() -> None:
 )
 def test_screens_that_are_not_boards(p: np.ndarray, stats: Stats, expected: list[str]) -> None:
     assert scenes(p, stats) == expected
+
+
+@pytest.mark.parametrize(
+    ("stats", "board"),
+    [
+        (Stats(DISPLAY_BOARD[0], 0.1, 0.01, 1.33), True),  # bright share at the minimum
+        (Stats(DISPLAY_BOARD[0] - 0.01, 0.1, 0.01, 1.33), False),
+        (Stats(0.4, 0.1, DISPLAY_BOARD[1] - 0.001, 1.33), True),
+        (Stats(0.4, 0.1, DISPLAY_BOARD[1], 1.33), False),  # saturated share must stay below the maximum
+        (Stats(0.4, DISPLAY_BOARD[2], 0.01, 1.33), True),  # edge density at the minimum
+        (Stats(0.4, DISPLAY_BOARD[2] - 0.001, 0.01, 1.33), False),
+        (Stats(0.4, BOARD_MAX_INK, 0.01, 1.33), True),
+        (Stats(0.4, BOARD_MAX_INK + 0.001, 0.01, 1.33), False),
+    ],
+)
+def test_display_board_limits(stats: Stats, board: bool) -> None:
+    assert scenes(probs(monitor=0.4), stats) == (["whiteboard", "screen"] if board else ["screen"])
 
 
 def test_boards_and_paper_from_statistics_alone() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -121,6 +122,7 @@ def test_older_cache_versions_are_deleted_when_the_new_one_is_written(fx: dict[s
     other_model = visual / "efficientnet-lite2-0123456789ab-refs-v0.npz"
     for f in (stale, other_model):
         f.write_bytes(b"old")
+        os.utime(f, (1e9, 1e9))  # unused for years
     Gallery.load(parse_options(s), embedder, s.cache_dir)
     assert not stale.exists() and other_model.exists()
     assert [f.name for f in visual.glob(f"{embedder.model_id}-*")] == [f"{embedder.model_id}-refs-v{CACHE_VERSION}.npz"]
@@ -132,6 +134,8 @@ def test_refs_check_reports_recall(settings: Settings, detector: VisualDetector)
     report = check_gallery(gallery, detector.known())
     (label,) = report.labels
     assert label.label == "server-room" and label.references == 4 and label.recalled >= 3
+    assert len(label.missed) == label.references - label.recalled
+    assert all(ref.startswith("restricted/server-room/") for ref, _ in label.missed)
     assert report.allowed == 4 and not report.false_matches
     assert "server-room" in render(report)
     assert report.to_dict()["known_images"] == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cachefiles import drop_stale
+from ..cachefiles import drop_stale, mark_used
 from ..errors import EngineError, EngineUnavailable
 from .embedder import MODELS, EmbedderBase, Embeddings, build_module, empty, file_sha256, finish, weights_path
 
@@ -58,6 +58,7 @@ def onnx_file(model: str, cache_dir: Path) -> Path:
     weights = weights_path(model)
     target = cache_dir / f"efficientnet-{model}-{file_sha256(weights)[:12]}-torch{torch.__version__.split('+')[0]}.onnx"
     if target.is_file():
+        mark_used(target)
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)

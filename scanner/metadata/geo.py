@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cachefiles import drop_stale
+from ..cachefiles import drop_stale, mark_used
 from ..policy import Site
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -104,10 +104,14 @@ class Geocoder:
         st = source.stat()
         cached = (self.cache_dir / f"geonames-{st.st_size}-{int(st.st_mtime)}.npz") if self.cache_dir else None
         if cached and cached.is_file():
-            with np.load(cached) as data:
-                self._coords = data["coords"]
-                self._names = str(data["names"]).split("\n")
-            return
+            try:
+                with np.load(cached) as data:
+                    self._coords = data["coords"]
+                    self._names = str(data["names"]).split("\n")
+                mark_used(cached)
+                return
+            except (OSError, KeyError, ValueError):  # gone meanwhile or unreadable: rebuilt below
+                pass
         with gzip.open(source) as gz:
             rows = json.loads(gz.read())
         self._coords = np.array([(r["latitude"], r["longitude"]) for r in rows], dtype=np.float32)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text_safety import printable
 from .gallery import Gallery
 from .phash import KnownImages
 
@@ -102,9 +103,10 @@ def render(report: CheckReport) -> str:
     if report.known_skipped:
         lines.append(f"  too flat to hash, never matched: {', '.join(report.known_skipped)}")
     weak = [r for r in report.labels if r.references >= 3 and r.recall < WEAK_RECALL]
-    for r in weak:
-        lines.append(f"label {r.label}: {r.recalled}/{r.references} found again when left out; not found:")
-        lines.extend(f"  {ref}" + (f" (looked like {other})" if other else "") for ref, other in r.missed)
+    for r in weak:  # folder and file names are untrusted: one printable line each
+        lines.append(f"label {printable(r.label)}: {r.recalled}/{r.references} found again when left out; not found:")
+        lines.extend(f"  {printable(ref, 300)}" + (f" (looked like {printable(other)})" if other else "")
+                     for ref, other in r.missed)
     if weak:
         lines.append("advice: a photo that none of the others resembles will not be caught either: enrol more")
         lines.append("  photos of the same place or object, from the angles people take them, or split a label")

@@ -27,6 +27,10 @@ SCREEN_CLASSES = {
     916: "web site", 598: "home theater", 548: "entertainment center",
 }
 WALL_DISPLAYS = {664, 782, 851}  # monitor, screen, television: what an interactive whiteboard is taken for
+# board-like statistics: (min bright share, max saturated share, min edge density); edge density <= BOARD_MAX_INK
+PAPER_BOARD = (0.45, 0.05, 0.05)  # a whiteboard or flip chart photographed as it is
+DISPLAY_BOARD = (0.30, 0.12, 0.06)  # writing on an interactive display (with a screen cue)
+BOARD_MAX_INK = 0.2  # above it: dense print (a document), not writing on a board
 DOCUMENT_CLASSES = {
     922: "menu", 549: "envelope", 921: "book jacket", 918: "crossword", 917: "comic book", 446: "binder",
 }
@@ -72,7 +76,7 @@ def cues_for(probs: np.ndarray, stats: Stats, cue_min: float) -> list[Cue]:
     screen = float(sum(probs[i] for i in SCREEN_CLASSES))
     if screen >= cue_min:
         top = max(SCREEN_CLASSES, key=lambda i: float(probs[i]))
-        if top in WALL_DISPLAYS and _board_like(stats, min_bright=0.3, max_colourful=0.12):
+        if top in WALL_DISPLAYS and _board_like(stats, *DISPLAY_BOARD):
             # a digital whiteboard (interactive flip-chart display) is both: the board leads for the OCR rules
             out.append(Cue("whiteboard", screen, f"imagenet:{SCREEN_CLASSES[top]} + stats:writing on a display"))
         out.append(Cue("screen", screen, f"imagenet:{SCREEN_CLASSES[top]}"))
@@ -82,12 +86,12 @@ def cues_for(probs: np.ndarray, stats: Stats, cue_min: float) -> list[Cue]:
         out.append(Cue("document", document, f"imagenet:{DOCUMENT_CLASSES[top]}"))
     elif stats.aspect < 0.9 and stats.bright >= 0.55 and stats.ink >= 0.03 and stats.colourful < 0.1:
         out.append(Cue("document", min(0.9, stats.bright), "stats:portrait paper"))
-    board = stats.aspect >= 1.0 and _board_like(stats, min_bright=0.45, max_colourful=0.05, min_ink=0.05)
+    board = stats.aspect >= 1.0 and _board_like(stats, *PAPER_BOARD)
     if board and screen < cue_min and document < cue_min:
         out.append(Cue("whiteboard", min(0.8, 0.4 + stats.bright / 2), "stats:landscape board"))
     return out
 
 
-def _board_like(stats: Stats, min_bright: float, max_colourful: float, min_ink: float = 0.06) -> bool:
-    """Mostly light, unsaturated, with dark strokes on it (not a page of dense print: ink <= 0.2)."""
-    return stats.bright >= min_bright and min_ink <= stats.ink <= 0.2 and stats.colourful < max_colourful
+def _board_like(stats: Stats, min_bright: float, max_colourful: float, min_ink: float) -> bool:
+    """Mostly light, unsaturated, with dark strokes on it (not a page of dense print)."""
+    return stats.bright >= min_bright and min_ink <= stats.ink <= BOARD_MAX_INK and stats.colourful < max_colourful

@@ -21,7 +21,6 @@ from ..errors import ConfigError
 from .head import Head, fit_head, loo_scores, threshold_from
 from .options import VIEW_NAMES, VisualOptions
 from .store import (
-    CACHE_VERSION,
     IMAGE_SUFFIXES,
     EmbeddingCache,
     Reference,
@@ -83,8 +82,7 @@ class Gallery:
             raise ConfigError("no reference folder configured ([visual] refs or --refs)")
         refs = scan_references(options.refs)
         # cache_dir: the scanner passes settings.cache_path (never None); None only disables caching
-        cache_path = cache_dir / "visual" / f"{embedder.model_id}-refs-v{CACHE_VERSION}.npz" if cache_dir else None
-        cache = EmbeddingCache(cache_path)
+        cache = EmbeddingCache.for_model(cache_dir / "visual", embedder.model_id) if cache_dir else EmbeddingCache(None)
         views, cells = embed_references(refs, embedder, cache)
         cache.save([r.sha256 for r in refs])
         return cls(refs, views, cells, options)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
-from ..cachefiles import drop_stale
+from ..cachefiles import drop_stale, mark_used
 from ..errors import ConfigError, ItemError
 from .options import VIEW_NAMES
 
@@ -77,8 +77,9 @@ def make_views(image: Image.Image) -> list[Image.Image]:
 class EmbeddingCache:
     """One .npz per model: sha256 -> (views, cells) arrays; rewritten atomically when refs change."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, stale_pattern: str | None = None) -> None:
         self.path = path
+        self.stale_pattern = stale_pattern  # older versions of this file, deleted once it is rewritten
         self.entries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.dirty = False
         if path is not None and path.is_file():
@@ -86,8 +87,14 @@ class EmbeddingCache:
                 with np.load(path, allow_pickle=False) as data:
                     shas, views, cells = data["sha256"], data["views"], data["cells"]
                     self.entries = {str(s): (views[i], cells[i]) for i, s in enumerate(shas)}
+                mark_used(path)
             except (OSError, KeyError, ValueError):
                 self.entries = {}  # unreadable cache: rebuilt below
+
+    @classmethod
+    def for_model(cls, folder: Path, model_id: str) -> EmbeddingCache:
+        """`<folder>/<model_id>-refs-v<CACHE_VERSION>.npz`; other cache versions of that model are stale."""
+        return cls(folder / f"{model_id}-refs-v{CACHE_VERSION}.npz", f"{model_id}-refs-v*.npz")
 
     def save(self, keep: Sequence[str]) -> None:
         if self.path is None or (not self.dirty and set(keep) == set(self.entries)):
@@ -108,7 +115,8 @@ class EmbeddingCache:
         except OSError:
             Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
             return
-        drop_stale(self.path, self.path.name.rsplit("-v", 1)[0] + "-v*.npz")  # earlier CACHE_VERSIONs
+        if self.stale_pattern:
+            drop_stale(self.path, self.stale_pattern)
 
 
 def embed_references(
