@@ -2,7 +2,8 @@
 
 Same protocol as bench_visual.py (restricted: serverroom, lab, prototype; allowed: indoor; outsiders:
 photo + face; leave-one-out with the head refitted and the global threshold recalibrated without the
-left-out photo), but over features the product does not use: intermediate EfficientNet-Lite blocks
+left-out photo; the head's score rule alone, without the gallery's zero floor and nearest-reference
+guard), but over features the product does not use: intermediate EfficientNet-Lite blocks
 (mean and std pooled), GeM and max pooling of the last feature map, a 1.5x larger input, an HSV
 colour histogram, and a label-agnostic head ("restricted" vs the rest). Besides recall and false
 matches it prints two ceilings that no threshold rule can beat: `top1`, left-out restricted photos

@@ -170,6 +170,27 @@ def test_gpu_half_precision_matches_cpu(fx: dict[str, Path]) -> None:
     from scanner.engines.embedder import TorchEmbedder
 
     images = [Image.open(fx[n]).convert("RGB") for n in ("query_rack.jpg", "query_lobby.jpg")]
-    cpu, gpu = TorchEmbedder("lite0", "cpu").embed(images), TorchEmbedder("lite0", "cuda").embed(images)
+    cpu, gpu = TorchEmbedder("lite2", "cpu").embed(images), TorchEmbedder("lite2", "cuda").embed(images)
     assert (cpu.features * gpu.features).sum(axis=1).min() > 0.99
     assert (cpu.probs.argmax(1) == gpu.probs.argmax(1)).all()
+
+
+@pytest.mark.gpu
+def test_gpu_scan_gives_the_cpu_findings(fx: dict[str, Path], tmp_path: Path) -> None:
+    """The product path on CUDA (worker processes, batches across files, fp16) agrees with the CPU one."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA")
+    from scanner.api import scan
+
+    refs = fx["refs/known/roadmap.png"].parents[1]
+    queries = [fx[n] for n in ("query_rack.jpg", "query_lobby.jpg", "known_resized.jpg", "unrelated_slide.png")]
+
+    def rules(device: str) -> dict[str, list[str]]:
+        s = Settings(device=device, jobs=2, batch_size=4, refs=refs, cache_dir=tmp_path / device,
+                     detectors=("visual",))
+        return {Path(r.path).name: sorted(f.rule_id for f in r.findings) for r in scan(queries, s).files}
+
+    on_gpu = rules("cuda")
+    assert on_gpu == rules("cpu")
+    assert "visual.restricted" in on_gpu["query_rack.jpg"] and "visual.known_image" in on_gpu["known_resized.jpg"]

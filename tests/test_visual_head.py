@@ -19,8 +19,10 @@ from scanner.engines import EngineSet
 from scanner.errors import ConfigError
 from scanner.model import Item
 from scanner.subject import Subject
+from scanner.visual.gallery import HEAD_MIN_SCORE, Gallery
 from scanner.visual.head import fit_head, loo_scores, threshold_from
-from scanner.visual.options import parse_options
+from scanner.visual.options import VIEW_NAMES, VisualOptions, parse_options
+from scanner.visual.store import Reference
 
 
 def blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +45,20 @@ def test_head_separates_and_thresholds_sit_above_every_left_out_negative() -> No
             assert (loo[lab == li, li] >= thr[li]).mean() > 0.5
     glob = threshold_from(loo, lab, per_label=False)
     assert glob[0] == glob[1] >= threshold_from(loo, lab, per_label=True).max()
+
+
+def test_head_thresholds_stay_on_the_restricted_side_and_allowed_lookalikes_pass() -> None:
+    x, lab = blobs(2)
+    refs = [Reference("restricted" if li >= 0 else "allowed", f"label{li}" if li >= 0 else "lobby",
+                      Path(f"ref{i}.jpg"), f"{i:064x}") for i, li in enumerate(lab)]
+    views = np.repeat(x[:, None, :], len(VIEW_NAMES), axis=1).astype(np.float32)
+    g = Gallery(refs, views, np.zeros((len(x), 4, x.shape[1]), np.float32), VisualOptions())
+    assert (g.thresholds >= HEAD_MIN_SCORE).all()
+    lobby_like = x[lab == -1].mean(axis=0)
+    lobby_like /= np.linalg.norm(lobby_like)
+    members = g.match(x[lab == 0][:2], np.zeros((2, 4, x.shape[1])))
+    assert [m.label if m else None for m in members] == ["label0", "label0"]
+    assert g.match(lobby_like[None, :], np.zeros((1, 4, x.shape[1]))) == [None]
 
 
 def test_label_without_references_never_matches() -> None:
@@ -72,14 +88,16 @@ def test_both_methods_flag_rack_not_lobby_and_cache_without_cache_dir(
     assert s.cache_dir is None
     det = VisualDetector(s, EngineSet(s))
     found = []
-    for name in ("query_rack.jpg", "query_lobby.jpg"):
+    names = ("query_rack.jpg", "query_lobby.jpg", "unrelated_slide.png", "known_screenshot.png", "known_resized.jpg")
+    for name in names:
         data = fx[name].read_bytes()
         subject = Subject(Item(str(fx[name]), data, hashlib.sha256(data).hexdigest(), "image/jpeg"), s)
         found.append({f.rule_id: f for f in det.detect(subject)})
     hit = found[0].get("visual.restricted")
     assert hit is not None and hit.evidence["label"] == "server-room"
     assert ("head_score" in hit.evidence) is (method == "head")
-    assert "visual.restricted" not in found[1]
+    # neither the lobby nor slides (like neither reference group, nearer the allowed one) are a server room
+    assert [n for n, f in zip(names, found, strict=True) if "visual.restricted" in f] == ["query_rack.jpg"]
     assert list((tmp_path / "xdg" / "leakscan" / "visual").glob("*-refs-v*.npz"))
     gallery = det.gallery()
     assert gallery is not None

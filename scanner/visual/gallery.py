@@ -56,6 +56,9 @@ class Match:
         return float(min(0.99, 0.6 + 0.39 * (self.similarity - self.threshold) / span))
 
 
+HEAD_MIN_SCORE = 0.0  # a head threshold never goes below the decision boundary (class-balanced p = 0.5)
+
+
 class Gallery:
     """Reference embeddings plus the per-label thresholds they calibrate."""
 
@@ -142,6 +145,7 @@ class Gallery:
         head = fit_head(x, lab, len(self.labels), opts.head_lambda)
         left_out = loo_scores(x, lab, len(self.labels), opts.head_lambda)
         thr = threshold_from(left_out, lab, per_label=opts.calibration == "per-label")
+        thr = np.maximum(thr, HEAD_MIN_SCORE)
         for li, label in enumerate(self.labels):
             if label in opts.thresholds:
                 thr[li] = opts.thresholds[label]
@@ -151,11 +155,15 @@ class Gallery:
         self, scores: np.ndarray, sims: np.ndarray, thresholds: np.ndarray, exclude: int | None = None
     ) -> Match | None:
         """One query's (L,) head scores and (M,) similarities -> the label with the largest lead, if any."""
-        passing = [li for li in range(len(self.labels)) if scores[li] >= thresholds[li]]
+        _, nearest, best_allowed = self.label_scores(sims, exclude)
+
+        def closer_than_allowed(li: int) -> bool:  # "looks like L" needs a reference of L nearer than any allowed one
+            return nearest[li] >= 0 and float(sims[nearest[li]]) > float(best_allowed)
+
+        passing = [li for li in range(len(self.labels)) if scores[li] >= thresholds[li] and closer_than_allowed(li)]
         if not passing:
             return None
         li = max(passing, key=lambda i: scores[i] - thresholds[i])
-        _, nearest, best_allowed = self.label_scores(sims, exclude)
         sim = float(sims[nearest[li]]) if nearest[li] >= 0 else 0.0
         ref = self.refs[int(nearest[li])].path if nearest[li] >= 0 else Path()
         return Match(self.labels[li], sim, float(thresholds[li]), float(best_allowed), ref, float(scores[li]))
