@@ -83,12 +83,17 @@ def decode(data: bytes, max_pixels: int, max_side: int | None = None, fast_resiz
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, MemoryError) as exc:
         raise CorruptItem(f"cannot decode image data: {exc}") from None
     if max_side and max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), downscale_filter(fast_resize))
+        rgb.thumbnail((max_side, max_side), Image.Resampling.BOX if fast_resize else Image.Resampling.LANCZOS)
     return rgb
 
 
-def downscale_filter(fast: bool) -> Image.Resampling:
-    """Box (area average) for model inputs and hashes, Lanczos where detail matters (OCR)."""
+def shrunk(image: Image.Image, side: int, resample: Image.Resampling | None = None) -> Image.Image:
+    """A copy scaled down (aspect kept, bicubic unless `resample`) to at most `side` px, or `image` itself
+    when it is already that small: callers must not modify the result."""
     from PIL import Image
 
-    return Image.Resampling.BOX if fast else Image.Resampling.LANCZOS
+    if max(image.size) <= side:
+        return image
+    small = image.copy()
+    small.thumbnail((side, side), Image.Resampling.BICUBIC if resample is None else resample)
+    return small

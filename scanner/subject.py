@@ -78,17 +78,11 @@ class Subject:
                 raise
         key = (max_side, fast_resize and max_side is not None)
         if key not in self._pictures:
-            full = self._pictures.get((None, False))
-            if full is not None and max_side is not None:
-                small = full.copy()
-                small.thumbnail((max_side, max_side), media.downscale_filter(fast_resize))
-                self._pictures[key] = small
-            else:
-                try:
-                    self._pictures[key] = media.decode(self.item.data, self.max_pixels, max_side, fast_resize)
-                except ItemError as exc:
-                    self._decode_error = exc
-                    raise
+            try:
+                self._pictures[key] = media.decode(self.item.data, self.max_pixels, max_side, fast_resize)
+            except ItemError as exc:
+                self._decode_error = exc
+                raise
         return self._pictures[key]
 
 

@@ -39,6 +39,7 @@ NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_
 NOTE_UPSCALE = 4.0
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 LAYOUT_RULES = {"text.receipt", "text.pos_screen", "text.whiteboard"}  # judge a picture's layout, not a caption
+NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
 
 
@@ -150,7 +151,7 @@ class TextDetector:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
                 hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scenes))
-        if any(h.rule_id in ("text.receipt", "text.pos_screen") for h in hits):  # one engine's page decides for all
+        if any(h.rule_id in NOT_A_BOARD for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
         subject.hints["text.present"] = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
@@ -212,9 +213,7 @@ class TextDetector:
     def _rules(self, result: OcrResult, image: Image.Image, scenes: frozenset[str]) -> list[Hit]:
         page = build_page(result.words, result.size)
         hits = find_hits(page, self.table, scenes)
-        if self.table.enabled("text.whiteboard") and not any(
-            h.rule_id in ("text.receipt", "text.pos_screen") for h in hits
-        ):
+        if self.table.enabled("text.whiteboard") and not any(h.rule_id in NOT_A_BOARD for h in hits):
             board = score_whiteboard(image, page, scenes, self.table.severity["text.whiteboard"])
             if board:
                 hits.append(board)
@@ -239,11 +238,8 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     for h in hits:
         key = (
             h.rule_id,
-            str(h.evidence.get("hash") or h.evidence.get("name") or ("page" if h.rule_id in _PAGE_RULES else h.box)),
+            str(h.evidence.get("hash") or h.evidence.get("name") or ("page" if h.rule_id in LAYOUT_RULES else h.box)),
         )
         if key not in best or h.confidence > best[key].confidence:
             best[key] = h
     return sorted(best.values(), key=lambda h: (-int(h.severity), -h.confidence, h.rule_id))
-
-
-_PAGE_RULES = {"text.receipt", "text.pos_screen", "text.whiteboard"}

@@ -10,6 +10,7 @@ when onnxruntime and onnx are installed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,6 +103,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@functools.cache
+def model_id(model: str) -> str:
+    """`efficientnet-<model>-<weights sha256 prefix>`: names the embeddings and the ONNX export.
+
+    Hashed once per process (the weights file is ~25 MB), however many embedders and exports ask.
+    """
+    return f"efficientnet-{model}-{file_sha256(weights_path(model))[:12]}"
 
 
 class EmbedderBase:
@@ -202,7 +212,7 @@ class TorchEmbedder(EmbedderBase):
 
         self.input_size = MODELS[model][2]
         self.device = device
-        self.model_id = f"efficientnet-{model}-{file_sha256(weights_path(model))[:12]}"
+        self.model_id = model_id(model)
         if device == "cpu":
             torch.set_num_threads(1)
         module = build_module(model)

