@@ -11,11 +11,13 @@ import warnings
 from typing import TYPE_CHECKING
 
 from .errors import CorruptItem, ItemTooLarge, UnsupportedItem
+from .metadata import isobmff
 
 if TYPE_CHECKING:
     from PIL import Image
 
 _HEIF_REGISTERED = False
+_ISOBMFF_FORMATS = ("HEIF", "AVIF")  # libheif paints missing grid tiles instead of failing: check extents first
 
 
 def _register_plugins() -> None:
@@ -44,9 +46,13 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ItemTooLarge(f"image dimensions over the decoder's safety cap ({exc})") from None
     except UnidentifiedImageError:
+        if data[4:8] == b"ftyp":  # a cut HEIC/AVIF: say so rather than "not an image"
+            isobmff.check(data)
         raise UnsupportedItem("not an image format this scanner can decode") from None
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:
         raise CorruptItem(f"cannot parse image header: {exc}") from None
+    if im.format in _ISOBMFF_FORMATS:
+        isobmff.check(data)
     width, height = im.size
     if width <= 0 or height <= 0:
         raise CorruptItem(f"image has no pixels ({width}x{height})")

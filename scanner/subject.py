@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import media
+from . import frames, media
 from .config import Settings
 from .errors import ItemError, ScannerError, UnsupportedItem
 from .model import ErrorRecord, Item
@@ -44,13 +44,14 @@ class Subject:
         """The image opened without decoding pixels (format, size, info, EXIF).
 
         Detectors look at the first frame only, so an image with more frames (animated GIF or
-        WebP, multi-page TIFF, MPO, HEIC with several images) is recorded as not fully analysed.
+        WebP, multi-page TIFF, MPO, HEIC with several images) is recorded as not fully analysed,
+        unless each extra frame is verified derived from the first (frames.not_analysed).
         """
         if self._header is None:
             self._header = media.open_image(self.item.data, self.max_pixels)
-            frames = _content_frames(self._header)
-            if frames > 1:
-                self.note_error(UnsupportedItem(f"{frames} frames or pages: only the first was analysed"), "decode")
+            skipped = frames.not_analysed(self._header, self.item.data, self.max_pixels)
+            if skipped:
+                self.note_error(UnsupportedItem(skipped), "decode")
         return self._header
 
     def oriented_size(self) -> tuple[int, int]:
@@ -85,19 +86,3 @@ class Subject:
                 raise
         return self._pictures[key]
 
-
-def _content_frames(im: Image.Image) -> int:
-    """Frames that may show something else than the first one.
-
-    An MPO's large thumbnails and undefined-type images (previews, HDR gain maps of phones) are
-    derived from the primary picture; its multi-frame images (stereo pairs, panoramas) are not.
-    """
-    frames = int(getattr(im, "n_frames", 1))
-    if im.format != "MPO" or frames <= 1:
-        return frames
-    try:
-        entries = im.mpinfo[0xB002]  # type: ignore[attr-defined]
-        kinds = [str(e["Attribute"]["MPType"]) for e in entries]
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return frames  # cannot tell: count them all (fail closed)
-    return 1 + sum(1 for k in kinds[1:] if not k.startswith(("Large Thumbnail", "Undefined")))

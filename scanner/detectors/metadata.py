@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
+from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
 from ..errors import CorruptItem, ItemError, ItemTimeout
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, makernote, xmp
+from ..metadata import hidden, makernote, payload, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, XMP_TAGS
 from ..model import Finding, Severity
@@ -51,7 +52,8 @@ def _shown(category: str, value: str) -> str:
 class MetadataDetector:
     id = "metadata"
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.malformed", "metadata.identity", "metadata.device",
-             "metadata.capture_time", "metadata.text", "metadata.thumbnail", "metadata.trailing_data")
+             "metadata.capture_time", "metadata.text", "metadata.thumbnail", "metadata.trailing_data",
+             "metadata.hidden_payload")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
@@ -74,9 +76,11 @@ class MetadataDetector:
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         trailer = self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
-            subject.item.data, im.format or "", declared_frames=im.format == "MPO"))
+            subject.item.data, im.format or "", frames.mpo_ranges(im, subject.item.data)))
         if trailer:
             findings.append(self._trailer(trailer))
+        found = self._step(subject, "metadata.structure", lambda: payload.find(subject.item.data))
+        findings.extend(self._payload(subject.item.data, im.format or "", p) for p in found or ())
         return findings
 
     @staticmethod
@@ -202,3 +206,10 @@ class MetadataDetector:
                        else 0.6, f"{trailer.size} bytes hidden after the end of the image ({trailer.looks_like})",
                        location=f"offset {trailer.offset}", evidence={"offset": trailer.offset, "size": trailer.size,
                                                                        "looks_like": trailer.looks_like})
+
+    def _payload(self, data: bytes, fmt: str, found: payload.Payload) -> Finding:
+        where = hidden.region(data, fmt, found.offset)
+        return Finding("metadata.hidden_payload", self.id, Severity.MEDIUM, 0.9,
+                       f"{printable(found.detail, 120)} hidden in the file ({where}, offset {found.offset})",
+                       location=f"{where}, offset {found.offset}",
+                       evidence={"offset": found.offset, "kind": found.kind, "where": where})

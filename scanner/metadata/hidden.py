@@ -1,15 +1,15 @@
-"""Hidden content: bytes after the end of the image (aCropalypse class) and stale EXIF thumbnails."""
+"""Hidden content: bytes after the end of the image (aCropalypse class), stale EXIF thumbnails, previews."""
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem
-from . import png
+from . import extent, isobmff, png
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,8 @@ def _classify(tail: bytes) -> str:
     return "unknown data"
 
 
-_FINDERS = {"JPEG": _jpeg_end, "MPO": _jpeg_end, "PNG": png.end, "WEBP": _webp_end}
+_FINDERS = {"JPEG": _jpeg_end, "MPO": _jpeg_end, "PNG": png.end, "WEBP": _webp_end, "GIF": extent.gif_end,
+            "TIFF": extent.tiff_end, "HEIF": isobmff.end, "AVIF": isobmff.end}
 
 
 def image_end(data: bytes, fmt: str) -> int | None:
@@ -103,22 +104,54 @@ def image_end(data: bytes, fmt: str) -> int | None:
     return end
 
 
-def trailing_data(data: bytes, fmt: str, declared_frames: bool = False) -> Trailer | None:
+def trailing_data(data: bytes, fmt: str, frames: Sequence[tuple[int, int]] = ()) -> Trailer | None:
     """Bytes after the end of the image that viewers do not show; None when there are none.
 
-    Raises CorruptItem when the image ends early. Zero padding is ignored. For MPO
-    (declared_frames) a following JPEG is part of the format.
+    Raises CorruptItem when the image ends early. Zero padding is ignored. `frames`: (start, end)
+    of further images the format declares (MPO frames); padding between them is allowed, data is not.
     """
     end = image_end(data, fmt)
-    if end is None or end >= len(data):
+    if end is None:
         return None
+    for start, stop in sorted(frames):
+        if start >= end:
+            gap = data[end:start]
+            if gap.strip(b"\x00\xff"):
+                return Trailer(end, len(gap), _classify(gap))
+        end = max(end, stop)
+    if end > len(data):
+        raise CorruptItem(f"{fmt} data is truncated (a declared frame runs past the end)")
     tail = data[end:]
     if not tail.strip(b"\x00"):
         return None
-    kind = _classify(tail)
-    if declared_frames and kind == "another JPEG image":
-        return None
-    return Trailer(end, len(tail), kind)
+    return Trailer(end, len(tail), _classify(tail))
+
+
+def _segment_name(marker: int) -> str:
+    if marker == 0xFE:
+        return "JPEG COM segment"
+    if 0xE0 <= marker <= 0xEF:
+        return f"JPEG APP{marker - 0xE0} segment"
+    return f"JPEG 0x{marker:02X} segment"
+
+
+def region(data: bytes, fmt: str, offset: int) -> str:
+    """Where in the file `offset` lies, in the format's own terms (segment, chunk, after the end)."""
+    if fmt in ("JPEG", "MPO"):
+        for marker, start, stop in jpeg_segments(data):
+            if start <= offset < stop:
+                return _segment_name(marker)
+    elif fmt == "PNG":
+        for kind, start, stop in png.chunks(data):
+            if start <= offset < stop:
+                return f"PNG {kind.decode('latin-1')} chunk"
+    try:
+        end = image_end(data, fmt)
+    except (CorruptItem, ValueError):
+        end = None
+    if end is not None and offset >= end:
+        return "after the end of the image"
+    return f"inside the {fmt} structure"
 
 
 def _signature(im: Image.Image) -> tuple[float, np.ndarray]:
@@ -156,8 +189,17 @@ def thumbnail_differs(thumb_bytes: bytes, main: Image.Image) -> tuple[bool, floa
         thumb.load()
     except (OSError, ValueError, SyntaxError) as exc:
         raise CorruptItem(f"EXIF thumbnail unreadable: {exc}") from None
-    a_aspect, a = _signature(thumb)
-    b_aspect, b = _signature(main)
+    return pictures_differ(thumb, main)
+
+
+SAME_PICTURE_MIN_CORRELATION = 0.5  # of the 16x16 grey signatures; below it the pictures differ
+SAME_PICTURE_MAX_ASPECT_OFF = 0.12  # relative aspect-ratio difference a preview may have (crops, padding)
+
+
+def pictures_differ(a_im: Image.Image, b_im: Image.Image) -> tuple[bool, float]:
+    """(differs, correlation) of two pictures' small grey signatures (sizes and borders aside)."""
+    a_aspect, a = _signature(a_im)
+    b_aspect, b = _signature(b_im)
     corr = float((a * b).mean())
     aspect_off = abs(a_aspect - b_aspect) / max(a_aspect, b_aspect)
-    return (aspect_off > 0.12 or corr < 0.5), corr
+    return (aspect_off > SAME_PICTURE_MAX_ASPECT_OFF or corr < SAME_PICTURE_MIN_CORRELATION), corr
