@@ -79,16 +79,17 @@ def test_png_text_chunks_read_without_decoding(fx) -> None:
         dict(png.text_chunks(buf.getvalue(), 100))  # inflating past the cap is an error, not a silent cut
 
 
-@pytest.mark.parametrize(("kinds", "frames"), [
-    (["Baseline MP Primary Image", "Large Thumbnail (Full HD Equivalent)"], 1),  # a camera's preview
-    (["Baseline MP Primary Image", "Undefined"], 1),                              # a phone's HDR gain map
-    (["Multi-Frame Image: (Disparity)", "Multi-Frame Image: (Disparity)"], 2),    # a stereo pair
+@pytest.mark.parametrize("kinds", [
+    ["Baseline MP Primary Image", "Large Thumbnail (Full HD Equivalent)"],  # declared a preview: not verified
+    ["Baseline MP Primary Image", "Undefined"],                              # declared nothing
+    ["Multi-Frame Image: (Disparity)", "Multi-Frame Image: (Disparity)"],    # a stereo pair
 ])
-def test_mpo_previews_are_not_extra_content(kinds: list[str], frames: int) -> None:
+def test_mpo_frames_are_extra_content_unless_verified(kinds: list[str]) -> None:
+    """The MP type alone proves nothing (issue 8): without frame bytes to verify, every frame counts."""
     from types import SimpleNamespace
 
-    from scanner.subject import _content_frames
+    from scanner.frames import not_analysed
 
-    entries = [{"Attribute": {"MPType": k}} for k in kinds]
-    im = SimpleNamespace(format="MPO", n_frames=len(kinds), mpinfo={0xB002: entries})
-    assert _content_frames(im) == frames  # type: ignore[arg-type]
+    entries = [{"Attribute": {"MPType": k}, "Size": 10, "DataOffset": 0} for k in kinds]
+    im = SimpleNamespace(format="MPO", n_frames=len(kinds), mpinfo={0xB002: entries}, size=(64, 48))
+    assert "frame 2 of 2" in (not_analysed(im, b"", 10**6) or "")  # type: ignore[arg-type]

@@ -13,7 +13,8 @@ _HEADER = 8
 
 
 def _printable_type(kind: bytes) -> bool:
-    return len(kind) == 4 and all(0x20 <= b < 0x7F for b in kind)
+    """Box types are four letters, digits or spaces ('ftyp', 'mdat', 'hvc1', 'url ')."""
+    return len(kind) == 4 and all(chr(b).isalnum() or b == 0x20 for b in kind)
 
 
 def boxes(data: bytes, start: int = 0, stop: int | None = None) -> Iterator[tuple[bytes, int, int, int]]:
