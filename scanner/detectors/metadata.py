@@ -19,45 +19,30 @@ from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, XMP_TAGS
 from ..model import Finding, Severity
 from ..subject import Subject
-from ..text_safety import mask_tail, printable
+from ..text import load_rules
+from ..text.fields import PATTERN_RULES
+from ..text_safety import printable
+from .metadata_fields import FieldReporter
 
 if TYPE_CHECKING:
     from PIL import Image
 
 T = TypeVar("T")
-FREE_TEXT_HINT = "metadata.free_text"  # [(where, text)]: descriptions, comments... for the text rules
-
-_CATEGORY_RULE = {
-    "identity": ("metadata.identity", Severity.MEDIUM, "identifying metadata"),
-    "serial": ("metadata.identity", Severity.MEDIUM, "device serial number"),
-    "location": ("metadata.identity", Severity.MEDIUM, "place names"),
-    "text": ("metadata.text", Severity.LOW, "free-text metadata"),
-    "device": ("metadata.device", Severity.LOW, "camera/software"),
-    "time": ("metadata.capture_time", Severity.LOW, "capture time"),
-}
 _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
             "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
-
-
-def _shown(category: str, value: str) -> str:
-    """What a report may show of a metadata value: serials masked, free text only as a length
-    (a description or comment may hold anything, a password included), names and places as they are."""
-    if category == "serial":
-        return mask_tail(value)
-    if category == "text":
-        return f"{len(value)} characters"
-    return printable(value, 80)
 
 
 class MetadataDetector:
     id = "metadata"
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.malformed", "metadata.identity", "metadata.device",
              "metadata.capture_time", "metadata.text", "metadata.thumbnail", "metadata.trailing_data",
-             "metadata.hidden_payload")
+             "metadata.hidden_payload", *PATTERN_RULES)
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
         self.max_meta = int(settings.max_metadata_kb * 1024)
+        # the text rules read every metadata string; a bad [text] table is a ConfigError here, not mid-scan
+        self.fields = FieldReporter(self.id, load_rules(settings.sections.get("text"), settings.hash_key))
         self.geocoder: Geocoder = engines.get("geocoder", lambda s: Geocoder(s.cache_path))
 
     def accepts(self, subject: Subject) -> bool:
@@ -162,18 +147,8 @@ class MetadataDetector:
 
     def _fields(self, subject: Subject, fields: Iterable[tuple[str, str, str]], where: str,
                 findings: list[Finding]) -> None:
-        """One finding per category of known fields; free text is also left for the text rules."""
-        grouped: dict[str, list[tuple[str, str]]] = {}
-        for category, name, value in fields:
-            grouped.setdefault(category, []).append((name, value))
-        free_text = subject.hints.setdefault(FREE_TEXT_HINT, [])
-        free_text.extend((f"{where} {name}", value) for name, value in grouped.get("text", ()))
-        for category, pairs in grouped.items():
-            rule, severity, title = _CATEGORY_RULE[category]
-            shown = {name: _shown(category, value) for name, value in pairs}
-            names = ", ".join(dict.fromkeys(name for name, _ in pairs))
-            findings.append(Finding(rule, self.id, severity, 1.0, f"{title} in {where}: {names}",
-                                    location=where, evidence=shown))
+        """One finding per category of known fields, and the text rules over every name and value."""
+        findings.extend(self.fields.findings(fields, where))
 
     def _gps_findings(self, positions: list[tuple[str, str, float, float]]) -> list[Finding]:
         out: list[Finding] = []

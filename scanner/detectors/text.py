@@ -25,9 +25,7 @@ from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import score_whiteboard
 from ..text.notes import find_notes
-from ..text.page import page_from_text
 from ..text.rules import RULE_IDS
-from .metadata import FREE_TEXT_HINT
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -100,27 +98,12 @@ class TextDetector:
 
     # -- the scan -----------------------------------------------------------------------------
     def detect(self, subject: Subject) -> list[Finding]:
-        found = self._metadata_text(subject)
         try:
-            return found + self._detect(subject)
-        except ScannerError as exc:
-            if not found:
-                raise
-            subject.note_error(exc, self.id)  # keep what the metadata text showed; the error still means review
-            return found
+            return self._detect(subject)
+        except ScannerError:
+            raise
         except Exception as exc:  # never let OCR text reach a traceback: type name only
             raise EngineError(f"text detector failed: {type(exc).__name__}") from None
-
-    def _metadata_text(self, subject: Subject) -> list[Finding]:
-        """The pattern rules over free-text metadata (descriptions, comments, titles) the metadata
-        detector left in the hints: a card number or password typed into a caption is a leak too."""
-        out = []
-        for where, text in subject.hints.get(FREE_TEXT_HINT, ()):
-            for hit in find_hits(page_from_text(text), self.table):
-                if hit.rule_id not in LAYOUT_RULES:
-                    out.append(Finding(hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message,
-                                       f"metadata {where}", None, dict(hit.evidence)))
-        return out
 
     def _detect(self, subject: Subject) -> list[Finding]:
         timings: dict[str, float] = subject.hints.setdefault("timings", {})

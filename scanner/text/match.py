@@ -126,6 +126,8 @@ def _phones(page: Page, rules: TextRules, taken: list[Region]) -> Iterator[Hit]:
 
     for line in page.lines:
         has_context = bool(rules.phone_context.search(line.text.lower()))
+        if not has_context and "+" not in line.text and "00" not in line.text:
+            continue  # only +CC/00CC numbers count without a context word: skip the costly matcher
         seen: set[tuple[int, int]] = set()
         for region in rules.phone_regions:
             for pm in phonenumbers.PhoneNumberMatcher(line.text, region, leniency=phonenumbers.Leniency.VALID):
