@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from ..errors import CorruptItem
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
 def chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
@@ -44,7 +45,7 @@ def _inflate(blob: bytes, limit: int) -> bytes:
 def text_chunks(data: bytes, limit: int) -> Iterator[tuple[str, str]]:
     """(keyword, text) of every tEXt, zTXt and iTXt chunk, compressed ones inflated up to `limit` bytes."""
     for kind, start, stop in chunks(data):
-        if kind not in (b"tEXt", b"zTXt", b"iTXt"):
+        if kind not in TEXT_CHUNKS:
             continue
         body = data[start:stop]
         key, _, rest = body.partition(b"\x00")
