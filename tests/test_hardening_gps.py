@@ -42,6 +42,10 @@ CASES = [
     ("ifd_loop.jpg", {CORRUPT}, Decision.REVIEW),
     ("ifd_count_past_end.jpg", {CORRUPT}, Decision.REVIEW),
     ("gps_lat_dest_lon.jpg", {PARTIAL}, Decision.REVIEW),
+    ("png_raw_profile_xmp.png", {GPS}, Decision.REVIEW),
+    # guards: already caught before the fix (Pillow reads these), kept so the walker does not lose them
+    ("png_exif_after_idat.png", {GPS}, Decision.REVIEW),
+    ("png_raw_profile_exif.png", {GPS}, Decision.REVIEW),
     ("gps_clean_control.jpg", {GPS}, Decision.REVIEW),
     ("no_gps_control.jpg", set(), Decision.APPROVE),
 ]
@@ -58,14 +62,16 @@ def test_hardening_table(hard: dict[str, Path], name: str, present: set[str], de
     assert report.verdict.decision == decision
 
 
-@pytest.mark.parametrize("name", ["gps_clean_control.jpg", "no_gps_control.jpg", "exif_second_app1.jpg"])
+@pytest.mark.parametrize("name", ["gps_clean_control.jpg", "no_gps_control.jpg", "exif_second_app1.jpg",
+                                  "png_exif_after_idat.png", "png_raw_profile_exif.png"])
 def test_well_formed_exif_is_not_an_error(hard: dict[str, Path], name: str) -> None:
     (report,) = scan(hard[name], META).files
     assert not report.errors
 
 
 @pytest.mark.parametrize("name", ["xmp_bare_rdf.jpg", "xmp_other_prefix.jpg", "xmp_in_com.jpg",
-                                  "exif_second_app1.jpg", "gps_pointer_outside.jpg", "gps_value_outside.jpg"])
+                                  "exif_second_app1.jpg", "gps_pointer_outside.jpg", "gps_value_outside.jpg",
+                                  "png_raw_profile_xmp.png", "png_raw_profile_exif.png"])
 def test_recovered_position_is_the_written_one(hard: dict[str, Path], name: str) -> None:
     (report,) = scan(hard[name], META).files
     (gps,) = [f for f in report.findings if f.rule_id == GPS]

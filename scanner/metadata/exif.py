@@ -125,8 +125,9 @@ def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifSt
         blocks = _jpeg_blocks(data)
     elif data[:4] in _TIFF_MAGIC:
         return [ExifStructure("TIFF", tiff.walk(data))]
-    elif data.startswith(png.SIGNATURE):
+    elif data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
         blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind == b"eXIf"]
+        blocks += [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in _png_raw_profiles(data, max_bytes)]
     else:
         raw = im.info.get("exif") or b""
         blocks = [(raw, len(raw) - len(tiff_of(raw)), len(raw))] if raw else []
@@ -135,6 +136,21 @@ def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifSt
         if stop - start > max_bytes:
             raise CorruptItem(f"EXIF block of {stop - start} bytes is over the metadata cap")
         out.append(ExifStructure("EXIF" if n == 1 else f"EXIF block {n}", tiff.walk(buf, start, stop)))
+    return out
+
+
+_RAW_PROFILES = ("Raw profile type exif", "Raw profile type APP1")
+
+
+def _png_raw_profiles(data: bytes, limit: int) -> list[bytes]:
+    """EXIF kept by ImageMagick as hex text ("\\nexif\\n  <length>\\n<hex lines>"), which ExifTool reads."""
+    out = []
+    for key, text in png.text_chunks(data, limit):
+        if key not in _RAW_PROFILES:
+            continue
+        raw = png.raw_profile(key, text)
+        if raw.startswith(b"Exif\x00\x00") or raw[:4] in _TIFF_MAGIC:
+            out.append(raw)
     return out
 
 

@@ -59,3 +59,11 @@ def text_chunks(data: bytes, limit: int) -> Iterator[tuple[str, str]]:
             _lang, _, rest = rest[2:].partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
             yield keyword, (_inflate(text, limit) if compressed else text).decode("utf-8", "replace")
+
+
+def raw_profile(key: str, text: str) -> bytes:
+    """The bytes of an ImageMagick "Raw profile type ..." text chunk ("\\nNAME\\n  LENGTH\\nHEX LINES")."""
+    try:
+        return bytes.fromhex("".join(text.strip().split("\n", 2)[2].split()))
+    except (IndexError, ValueError):
+        raise CorruptItem(f"PNG {key} is not a hex profile") from None
