@@ -6,6 +6,7 @@ error (-> review), so "could not read EXIF" never looks like "no GPS".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -34,9 +35,9 @@ _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestL
 
 class MetadataDetector:
     id = "metadata"
-    rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.malformed", "metadata.identity", "metadata.device",
-             "metadata.capture_time", "metadata.text", "metadata.thumbnail", "metadata.trailing_data",
-             "metadata.hidden_payload", *PATTERN_RULES)
+    rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
+             "metadata.identity", "metadata.device", "metadata.capture_time", "metadata.text", "metadata.thumbnail",
+             "metadata.trailing_data", "metadata.hidden_payload", *PATTERN_RULES)
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
@@ -54,7 +55,8 @@ class MetadataDetector:
         positions: list[tuple[str, str, float, float]] = []
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
         if block is not None:
-            self._exif(subject, im, block, positions, findings)
+            self._exif(subject, im, block, findings)
+        self._exif_gps(subject, im, block, positions, findings)
         self._step(subject, "metadata.text", lambda: self._fields(subject,
             exif_mod.info_text_fields(im, subject.item.data, self.max_meta), f"{im.format} text fields", findings))
         self._step(subject, "metadata.iptc", lambda: self._fields(subject, exif_mod.iptc_fields(im), "IPTC", findings))
@@ -83,20 +85,48 @@ class MetadataDetector:
             return None
 
     # --- EXIF ---------------------------------------------------------------------------
-    def _exif(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock,
-              positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
-        if block.gps_pointer or block.gps:
-            reading = exif_mod.read_gps(block.gps)
-            positions.extend(("EXIF GPS", label, lat, lon) for label, lat, lon in reading.positions)
-            if reading.problems and not reading.positions:
-                findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
-                                        "GPS block present but unusable: " + "; ".join(reading.problems),
-                                        location="EXIF GPS"))
+    def _exif(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
         self._fields(subject, exif_mod.tagged_fields(block), "EXIF", findings)
         if exif_mod.MAKERNOTE in block.tags:
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
         if block.thumbnail and self.settings.policy.enabled("metadata.thumbnail"):
             self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
+
+    def _exif_gps(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock | None,
+                  positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
+        """GPS from every EXIF block (strict walker) and from Pillow's reading of the first; a block that did
+        not parse cleanly is an error (review), whatever GPS was recovered from it."""
+        structures = self._step(subject, "metadata.exif",
+                                lambda: exif_mod.exif_structures(im, subject.item.data, self.max_meta)) or []
+        sources = [("EXIF GPS", block.gps)] if block is not None and (block.gps_pointer or block.gps) else []
+        for structure in structures:
+            if structure.walk.problems:
+                damage = "; ".join(structure.walk.problems)
+                subject.note_error(CorruptItem(f"{structure.where} structure is damaged: {damage}"), "metadata.exif")
+            sources.extend((structure.where.replace("EXIF", "EXIF GPS"), gps) for gps in structure.gps())
+        problems: dict[str, None] = {}
+        partial: dict[str, Finding] = {}
+        for where, gps in sources:
+            reading = exif_mod.read_gps(gps)
+            positions.extend((where, label, lat, lon) for label, lat, lon in reading.positions)
+            for label, shown in reading.partial:
+                finding = self._partial(where, label, shown)
+                partial.setdefault(finding.message, finding)
+            if not reading.positions and not reading.partial:
+                problems.update(dict.fromkeys(reading.problems))
+        findings.extend(partial.values())
+        if problems and not positions and not partial:
+            findings.append(Finding("metadata.gps.malformed", self.id, Severity.LOW, 0.9,
+                                    "GPS block present but unusable: " + "; ".join(problems), location="EXIF GPS"))
+
+    def _partial(self, where: str, label: str, shown: dict[str, float]) -> Finding:
+        """Half a position, or numbers out of range: not a place, but a reader shows them (fail closed)."""
+        names = {"lat": "latitude", "lon": "longitude"}
+        values = ", ".join(f"{names[axis]} {value:.4f}" for axis, value in shown.items())
+        missing = [names[axis] for axis in names if axis not in shown]
+        text = f"GPS {label} {values}" + (f" without a usable {missing[0]}" if missing else " (out of range)")
+        return Finding("metadata.gps.partial", self.id, Severity.MEDIUM, 0.8, text, location=where,
+                       evidence={**{axis: round(v, 6) for axis, v in shown.items()}, "source": where})
 
     def _makernote(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock,
                    findings: list[Finding]) -> None:
@@ -135,15 +165,24 @@ class MetadataDetector:
             for _ns, name, value in xmp.properties(packet):
                 if name in _XMP_GPS:
                     label, idx = _XMP_GPS[name]
-                    coords.setdefault(label, [None, None])[idx] = xmp.parse_coordinate(value)
+                    parsed = xmp.parse_coordinate(value)
+                    coords.setdefault(label, [None, None])[idx] = math.nan if parsed is None else parsed
                 elif name in XMP_TAGS:
                     fields.append((XMP_TAGS[name], name, value))
             self._fields(subject, fields, "XMP", findings)
             for label, (lat, lon) in coords.items():
-                if lat is not None and lon is not None and valid(lat, lon):
-                    positions.append(("XMP", label, lat, lon))
-                else:  # a position may be there in a notation we do not read: fail closed
-                    subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
+                self._xmp_position(subject, label, lat, lon, positions, findings)
+
+    def _xmp_position(self, subject: Subject, label: str, lat: float | None, lon: float | None,
+                      positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
+        if lat is not None and lon is not None and valid(lat, lon):
+            positions.append(("XMP", label, lat, lon))
+            return
+        shown = {axis: v for axis, v in (("lat", lat), ("lon", lon)) if v is not None and math.isfinite(v)}
+        if shown:  # half a position, or out of range: a reader shows it
+            findings.append(self._partial("XMP", label, shown))
+        if any(v is not None and math.isnan(v) for v in (lat, lon)):  # a notation we do not read: fail closed
+            subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
 
     def _fields(self, subject: Subject, fields: Iterable[tuple[str, str, str]], where: str,
                 findings: list[Finding]) -> None:

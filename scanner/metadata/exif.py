@@ -1,16 +1,18 @@
-"""EXIF through Pillow (GPS IFD, IFD0/Exif IFD text tags, IFD1 thumbnail), IPTC, maker notes (exifread)."""
+"""EXIF through Pillow (IFD0/Exif IFD text tags, IFD1 thumbnail) and our strict walker (every EXIF block of
+every container, GPS IFDs, structural problems), IPTC, maker notes (exifread)."""
 
 from __future__ import annotations
 
 import io
 import logging
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem
-from . import png, tags
+from . import png, tags, tiff
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -24,10 +26,23 @@ _GPS_PAIRS = (("", 1, 2, 3, 4), ("destination ", 19, 20, 21, 22))
 
 @dataclass(slots=True)
 class GpsReading:
-    """What the GPS IFD holds: usable positions, and what was wrong with the rest."""
+    """What a GPS IFD holds: usable positions, coordinates a reader shows without a usable position
+    (half a pair, out of range), and what was wrong with the rest (empty, undefined values)."""
 
     positions: list[tuple[str, float, float]] = field(default_factory=list)
+    partial: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ExifStructure:
+    """One EXIF block of the file as the strict walker read it."""
+
+    where: str
+    walk: tiff.Walk
+
+    def gps(self) -> list[dict[int, Any]]:
+        return [ifd.entries for ifd in self.walk.named("GPS")]
 
 
 @dataclass(slots=True)
@@ -66,30 +81,90 @@ def _ref(value: Any) -> str:
     return str(value or "").strip("\x00 ").upper()[:1]
 
 
+def _coordinate(gps: dict[int, Any], tag: int, ref_tag: int, negative: str) -> float | None:
+    """A signed coordinate in degrees; None when the tag is absent, NaN when its value is undefined."""
+    from .geo import dms_to_degrees
+
+    if tag not in gps:
+        return None
+    value = dms_to_degrees(_rational_tuple(gps[tag]))
+    return -value if _ref(gps.get(ref_tag)) == negative else value
+
+
 def read_gps(gps: dict[int, Any]) -> GpsReading:
     """Positions from GPS IFD tags; malformed values are described, never turned into a position."""
-    from .geo import dms_to_degrees, valid
+    from .geo import valid
 
     reading = GpsReading()
     for label, lat_ref, lat_tag, lon_ref, lon_tag in _GPS_PAIRS:
-        if lat_tag not in gps and lon_tag not in gps:
+        lat = _coordinate(gps, lat_tag, lat_ref, "S")
+        lon = _coordinate(gps, lon_tag, lon_ref, "W")
+        if lat is None and lon is None:
             continue
-        if lat_tag not in gps or lon_tag not in gps:
-            reading.problems.append(f"{label}latitude or longitude missing")
+        if lat is not None and lon is not None and valid(lat, lon):
+            reading.positions.append((label.strip() or "photo", lat, lon))
             continue
-        lat = dms_to_degrees(_rational_tuple(gps[lat_tag]))
-        lon = dms_to_degrees(_rational_tuple(gps[lon_tag]))
-        if not valid(lat, lon):
-            reading.problems.append(f"{label}coordinates out of range or undefined")
-            continue
-        if _ref(gps.get(lat_ref)) == "S":
-            lat = -lat
-        if _ref(gps.get(lon_ref)) == "W":
-            lon = -lon
-        reading.positions.append((label.strip() or "photo", lat, lon))
+        shown = {axis: v for axis, v in (("lat", lat), ("lon", lon)) if v is not None and math.isfinite(v)}
+        if shown:  # a reader shows these numbers even though they are not a position
+            reading.partial.append((label.strip() or "photo", shown))
+        else:
+            reading.problems.append(f"{label}coordinates undefined")
     if not gps:
         reading.problems.append("GPS block present but empty")
     return reading
+
+
+_EXIF_APP1 = re.compile(rb".{0,4}?Exif\x00.", re.DOTALL)  # ExifTool's test: up to 4 junk bytes, any pad byte
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+
+
+def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifStructure]:
+    """Every EXIF block of the file, walked strictly: each JPEG APP1 EXIF segment (not only the first),
+    every PNG eXIf chunk, the TIFF file itself, or the block Pillow found (WebP, HEIC, AVIF)."""
+    if data.startswith(b"\xff\xd8"):
+        blocks = _jpeg_blocks(data)
+    elif data[:4] in _TIFF_MAGIC:
+        return [ExifStructure("TIFF", tiff.walk(data))]
+    elif data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
+        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind == b"eXIf"]
+        blocks += [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in _png_raw_profiles(data, max_bytes)]
+    else:
+        raw = im.info.get("exif") or b""
+        blocks = [(raw, len(raw) - len(tiff_of(raw)), len(raw))] if raw else []
+    out = []
+    for n, (buf, start, stop) in enumerate(blocks, 1):
+        if stop - start > max_bytes:
+            raise CorruptItem(f"EXIF block of {stop - start} bytes is over the metadata cap")
+        out.append(ExifStructure("EXIF" if n == 1 else f"EXIF block {n}", tiff.walk(buf, start, stop)))
+    return out
+
+
+_RAW_PROFILES = ("Raw profile type exif", "Raw profile type APP1")
+
+
+def _png_raw_profiles(data: bytes, limit: int) -> list[bytes]:
+    """EXIF kept by ImageMagick as hex text ("\\nexif\\n  <length>\\n<hex lines>"), which ExifTool reads."""
+    out = []
+    for key, text in png.text_chunks(data, limit):
+        if key not in _RAW_PROFILES:
+            continue
+        raw = png.raw_profile(key, text)
+        if raw.startswith(b"Exif\x00\x00") or raw[:4] in _TIFF_MAGIC:
+            out.append(raw)
+    return out
+
+
+def _jpeg_blocks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(file bytes, TIFF start, segment end) of every APP1 EXIF segment; offsets past the segment end
+    still read from the file, as readers that read from the file do."""
+    from .hidden import jpeg_segments
+
+    out = []
+    for marker, start, end in jpeg_segments(data):
+        m = _EXIF_APP1.match(data, start, end) if marker == 0xE1 else None
+        if m:
+            out.append((data, m.end(), end))
+    return out
 
 
 def _thumbnail(raw: bytes, ifd1: dict[int, Any]) -> bytes | None:

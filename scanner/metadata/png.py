@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from ..errors import CorruptItem
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
 def chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
@@ -44,7 +45,7 @@ def _inflate(blob: bytes, limit: int) -> bytes:
 def text_chunks(data: bytes, limit: int) -> Iterator[tuple[str, str]]:
     """(keyword, text) of every tEXt, zTXt and iTXt chunk, compressed ones inflated up to `limit` bytes."""
     for kind, start, stop in chunks(data):
-        if kind not in (b"tEXt", b"zTXt", b"iTXt"):
+        if kind not in TEXT_CHUNKS:
             continue
         body = data[start:stop]
         key, _, rest = body.partition(b"\x00")
@@ -58,3 +59,11 @@ def text_chunks(data: bytes, limit: int) -> Iterator[tuple[str, str]]:
             _lang, _, rest = rest[2:].partition(b"\x00")
             _translated, _, text = rest.partition(b"\x00")
             yield keyword, (_inflate(text, limit) if compressed else text).decode("utf-8", "replace")
+
+
+def raw_profile(key: str, text: str) -> bytes:
+    """The bytes of an ImageMagick "Raw profile type ..." text chunk ("\\nNAME\\n  LENGTH\\nHEX LINES")."""
+    try:
+        return bytes.fromhex("".join(text.strip().split("\n", 2)[2].split()))
+    except (IndexError, ValueError):
+        raise CorruptItem(f"PNG {key} is not a hex profile") from None

@@ -12,50 +12,70 @@ from defusedxml.common import DefusedXmlException
 from ..errors import CorruptItem
 from . import png
 
-_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.DOTALL)
+# A packet is found by its element, whatever the prefix: x:xmpmeta, x:xapmeta (old Photoshop), or a bare rdf:RDF.
+# The outermost one is taken; its end tag is looked for within the metadata cap (no unbounded scan).
+_START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(xmpmeta|xapmeta|RDF)[\s/>]")
 _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
 
 
-_STD = b"http://ns.adobe.com/xap/1.0/\x00"
 _EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+_XMP_PROFILE = "Raw profile type xmp"  # ImageMagick keeps XMP as hex text; ExifTool reads it
 
 
 def _jpeg_packets(data: bytes) -> list[bytes]:
-    """Standard XMP and reassembled Extended XMP (split over several APP1 segments) of a JPEG."""
+    """Each header segment of a JPEG (APP1 XMP whatever its header, other APPn, COM) and reassembled
+    Extended XMP (split over several APP1 segments)."""
     from .hidden import jpeg_segments
 
-    packets: list[bytes] = []
+    bodies: list[bytes] = []
     extended: dict[bytes, dict[int, bytes]] = {}
     for marker, start, end in jpeg_segments(data):
-        if marker != 0xE1:
-            continue
         body = data[start:end]
-        if body.startswith(_STD):
-            packets.append(body[len(_STD):])
-        elif body.startswith(_EXT) and len(body) >= len(_EXT) + 40:
+        if marker == 0xE1 and body.startswith(_EXT) and len(body) >= len(_EXT) + 40:
             head = len(_EXT)
             guid, offset = body[head : head + 32], int.from_bytes(body[head + 36 : head + 40], "big")
             extended.setdefault(guid, {})[offset] = body[head + 40 :]
+        elif marker >= 0xE0 or marker == 0xFE:
+            bodies.append(body)
     for parts in extended.values():
-        packets.append(b"".join(parts[k] for k in sorted(parts)))
-    return packets
+        bodies.append(b"".join(parts[k] for k in sorted(parts)))
+    return bodies
+
+
+def _scan(raw: bytes, limit: int) -> Iterator[bytes]:
+    """The outermost XMP packets in `raw`, located by element (any prefix), each at most `limit` bytes."""
+    pos = 0
+    while (m := _START.search(raw, pos)) is not None:
+        prefix, name = m.group(1), m.group(2)
+        end_tag = b"</" + (prefix + b":" if prefix else b"") + name + b">"
+        end = raw.find(end_tag, m.start(), m.start() + limit + len(end_tag))
+        if end < 0:
+            if raw.find(end_tag, m.start()) >= 0:
+                raise CorruptItem(f"XMP packet at offset {m.start()} is over the metadata cap")
+            if raw[m.start() : raw.find(b">", m.start()) + 1].endswith(b"/>"):
+                pos = m.end()  # an empty element holds nothing
+                continue
+            raise CorruptItem(f"XMP packet at offset {m.start()} has no end")
+        yield raw[m.start() : end + len(end_tag)]
+        pos = end + len(end_tag)
 
 
 def find_packets(data: bytes, limit: int) -> list[bytes]:
-    """Every XMP packet: JPEG APP1 (Extended XMP reassembled); elsewhere any uncompressed
-    packet in the bytes (PNG iTXt, WebP, TIFF, HEIC)."""
+    """Every XMP packet: in each JPEG header segment (Extended XMP reassembled); in PNG text chunks
+    (iTXt may be compressed) and the raw chunks; elsewhere any uncompressed packet in the bytes
+    (WebP, TIFF, HEIC). Duplicates are dropped."""
     if data.startswith(b"\xff\xd8"):
-        raw = b"".join(_jpeg_packets(data))
-    elif data.startswith(png.SIGNATURE):  # iTXt may be compressed
-        raw = "".join(text for key, text in png.text_chunks(data, limit) if key == "XML:com.adobe.xmp").encode()
+        sources = _jpeg_packets(data)
+    elif data.startswith(png.SIGNATURE):  # text chunks inflated; any other chunk as it is
+        sources = [png.raw_profile(key, text) if key == _XMP_PROFILE else text.encode()
+                   for key, text in png.text_chunks(data, limit)]
+        sources += [data[start:stop] for kind, start, stop in png.chunks(data) if kind not in png.TEXT_CHUNKS]
     else:
-        raw = data
-    packets = []
-    for m in _PACKET.finditer(raw):
-        if m.end() - m.start() > limit:
-            raise CorruptItem(f"XMP packet of {m.end() - m.start()} bytes is over the metadata cap")
-        packets.append(m.group(0))
-    return packets
+        sources = [data]
+    packets: dict[bytes, None] = {}
+    for raw in sources:
+        packets.update(dict.fromkeys(_scan(raw, limit)))
+    return list(packets)
 
 
 def _local(tag: str) -> tuple[str, str]:
