@@ -76,6 +76,6 @@ def test_secrets_typed_into_metadata_captions_are_found_and_masked(cli, tmp_path
     (row,) = result.jsonl()
     found = {f["rule_id"]: f for f in row["findings"]}
     assert row["decision"] == "block"
-    assert found["text.payment_card"]["location"] == "metadata EXIF ImageDescription"
+    assert found["text.payment_card"]["location"] == "EXIF ImageDescription"
     assert "text.secret" in found
     assert "4539 1488 0343 6467" not in result.out and "Hunter2Secret" not in result.out

@@ -17,7 +17,7 @@ from ..errors import CorruptItem, ItemError, ItemTimeout
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, makernote, payload, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
-from ..metadata.tags import MAKERNOTE_MAKERS, XMP_TAGS
+from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
 from ..model import Finding, Severity
 from ..subject import Subject
 from ..text import load_rules
@@ -56,7 +56,11 @@ class MetadataDetector:
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
         if block is not None:
             self._exif(subject, im, block, findings)
-        self._exif_gps(subject, im, block, positions, findings)
+        structures = self._step(subject, "metadata.exif",
+                                lambda: exif_mod.exif_structures(im, subject.item.data, self.max_meta)) or []
+        for structure in structures:
+            self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
+        self._exif_gps(subject, block, structures, positions, findings)
         self._step(subject, "metadata.text", lambda: self._fields(subject,
             exif_mod.info_text_fields(im, subject.item.data, self.max_meta), f"{im.format} text fields", findings))
         self._step(subject, "metadata.iptc", lambda: self._fields(subject, exif_mod.iptc_fields(im), "IPTC", findings))
@@ -86,18 +90,15 @@ class MetadataDetector:
 
     # --- EXIF ---------------------------------------------------------------------------
     def _exif(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
-        self._fields(subject, exif_mod.tagged_fields(block), "EXIF", findings)
         if exif_mod.MAKERNOTE in block.tags:
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
         if block.thumbnail and self.settings.policy.enabled("metadata.thumbnail"):
             self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
 
-    def _exif_gps(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock | None,
+    def _exif_gps(self, subject: Subject, block: exif_mod.ExifBlock | None, structures: list[exif_mod.ExifStructure],
                   positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
         """GPS from every EXIF block (strict walker) and from Pillow's reading of the first; a block that did
         not parse cleanly is an error (review), whatever GPS was recovered from it."""
-        structures = self._step(subject, "metadata.exif",
-                                lambda: exif_mod.exif_structures(im, subject.item.data, self.max_meta)) or []
         sources = [("EXIF GPS", block.gps)] if block is not None and (block.gps_pointer or block.gps) else []
         for structure in structures:
             if structure.walk.problems:
@@ -167,8 +168,8 @@ class MetadataDetector:
                     label, idx = _XMP_GPS[name]
                     parsed = xmp.parse_coordinate(value)
                     coords.setdefault(label, [None, None])[idx] = math.nan if parsed is None else parsed
-                elif name in XMP_TAGS:
-                    fields.append((XMP_TAGS[name], name, value))
+                else:  # every value passes the text rules; known names also count by category
+                    fields.append((XMP_TAGS.get(name, OTHER), name, value))
             self._fields(subject, fields, "XMP", findings)
             for label, (lat, lon) in coords.items():
                 self._xmp_position(subject, label, lat, lon, positions, findings)

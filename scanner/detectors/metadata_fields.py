@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..metadata.tags import OTHER
 from ..model import Finding, Severity
 from ..text import TextRules
 from ..text.fields import field_hits
@@ -27,7 +28,6 @@ CATEGORY_RULE = {
     "device": ("metadata.device", Severity.LOW, "camera/software"),
     "time": ("metadata.capture_time", Severity.LOW, "capture time"),
 }
-OTHER = "other"  # a field with no category of its own: only the text rules look at it
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.:/()-]{0,63}")
 
 

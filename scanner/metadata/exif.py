@@ -224,13 +224,48 @@ def text_of(value: Any) -> str:
     return str(value).replace("\x00", "").strip()
 
 
-def tagged_fields(block: ExifBlock) -> Iterator[tuple[str, str, str]]:
-    """(category, tag name, value) for each EXIF tag we know the meaning of."""
-    for tag, (name, category) in tags.EXIF_TAGS.items():
-        if tag in block.tags:
-            value = text_of(block.tags[tag])
-            if value:
-                yield category, name, value
+_BINARY_TAGS = {MAKERNOTE, 0x02BC, 0x8773, 0x83BB}  # maker note, XMP, ICC, IPTC: parsed elsewhere
+_MIN_TEXT_RATIO = 0.8  # an undefined-type value is read as text when this share of its bytes is printable
+
+
+def structure_fields(structure: ExifStructure) -> Iterator[tuple[str, str, str]]:
+    """(category, tag name, value) for every text value of every IFD of one EXIF block: known tags with
+    their category, any other string (or mostly printable byte string) as "other" for the text rules."""
+    from PIL import ExifTags
+
+    for ifd in structure.walk.ifds:
+        names = ExifTags.GPSTAGS if ifd.name == "GPS" else ExifTags.TAGS
+        for tag, raw in ifd.entries.items():
+            value = _as_text_value(tag, raw)
+            known = tags.EXIF_TAGS.get(tag)
+            if known is not None:
+                text = text_of(value)
+                if text:
+                    yield known[1], known[0], text
+            elif tag not in _BINARY_TAGS and _is_text(value):
+                text = text_of(value)
+                if text:
+                    yield tags.OTHER, names.get(tag, f"{ifd.name} tag 0x{tag:04x}"), text
+
+
+_XP_TAGS = range(0x9C9B, 0x9CA0)  # Windows XPTitle ... XPSubject: UTF-16 in BYTE values
+
+
+def _as_text_value(tag: int, value: Any) -> Any:
+    """BYTE values as bytes (UTF-16 text for the XP* tags), everything else as the walker read it."""
+    if isinstance(value, tuple) and value and all(isinstance(v, int) and 0 <= v < 256 for v in value):
+        raw = bytes(value)
+        return raw.decode("utf-16-le", "replace").rstrip("\x00") if tag in _XP_TAGS else raw
+    return value
+
+
+def _is_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, bytes) or not value:
+        return False
+    printable = sum(1 for b in value if 32 <= b < 127 or b in (9, 10, 13))
+    return printable >= _MIN_TEXT_RATIO * len(value.rstrip(b"\x00"))
 
 
 _INFO_TEXT = {"author": "identity", "copyright": "identity", "artist": "identity", "creator": "identity",
@@ -260,10 +295,10 @@ def iptc_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:
         raise CorruptItem(f"IPTC block unreadable: {exc}") from None
     for key, value in info.items():
         known = tags.IPTC_TAGS.get(key)
-        if known:
-            text = text_of(value)
-            if text:
-                yield known[1], known[0], text
+        text = text_of(value)
+        if text:
+            name, category = known or (f"IPTC {key[0]}:{key[1]}", tags.OTHER)
+            yield category, name, text
 
 
 def makernote_serials(data: bytes) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+OTHER = "other"  # a field with no category of its own: only the text rules read it
+
 # EXIF (IFD0 and Exif IFD): tag -> (name, category). Categories map to rule ids in the detector.
 EXIF_TAGS: dict[int, tuple[str, str]] = {
     0x013B: ("Artist", "identity"),
