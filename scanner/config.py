@@ -20,9 +20,11 @@ from typing import Any
 from .errors import ConfigError
 from .model import Decision, Severity
 from .policy import Policy, parse_policy
+from .text_safety import printable
 
 POLICY_FILE_NAME = "leakscan.toml"
 KNOWN_TABLES = {"decisions", "rules", "sites", "limits", "scan"}
+NOTICE_MAX_CHARS = 1000  # per stderr line of policy_notice
 SUGGEST_CUTOFF = 0.75  # difflib similarity for a "did you mean" (metdata.gps -> metadata.gps: 0.96)
 LANGUAGES = re.compile(r"[A-Za-z0-9_/-]+(?:\+[A-Za-z0-9_/-]+)*")
 
@@ -213,6 +215,7 @@ def policy_notice(settings: Settings) -> list[str]:
     """Lines for stderr: which policy file is in force, which rules it turns off, what else it relaxes.
 
     A leakscan.toml dropped into the working directory changes verdicts; it must never do so silently.
+    Folder names and rule ids are untrusted: the lines carry no control characters.
     """
     if settings.policy_path is None:
         return []
@@ -222,7 +225,7 @@ def policy_notice(settings: Settings) -> list[str]:
         lines.append(f"leakscan: the policy turns off: {', '.join(settings.disabled_rules)}")
     if settings.relaxations:
         lines.append(f"leakscan: the policy relaxes: {'; '.join(settings.relaxations)}")
-    return lines
+    return [printable(line, NOTICE_MAX_CHARS) for line in lines]
 
 
 def _parse_setting(setting: Setting, value: Any, origin: str) -> Any:
