@@ -7,18 +7,26 @@ when one is missing from the docs. Detector-specific tables of the policy file (
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .model import Decision, Severity
 from .policy import Policy, parse_policy
+from .text_safety import printable
 
 POLICY_FILE_NAME = "leakscan.toml"
 KNOWN_TABLES = {"decisions", "rules", "sites", "limits", "scan"}
+NOTICE_MAX_CHARS = 1000  # per stderr line of policy_notice
+SUGGEST_CUTOFF = 0.75  # difflib similarity for a "did you mean" (metdata.gps -> metadata.gps: 0.96)
+LANGUAGES = re.compile(r"[A-Za-z0-9_/-]+(?:\+[A-Za-z0-9_/-]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +44,44 @@ class Setting:
         return "LEAKSCAN_" + self.name.upper()
 
 
-def _positive_int(value: Any) -> int:
-    n = int(value)
-    if n < 0:
-        raise ValueError("must be >= 0")
-    return n
+def _number(value: Any) -> float:
+    """A finite number: an int or float from TOML, or the text of an environment variable or flag."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError("must be a finite number")
+    return x
+
+
+def _whole(minimum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        x = _number(value)
+        if not x.is_integer():
+            raise ValueError("must be a whole number")
+        if x < minimum:
+            raise ValueError(f"must be >= {minimum}")
+        return int(x)
+
+    return parse
 
 
 def _positive_float(value: Any) -> float:
-    x = float(value)
+    x = _number(value)
     if x <= 0:
         raise ValueError("must be > 0")
     return x
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
 def _choice(*options: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = str(value).strip().lower()
+        text = _text(value).strip().lower()
         if text not in options:
             raise ValueError(f"one of {', '.join(options)}")
         return text
@@ -60,22 +89,36 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return parse
 
 
+def _languages(value: Any) -> str:
+    text = _text(value).strip()
+    if not LANGUAGES.fullmatch(text):
+        raise ValueError("Tesseract language names joined by '+', e.g. eng+deu")
+    return text
+
+
 def _names(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(str(i).strip() for i in items if str(i).strip())
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError("expected a list of names or a comma-separated string")
+    names = tuple(i.strip() for i in items if i.strip())
+    if not names:
+        raise ValueError("names at least one detector (or all)")
+    return names
 
 
 def _optional_path(value: Any) -> Path | None:
-    return Path(str(value)).expanduser() if value not in (None, "") else None
+    if value is None:
+        return None
+    return Path(_text(value)).expanduser() if value != "" else None
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("jobs", 0, _positive_int, "worker processes, one thread each; 0 = number of cores"),
+    Setting("jobs", 0, _whole(0), "worker processes, one thread each; 0 = number of cores"),
     Setting("detectors", ("all",), _names, "detector ids to run (metadata, visual, text) or all"),
     Setting("device", "auto", _choice("auto", "cpu", "cuda"), "where models run: auto picks cuda when present"),
-    Setting("batch_size", 16, _positive_int, "images per model batch"),
+    Setting("batch_size", 16, _whole(1), "images per model batch"),
     Setting("ocr_engine", "auto", _choice("auto", "tesseract", "rapidocr", "both"), "OCR back end"),
-    Setting("ocr_lang", "eng+nld+deu", str, "Tesseract language data to use"),
+    Setting("ocr_lang", "eng+nld+deu", _languages, "Tesseract language data to use"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("max_file_mb", 200.0, _positive_float, "files larger than this are not analysed (review)", "limits"),
@@ -103,6 +146,7 @@ class Settings:
     max_metadata_kb: float = 4096.0
     timeout_s: float = 120.0
     policy_path: str | None = None
+    policy_origin: str | None = None  # "--policy", "LEAKSCAN_POLICY" or "working directory"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # keys the evidence hashes of secrets; random per scan, shared with the workers, never reported
     hash_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False, compare=False)
@@ -129,8 +173,59 @@ class Settings:
         out["cache_dir"] = str(self.cache_dir) if self.cache_dir else None
         out["detectors"] = list(self.detectors)
         out["policy_path"] = self.policy_path
+        out["policy_origin"] = self.policy_origin
+        out["disabled_rules"] = list(self.disabled_rules)
+        out["relaxed"] = list(self.relaxations)
         out["sites"] = [s.name for s in self.policy.sites]
         return out
+
+    @property
+    def disabled_rules(self) -> tuple[str, ...]:
+        """Rule ids (or families) switched off: `[rules."<id>"] enabled = false` and `[text] disable`."""
+        text_off = self.sections.get("text", {}).get("disable", [])
+        extra = [r for r in text_off if isinstance(r, str)] if isinstance(text_off, list) else []
+        return tuple(sorted({*self.policy.disabled_rules, *extra}))
+
+    @property
+    def relaxations(self) -> tuple[str, ...]:
+        """Everything else that lets a finding through: approve-level severities, milder decisions, fewer detectors."""
+        out = self.policy.relaxations() + _text_relaxations(self.sections.get("text", {}), self.policy)
+        if "all" not in self.detectors:
+            out.append(f"only these detectors run: {', '.join(self.detectors)}")
+        return tuple(out)
+
+
+def _text_relaxations(text: Mapping[str, Any], policy: Policy) -> list[str]:
+    """`[text.severity]` entries that now approve (validated later, by the text rules)."""
+    table = text.get("severity", {})
+    if not isinstance(table, Mapping):
+        return []
+    levels = {r: v.strip().upper() for r, v in table.items() if isinstance(v, str)}
+    return [f'[text.severity] "{r}" = {v.lower()} (approve)' for r, v in sorted(levels.items())
+            if v in Severity.__members__ and policy.decisions[Severity[v]] == Decision.APPROVE]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean "metadata.gps"?)' for a misspelt id, else ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=SUGGEST_CUTOFF)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def policy_notice(settings: Settings) -> list[str]:
+    """Lines for stderr: which policy file is in force, which rules it turns off, what else it relaxes.
+
+    A leakscan.toml dropped into the working directory changes verdicts; it must never do so silently.
+    Folder names and rule ids are untrusted: the lines carry no control characters.
+    """
+    if settings.policy_path is None:
+        return []
+    where = os.path.abspath(settings.policy_path)
+    lines = [f"leakscan: policy file in force: {where} (from {settings.policy_origin or 'settings'})"]
+    if settings.disabled_rules:
+        lines.append(f"leakscan: the policy turns off: {', '.join(settings.disabled_rules)}")
+    if settings.relaxations:
+        lines.append(f"leakscan: the policy relaxes: {'; '.join(settings.relaxations)}")
+    return [printable(line, NOTICE_MAX_CHARS) for line in lines]
 
 
 def _parse_setting(setting: Setting, value: Any, origin: str) -> Any:
@@ -150,13 +245,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"policy file {path} is not valid TOML: {exc}") from None
 
 
-def find_policy_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+def locate_policy_file(explicit: str | None, env: Mapping[str, str]) -> tuple[Path, str] | None:
+    """The policy file and where it came from: --policy, else $LEAKSCAN_POLICY, else ./leakscan.toml."""
     if explicit:
-        return Path(explicit)
+        return Path(explicit), "--policy"
     if env.get("LEAKSCAN_POLICY"):
-        return Path(env["LEAKSCAN_POLICY"])
+        return Path(env["LEAKSCAN_POLICY"]), "LEAKSCAN_POLICY"
     local = Path(POLICY_FILE_NAME)
-    return local if local.is_file() else None
+    return (local, "working directory") if local.is_file() else None
+
+
+def _check_tables(data: Mapping[str, Any]) -> None:
+    """Every top-level entry is a table (or the [[sites]] array); [limits] and [scan] hold known keys only."""
+    for key, value in data.items():
+        if key == "sites":
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key} = {value!r}: top-level keys must be tables ([{key}])")
+    for table_name in ("limits", "scan"):
+        known = {s.name for s in SETTINGS if s.table == table_name}
+        unknown = set(data.get(table_name, {})) - known
+        if unknown:
+            name = min(unknown)
+            raise ConfigError(f"[{table_name}] unknown keys: {', '.join(sorted(unknown))}{did_you_mean(name, known)}")
 
 
 def build_settings(
@@ -166,25 +277,24 @@ def build_settings(
 ) -> Settings:
     """Policy file, then LEAKSCAN_* environment, then explicit overrides (flags) win."""
     env = os.environ if env is None else env
-    path = find_policy_file(policy_file, env)
+    found = locate_policy_file(policy_file, env)
+    path, origin = found if found else (None, None)
     data = _read_toml(path) if path else {}
+    _check_tables(data)
     values: dict[str, Any] = {}
     for s in SETTINGS:
         table = data.get(s.table, {})
-        if isinstance(table, Mapping) and s.name in table:
+        if s.name in table:
             values[s.name] = _parse_setting(s, table[s.name], f"[{s.table}]")
         if env.get(s.env):
             values[s.name] = _parse_setting(s, env[s.env], s.env)
         if overrides and overrides.get(s.name) is not None:
             values[s.name] = _parse_setting(s, overrides[s.name], "option")
-    for table_name in ("limits", "scan"):
-        unknown = set(data.get(table_name, {})) - {s.name for s in SETTINGS if s.table == table_name}
-        if unknown:
-            raise ConfigError(f"[{table_name}] unknown keys: {', '.join(sorted(unknown))}")
-    sections = {k: dict(v) for k, v in data.items() if k not in KNOWN_TABLES and isinstance(v, Mapping)}
+    sections = {k: dict(v) for k, v in data.items() if k not in KNOWN_TABLES}
     return Settings(
         policy=parse_policy(data),
         policy_path=str(path) if path else None,
+        policy_origin=origin,
         sections=dict(sections),
         **values,
     )

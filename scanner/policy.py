@@ -7,6 +7,7 @@ error into at least `review` (fail closed: `on_error` cannot be `approve`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,10 @@ DEFAULT_DECISIONS: Mapping[Severity, Decision] = dict(
         Severity.CRITICAL: Decision.BLOCK,
     }
 )
+
+
+DEFAULT_SITE_RADIUS_M = 250.0
+SITE_KEYS = {"name", "lat", "lon", "radius_m"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,25 @@ class Policy:
         override = self._override(rule_id)
         return override is None or override.enabled
 
+    @property
+    def disabled_rules(self) -> tuple[str, ...]:
+        """Rule ids and families this policy switches off."""
+        return tuple(sorted(r for r, o in self.rules.items() if not o.enabled))
+
+    def relaxations(self) -> list[str]:
+        """Overrides that let findings through: severities that now approve, decisions milder than the default."""
+        out = [
+            f'[rules."{r}"] severity = {o.severity.label} ({self.decisions[o.severity].label})'
+            for r, o in sorted(self.rules.items())
+            if o.enabled and o.severity is not None and self.decisions[o.severity] == Decision.APPROVE
+        ]
+        out += [
+            f"[decisions] {sev.label} = {self.decisions[sev].label}"
+            for sev in Severity
+            if self.decisions[sev] < DEFAULT_DECISIONS[sev]
+        ]
+        return out
+
     def _override(self, rule_id: str) -> RuleOverride | None:
         # "text.secret" is governed by [rules."text.secret"], else by [rules."text"].
         parts = rule_id.split(".")
@@ -93,17 +117,44 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
+def _word(value: Any, origin: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{origin}: expected a word in quotes, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _severity(value: Any, origin: str) -> Severity:
+    try:
+        return Severity.parse(_word(value, origin))
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+
+
+def _decision(value: Any, origin: str) -> Decision:
+    try:
+        return Decision.parse(_word(value, origin))
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+
+
+def _coordinate(spec: Mapping[str, Any], key: str, name: str, default: float | None = None) -> float:
+    value = spec.get(key, default)
+    if value is None:
+        raise ConfigError(f"[[sites]] {name!r}: {key} is missing (sites need name, lat, lon and optionally radius_m)")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"[[sites]] {name!r}: {key} must be a finite number, not {value!r}")
+    return float(value)
+
+
 def _parse_decisions(table: Mapping[str, Any]) -> tuple[Mapping[Severity, Decision], Decision]:
     decisions = dict(DEFAULT_DECISIONS)
     on_error = Decision.REVIEW
     for key, value in table.items():
-        try:
-            if key == "on_error":
-                on_error = Decision.parse(str(value))
-            else:
-                decisions[Severity.parse(key)] = Decision.parse(str(value))
-        except ValueError as exc:
-            raise ConfigError(f"[decisions] {key}: {exc}") from None
+        decision = _decision(value, f"[decisions] {key}")
+        if key == "on_error":
+            on_error = decision
+        else:
+            decisions[_severity(key, "[decisions]")] = decision
     if on_error == Decision.APPROVE:
         raise ConfigError("[decisions] on_error cannot be 'approve': unreadable files must be reviewed")
     return dict(decisions), on_error
@@ -117,13 +168,11 @@ def _parse_rules(table: Mapping[str, Any]) -> Mapping[str, RuleOverride]:
         unknown = set(spec) - {"severity", "enabled"}
         if unknown:
             raise ConfigError(f'[rules."{rule_id}"] unknown keys: {", ".join(sorted(unknown))}')
-        try:
-            severity = Severity.parse(spec["severity"]) if "severity" in spec else None
-        except ValueError as exc:
-            raise ConfigError(f'[rules."{rule_id}"] {exc}') from None
+        origin = f'[rules."{rule_id}"] severity'
+        severity = _severity(spec["severity"], origin) if "severity" in spec else None
         enabled = spec.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ConfigError(f'[rules."{rule_id}"] enabled must be true or false')
+            raise ConfigError(f'[rules."{rule_id}"] enabled must be true or false, not {enabled!r}')
         rules[rule_id] = RuleOverride(severity, enabled)
     return dict(rules)
 
@@ -131,10 +180,14 @@ def _parse_rules(table: Mapping[str, Any]) -> Mapping[str, RuleOverride]:
 def _parse_site(spec: Any) -> Site:
     if not isinstance(spec, Mapping):
         raise ConfigError("[[sites]] entries must be tables")
-    try:
-        site = Site(str(spec["name"]), float(spec["lat"]), float(spec["lon"]), float(spec.get("radius_m", 250)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"[[sites]] needs name, lat, lon (and radius_m): {exc}") from None
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"[[sites]] name must be a non-empty string, not {name!r}")
+    unknown = set(spec) - SITE_KEYS
+    if unknown:
+        raise ConfigError(f"[[sites]] {name!r}: unknown keys: {', '.join(sorted(unknown))}")
+    site = Site(name, _coordinate(spec, "lat", name), _coordinate(spec, "lon", name),
+                _coordinate(spec, "radius_m", name, DEFAULT_SITE_RADIUS_M))
     if not (-90 <= site.lat <= 90 and -180 <= site.lon <= 180) or site.radius_m <= 0:
         raise ConfigError(f"[[sites]] {site.name!r}: lat/lon out of range or radius_m <= 0")
     return site

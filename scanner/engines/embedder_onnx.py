@@ -16,6 +16,7 @@ import numpy as np
 from ..cachefiles import drop_stale, mark_used
 from ..errors import EngineError, EngineUnavailable
 from .embedder import MODELS, EmbedderBase, Embeddings, build_module, empty, finish, model_id
+from .offline import offline_onnxruntime
 
 
 class OnnxEmbedder(EmbedderBase):
@@ -25,6 +26,7 @@ class OnnxEmbedder(EmbedderBase):
     device = "cpu"
 
     def __init__(self, model: str, onnx_path: Path) -> None:
+        offline_onnxruntime()
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -66,6 +68,7 @@ def onnx_file(model: str, cache_dir: Path) -> Path:
     if target.is_file():
         mark_used(target)
         return target
+    offline_onnxruntime()  # torch.onnx may load onnxruntime
     import torch
 
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from ..errors import EngineError, EngineUnavailable
 from ..media import shrunk
 from ..model import Region
 from .ocr import OcrResult, Word
+from .offline import offline_onnxruntime
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -59,6 +60,7 @@ def _params(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build(extra: dict[str, Any]) -> Any:
+    offline_onnxruntime()  # rapidocr imports onnxruntime: its telemetry must be off before that
     try:
         from rapidocr import RapidOCR
     except ImportError as exc:

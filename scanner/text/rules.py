@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from ..config import did_you_mean
 from ..errors import ConfigError
 from ..model import Region, Severity
 from .normalize import fold, skeleton
 from .page import Hit
 
 POLICY_KEYS = {"codenames", "customers", "patterns", "disable", "severity"}
+PATTERN_KEYS = {"id", "regex", "severity", "message"}
 RULE_IDS: tuple[str, ...] = (
     "text.payment_card",
     "text.iban",
@@ -146,10 +148,45 @@ def _detect_secrets_tokens(names: Sequence[str]) -> list[tuple[str, re.Pattern[s
     return out
 
 
-def _names(section: Mapping[str, Any], key: str, kind: str) -> list[Name]:
+def _strings(section: Mapping[str, Any], key: str) -> list[str]:
     values = section.get(key, [])
-    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
-        raise ConfigError(f"[text] {key} must be a list of strings")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"[text] {key} must be a list of strings, not {values!r}")
+    return values
+
+
+def pattern_ids(section: Mapping[str, Any]) -> list[str]:
+    """The rule ids the policy's `[[text.patterns]]` declare (validated by load_rules)."""
+    patterns = section.get("patterns", [])
+    if not isinstance(patterns, list):
+        return []
+    return [p["id"] for p in patterns if isinstance(p, Mapping) and isinstance(p.get("id"), str)]
+
+
+def _check_ids(ids: Sequence[str], known: Sequence[str], origin: str) -> None:
+    for rule_id in ids:
+        if rule_id not in known:
+            raise ConfigError(f'{origin} "{rule_id}": unknown text rule id{did_you_mean(rule_id, known)}')
+
+
+def _severities(section: Mapping[str, Any], known: Sequence[str]) -> dict[str, Severity]:
+    table = section.get("severity", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[text] severity must be a table of rule id = level, not {table!r}")
+    _check_ids(list(table), known, "[text.severity]")
+    out = {}
+    for rule_id, level in table.items():
+        try:
+            if not isinstance(level, str):
+                raise ValueError(f"expected a word in quotes, got {level!r}")
+            out[rule_id] = Severity.parse(level)
+        except ValueError as exc:
+            raise ConfigError(f"[text.severity] {rule_id}: {exc}") from None
+    return out
+
+
+def _names(section: Mapping[str, Any], key: str, kind: str) -> list[Name]:
+    values = _strings(section, key)
     out = []
     for v in values:
         sk = skeleton(v)
@@ -159,21 +196,29 @@ def _names(section: Mapping[str, Any], key: str, kind: str) -> list[Name]:
     return out
 
 
+def _pattern(p: Any, origin: str) -> Pattern:
+    if not isinstance(p, Mapping) or "id" not in p or "regex" not in p:
+        raise ConfigError(f"{origin}: needs `id` and `regex`")
+    unknown = set(p) - PATTERN_KEYS
+    if unknown:
+        raise ConfigError(f"{origin}: unknown keys: {', '.join(sorted(unknown))}")
+    if not all(isinstance(p.get(k, ""), str) for k in PATTERN_KEYS):
+        raise ConfigError(f"{origin}: {', '.join(sorted(PATTERN_KEYS))} must be strings")
+    rule_id = p["id"]
+    if not rule_id.startswith("text.") or rule_id in RULE_IDS:
+        raise ConfigError(f"{origin}: id must start with 'text.' and not reuse a built-in id")
+    try:
+        sev = Severity.parse(p.get("severity", "medium"))
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    return Pattern(rule_id, _compile(p["regex"], origin), sev, p.get("message", rule_id))
+
+
 def _patterns(section: Mapping[str, Any]) -> list[Pattern]:
-    out = []
-    for i, p in enumerate(section.get("patterns", [])):
-        origin = f"[[text.patterns]] #{i + 1}"
-        if not isinstance(p, Mapping) or "id" not in p or "regex" not in p:
-            raise ConfigError(f"{origin}: needs `id` and `regex`")
-        rule_id = str(p["id"])
-        if not rule_id.startswith("text.") or rule_id in RULE_IDS:
-            raise ConfigError(f"{origin}: id must start with 'text.' and not reuse a built-in id")
-        try:
-            sev = Severity.parse(str(p.get("severity", "medium")))
-        except ValueError as exc:
-            raise ConfigError(f"{origin}: {exc}") from None
-        out.append(Pattern(rule_id, _compile(str(p["regex"]), origin), sev, str(p.get("message", rule_id))))
-    return out
+    patterns = section.get("patterns", [])
+    if not isinstance(patterns, list):
+        raise ConfigError("[text] patterns must be an array of tables ([[text.patterns]])")
+    return [_pattern(p, f"[[text.patterns]] #{i + 1}") for i, p in enumerate(patterns)]
 
 
 def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None = None) -> TextRules:
@@ -184,21 +229,22 @@ def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None 
     section = dict(section or {})
     unknown = set(section) - POLICY_KEYS
     if unknown:
-        raise ConfigError(f"[text] unknown keys: {', '.join(sorted(unknown))}")
+        first = min(unknown)
+        raise ConfigError(f"[text] unknown keys: {', '.join(sorted(unknown))}{did_you_mean(first, POLICY_KEYS)}")
     data = tomllib.loads(resources.files("scanner").joinpath("rules", "text.toml").read_text("utf-8"))
     severity = {f"text.{k}": Severity.parse(v["severity"]) for k, v in data.items() if "severity" in v}
     severity["text.whiteboard"] = Severity.MEDIUM
-    for rule_id, level in dict(section.get("severity", {})).items():
-        try:
-            severity[rule_id] = Severity.parse(str(level))
-        except ValueError as exc:
-            raise ConfigError(f"[text.severity] {rule_id}: {exc}") from None
+    patterns = _patterns(section)
+    known = RULE_IDS + tuple(p.rule_id for p in patterns)
+    severity.update(_severities(section, known))
+    disabled = _strings(section, "disable")
+    _check_ids(disabled, known, "[text] disable")
     secret = data["secret"]
     tokens = _detect_secrets_tokens(secret.get("detect_secrets_plugins", []))
     tokens += [(t["name"], _compile(t["regex"], f"secret.tokens {t['name']}")) for t in secret.get("tokens", [])]
     return TextRules(
         severity=severity,
-        disabled=frozenset(str(r) for r in section.get("disable", [])),
+        disabled=frozenset(disabled),
         card_context=keyword_regex(data["payment_card"]["context"]),
         phone_regions=tuple(data["phone"]["regions"]),
         phone_context=keyword_regex(data["phone"]["context"]),
@@ -210,7 +256,7 @@ def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None 
         fuzzy_min_length=int(data["codename"]["fuzzy_min_length"]),
         receipt=_spec(data["receipt"], "receipt"),
         pos_screen=_spec(data["pos_screen"], "pos_screen"),
-        patterns=tuple(_patterns(section)),
+        patterns=tuple(patterns),
         national_context={k: keyword_regex(v) for k, v in data["national_id"]["context"].items()},
         hash_key=hash_key or os.urandom(32),
     )
