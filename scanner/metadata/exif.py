@@ -279,8 +279,8 @@ def info_text_fields(im: Image.Image, data: bytes, limit: int) -> Iterator[tuple
     if "comment" in im.info:
         chunks["comment"] = im.info["comment"]
     for key, value in chunks.items():
-        if key.startswith("XML:com.adobe.xmp"):
-            continue  # parsed as XMP
+        if key.startswith(("XML:com.adobe.xmp", "Raw profile type")):
+            continue  # parsed as XMP / EXIF (hex-encoded binary profiles are not text)
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         if text.strip():
             yield _INFO_TEXT.get(key.lower(), "text"), key, text.strip()

@@ -71,4 +71,4 @@ def _page(lines: list[str]) -> Page:
             x += 10 * (len(token) + 1)
         width = max(width, x)
         built.append(Line(tuple(words), " ".join(parts), tuple(spans)))
-    return Page(tuple(built), (width, _LINE_HEIGHT * len(lines)))
+    return Page(tuple(built), (width, _LINE_HEIGHT * len(lines)), ocr=False)

@@ -21,6 +21,8 @@ from .secrets import secrets, tokens
 from .validators import card_scheme, iban_valid, luhn_valid
 
 _CARD_RUN = re.compile(r"(?<![\d])\d(?:[ \-.]?\d){11,18}(?![\d])")
+# typed text (metadata): a number glued to letters is part of an id or hex blob ("...e4a4010085760200"), not a card
+_TYPED_CARD_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-.]?\d){11,18}(?![0-9A-Za-z])")
 _CARD_SHAPE = re.compile(r"^\d{4}([ \-.])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ \-.])\d{6}\2\d{5}$")
 _EXPIRY = re.compile(r"(?<![\d/])(0?[1-9]|1[0-2])\s?/\s?(\d{2}|20\d{2})(?![\d/])")
 _IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Z0-9])")
@@ -54,8 +56,8 @@ def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
     context = None
     looked = False
     for line in page.lines:
-        text = repair_line(line.text)
-        for m in _CARD_RUN.finditer(text):
+        text = repair_line(line.text, page.ocr)
+        for m in (_CARD_RUN if page.ocr else _TYPED_CARD_RUN).finditer(text):
             raw = m.group(0)
             digits = re.sub(r"\D", "", raw)
             if not 13 <= len(digits) <= 19:

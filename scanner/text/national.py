@@ -53,7 +53,7 @@ KINDS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
 
 def national_ids(page: Page, rules: TextRules) -> Iterator[Hit]:
     for i, line in enumerate(page.lines):
-        text = repair_line(line.text)
+        text = repair_line(line.text, page.ocr)
         above = page.lines[i - 1] if i else None
         close = above is not None and line.box.y - (above.box.y + above.box.h) < 2 * max(1, line.box.h)
         near = (above.text.lower() + "\n" if above is not None and close else "") + line.text.lower()

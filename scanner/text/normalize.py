@@ -47,8 +47,10 @@ def repair_digits(token: str) -> str:
     return token
 
 
-def repair_line(text: str) -> str:
-    """repair_digits on every space-separated token; the result has the same length as `text`."""
+def repair_line(text: str, ocr: bool = True) -> str:
+    """repair_digits on every space-separated token (OCR text only); the result has the same length as `text`."""
+    if not ocr:
+        return text
     return re.sub(r"\S+", lambda m: repair_digits(m.group(0)), text)
 
 

@@ -41,10 +41,15 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """The lines of one OCR result, top to bottom, and the size of the image that was read."""
+    """The lines of one OCR result, top to bottom, and the size of the image that was read.
+
+    `ocr` is False for typed text (metadata values): digit look-alikes are then not repaired, so a hex
+    id such as `0abe0300d334` is not read as a run of digits.
+    """
 
     lines: tuple[Line, ...]
     size: tuple[int, int]
+    ocr: bool = True
 
     def __repr__(self) -> str:
         return f"Page(<{len(self.lines)} lines>, size={self.size})"
