@@ -100,7 +100,7 @@ def _open_report(output: str, scanned: frozenset[tuple[int, int]]) -> Iterator[T
     if output == "-":
         stdout = sys.stdout
         with contextlib.suppress(OSError, ValueError):  # `>> photo.jpg` would append to the photo
-            _check_report_fd(stdout.fileno(), "standard output", scanned)
+            _check_report_fd(stdout.fileno(), "standard output", scanned, any_type=True)
         yield stdout
         return
     shown = printable(display_path(output), 300)
@@ -109,19 +109,19 @@ def _open_report(output: str, scanned: frozenset[tuple[int, int]]) -> Iterator[T
     except OSError as exc:
         raise click.UsageError(f"cannot write the report to {shown}: {exc.strerror}") from None
     with open(fd, "w", encoding="utf-8") as fh:
-        _check_report_fd(fd, shown, scanned)
+        _check_report_fd(fd, shown, scanned, any_type=False)
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.ftruncate(fd, 0)
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         yield fh
 
 
-def _check_report_fd(fd: int, shown: str, scanned: frozenset[tuple[int, int]]) -> None:
+def _check_report_fd(fd: int, shown: str, scanned: frozenset[tuple[int, int]], any_type: bool) -> None:
+    """Usage error when the descriptor is a file being scanned, or (unless any_type) an odd file type."""
     st = os.fstat(fd)
     if (st.st_dev, st.st_ino) in scanned:
         raise click.UsageError(f"refusing to write the report to {shown}: it is a file being scanned")
-    if shown != "standard output" and not (stat.S_ISREG(st.st_mode) or os.isatty(fd)
-                                           or os.path.samestat(st, os.stat(os.devnull))):
+    if not any_type and not (stat.S_ISREG(st.st_mode) or os.isatty(fd) or os.path.samestat(st, os.stat(os.devnull))):
         raise click.UsageError(f"refusing to write the report to {shown}: not a regular file or terminal")
 
 

@@ -158,6 +158,17 @@ def test_output_that_is_a_scanned_file_is_refused_and_left_intact(cli, hx, tmp_p
     assert _sha(output) == before
 
 
+def test_stdout_appending_to_a_scanned_file_is_refused(hx, tmp_path) -> None:
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(hx["photo.jpg"], photo)
+    before = _sha(photo)
+    with photo.open("ab") as append:  # leakscan scan photo.jpg >> photo.jpg
+        proc = subprocess.run([*SCAN, str(photo)], cwd=ROOT, stdout=append, stderr=subprocess.PIPE, text=True,
+                              timeout=HANG_LIMIT_S, check=False)
+    assert proc.returncode == 2 and "being scanned" in proc.stderr
+    assert _sha(photo) == before
+
+
 def test_output_fifo_is_refused_without_hanging(hx, tmp_path) -> None:
     fifo = tmp_path / "report.fifo"
     os.mkfifo(fifo)
