@@ -272,14 +272,15 @@ def test_signal_stops_the_workers_and_exits_with_its_code(hx, tmp_path, sig: sig
             os.killpg(proc.pid, sig)
         else:
             os.kill(proc.pid, sig)
-        _, err = proc.communicate(timeout=HANG_LIMIT_S)
+        _, err = proc.communicate(timeout=HANG_LIMIT_S)  # orphaned workers would hold stderr open
+        left = [pid for pid in workers if _alive(pid)]
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        for pid in workers:  # never leave workers behind, even when the test fails
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
         out.close()
-    left = [pid for pid in workers if _alive(pid)]
-    for pid in left:  # do not leave them behind on a failing run
-        os.kill(pid, signal.SIGKILL)
     assert proc.returncode == code, err
     assert left == [], f"workers outlived the scan: {left}"
     assert "Traceback" not in err
