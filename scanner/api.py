@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from . import runner, sources
 from .config import Settings
@@ -11,29 +12,53 @@ from .engines import EngineSet
 from .model import FileReport, ScanReport
 from .pipeline import Pipeline
 
+Inputs = Iterable[str | os.PathLike[str]]
 
-def scan_iter(inputs: Iterable[str | os.PathLike[str]], settings: Settings | None = None,
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The inputs walked: the files to scan, and the paths that cannot be (each gets a review report)."""
+
+    files: tuple[sources.Entry, ...]
+    problems: tuple[sources.Entry, ...]
+
+    @property
+    def keys(self) -> frozenset[tuple[int, int]]:
+        """(st_dev, st_ino) of every file to scan: what an output file must never be."""
+        return frozenset(e.key for e in self.files if e.key is not None)
+
+
+def plan(inputs: Inputs) -> Plan:
+    """Walk `inputs` (files and folders, recursively) once, before anything is scanned."""
+    files: list[sources.Entry] = []
+    problems: list[sources.Entry] = []
+    for entry in sources.walk(os.fspath(p) for p in inputs):
+        (files if entry.problem is None else problems).append(entry)
+    return Plan(tuple(files), tuple(problems))
+
+
+def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
               engines: EngineSet | None = None, on_start: Callable[[int], None] | None = None) -> Iterator[FileReport]:
     """Reports for every file under `inputs`, streamed as files finish (order not guaranteed with jobs > 1).
 
     Paths that cannot be read come back as `review` reports with an error entry. `on_start` is
     told how many files will be scanned once the inputs have been walked (for progress bars).
+    `inputs` may be a Plan already walked (the CLI walks first to protect its output file).
     """
     settings = settings or Settings()
-    paths: list[str] = []
+    walked = inputs if isinstance(inputs, Plan) else plan(inputs)
     pipeline = Pipeline(settings, engines) if engines is not None else None
-    for entry in sources.walk(os.fspath(p) for p in inputs):
-        if entry.problem is None:
-            paths.append(entry.path)
-        else:
-            yield (pipeline or Pipeline(settings, detectors=())).error_report(
-                sources.display_path(entry.path), entry.problem)
+    if walked.problems:
+        reporter = pipeline or Pipeline(settings, detectors=())
+        for entry in walked.problems:
+            assert entry.problem is not None
+            yield reporter.error_report(sources.display_path(entry.path), entry.problem)
     if on_start:
-        on_start(len(paths))
-    yield from runner.run(paths, settings, pipeline)
+        on_start(len(walked.files))
+    yield from runner.run([e.path for e in walked.files], settings, pipeline)
 
 
-def scan(inputs: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], settings: Settings | None = None,
+def scan(inputs: Inputs | str | os.PathLike[str], settings: Settings | None = None,
          engines: EngineSet | None = None) -> ScanReport:
     """Scan files and folders; the whole report in memory (use scan_iter for large batches)."""
     if isinstance(inputs, (str, os.PathLike)):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import signal
+import stat
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
 
 import click
 
@@ -15,9 +22,12 @@ from .config import POLICY_FILE_NAME, Settings, build_settings
 from .errors import ConfigError
 from .model import Decision
 from .reporters import FORMATS
+from .sources import display_path
 from .text_safety import printable
 
-EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_SIGNAL_BASE = 128  # stopped by signal N: exit 128 + N (SIGINT 130, SIGTERM 143, SIGHUP 129)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 PROGRESS_MIN_FILES = 4
 
 
@@ -27,15 +37,16 @@ def cli() -> None:
     """Check images and attachments before they are shared: approve, review or block.
 
     Exit codes: 0 all approved, 1 something needs review or is blocked (see --fail-on),
-    2 usage or configuration error.
+    2 usage or configuration error, 3 internal error, 128 + N stopped by signal N (130 Ctrl-C).
     """
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=str))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="console", show_default=True,
               help="console table, one JSON document, or JSON Lines (one object per file).")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write the report here.")
+@click.option("-o", "--output", metavar="PATH", default="-",
+              help="Write the report here (never over a file being scanned).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=str),
               help=f"Policy TOML (default: ./{POLICY_FILE_NAME} or $LEAKSCAN_POLICY).")
 @click.option("--fail-on", type=click.Choice(["review", "block"]), default="review", show_default=True,
@@ -49,7 +60,7 @@ def cli() -> None:
 @click.option("--refs", type=click.Path(file_okay=False, path_type=str), help="Reference photo folder.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), help="Per-file time limit in seconds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def scan(paths: tuple[str, ...], fmt: str, output: Any, policy_file: str | None, fail_on: str, quiet: bool,
+def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None, fail_on: str, quiet: bool,
          **overrides: Any) -> None:
     """Scan files and folders (recursively) and print a verdict for each file."""
     settings = build_settings(policy_file, overrides)
@@ -60,24 +71,58 @@ def scan(paths: tuple[str, ...], fmt: str, output: Any, policy_file: str | None,
     raise SystemExit(EXIT_FLAGGED if worst >= Decision.parse(fail_on) else EXIT_OK)
 
 
-def _run_scan(paths: list[str], settings: Settings, fmt: str, output: Any, quiet: bool) -> dict[str, int]:
-    """Stream every report to the reporter; the count of each decision."""
+def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet: bool) -> dict[str, int]:
+    """Walk, open the report file (never over a scanned file), stream every report; the count of each decision."""
     from .threads import limit_threads
 
     limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
     from .progress import Progress
 
-    reporter = reporters.make(fmt, output)
-    reporter.start(settings)
+    plan = api.plan(paths)
     counts = {d.label: 0 for d in Decision}
-    with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
-        for report in api.scan_iter(paths, settings, on_start=progress.start):
-            reporter.add(report)
-            counts[report.decision.label] += 1
-            progress.advance()
-    reporter.finish(counts)
+    with _open_report(output, plan.keys) as out:
+        reporter = reporters.make(fmt, out)
+        reporter.start(settings)
+        with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
+            for report in api.scan_iter(plan, settings, on_start=progress.start):
+                reporter.add(report)
+                counts[report.decision.label] += 1
+                progress.advance()
+        reporter.finish(counts)
     return counts
+
+
+@contextlib.contextmanager
+def _open_report(output: str, scanned: frozenset[tuple[int, int]]) -> Iterator[TextIO]:
+    """The report stream. A file is opened without truncating and checked on its descriptor first:
+    it must not be (a link to) a file being scanned, and must be a regular file, a terminal or /dev/null."""
+    if output == "-":
+        stdout = sys.stdout
+        with contextlib.suppress(OSError, ValueError):  # `>> photo.jpg` would append to the photo
+            _check_report_fd(stdout.fileno(), "standard output", scanned, any_type=True)
+        yield stdout
+        return
+    shown = printable(display_path(output), 300)
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write the report to {shown}: {exc.strerror}") from None
+    with open(fd, "w", encoding="utf-8") as fh:
+        _check_report_fd(fd, shown, scanned, any_type=False)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        yield fh
+
+
+def _check_report_fd(fd: int, shown: str, scanned: frozenset[tuple[int, int]], any_type: bool) -> None:
+    """Usage error when the descriptor is a file being scanned, or (unless any_type) an odd file type."""
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) in scanned:
+        raise click.UsageError(f"refusing to write the report to {shown}: it is a file being scanned")
+    if not any_type and not (stat.S_ISREG(st.st_mode) or os.isatty(fd) or os.path.samestat(st, os.stat(os.devnull))):
+        raise click.UsageError(f"refusing to write the report to {shown}: not a regular file or terminal")
 
 
 @cli.group()
@@ -126,13 +171,61 @@ def policy_init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}")
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (which stops the worker processes) and exit 128 + signal.
+
+    A BaseException, so no `except Exception` on the way (a detector guard) can swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into Stopped in the main thread while the CLI runs; a second signal is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        for sig in STOP_SIGNALS:  # stopping the workers must not be interrupted by a repeated signal
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code instead of exiting (testable without subprocesses)."""
+    try:
+        with _stop_on_signals():
+            return _main(argv)
+    except Stopped as exc:
+        click.echo(f"leakscan: stopped by {signal.Signals(exc.signum).name}", err=True)
+        return EXIT_SIGNAL_BASE + exc.signum
+    except KeyboardInterrupt:
+        click.echo("leakscan: interrupted", err=True)
+        return EXIT_SIGNAL_BASE + signal.SIGINT
+    except Exception as exc:  # a bug: one line, the type only (a message may quote file content)
+        click.echo(f"leakscan: internal error ({type(exc).__name__}); the report is incomplete", err=True)
+        return EXIT_INTERNAL
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="leakscan", standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except click.ClickException as exc:

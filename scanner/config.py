@@ -125,6 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_megapixels", 120.0, _positive_float, "images with more pixels are not decoded (review)", "limits"),
     Setting("max_metadata_kb", 4096.0, _positive_float, "metadata blocks larger than this are not parsed", "limits"),
     Setting("timeout_s", 120.0, _positive_float, "per-file analysis time limit (review when exceeded)", "limits"),
+    Setting("max_batch_mb", 256.0, _positive_float, "file bytes one worker holds at once (batches split)", "limits"),
 )
 
 
@@ -145,6 +146,7 @@ class Settings:
     max_megapixels: float = 120.0
     max_metadata_kb: float = 4096.0
     timeout_s: float = 120.0
+    max_batch_mb: float = 256.0
     policy_path: str | None = None
     policy_origin: str | None = None  # "--policy", "LEAKSCAN_POLICY" or "working directory"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -39,6 +40,24 @@ def deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def byte_groups(paths: Sequence[str], budget: int) -> Iterator[list[str]]:
+    """`paths` in order, in groups whose sizes (as stat says now) add up to at most `budget` bytes."""
+    group: list[str] = []
+    held = 0
+    for path in paths:
+        try:
+            size = os.stat(path).st_size
+        except (OSError, ValueError):  # reading will report it; it holds no bytes
+            size = 0
+        if group and held + size > budget:
+            yield group
+            group, held = [], 0
+        group.append(path)
+        held += size
+    if group:
+        yield group
+
+
 class _Work:
     """One subject's findings, errors and timings while detectors run."""
 
@@ -62,16 +81,23 @@ class Pipeline:
         self.detectors = list(detectors) if detectors is not None else registry.build(settings, self.engines)
 
     def scan_paths(self, paths: Sequence[str]) -> list[FileReport]:
-        """Reports for a chunk of files, in the same order; batch detectors see the whole chunk."""
-        max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        """Reports for a chunk of files, in the same order; batch detectors see each group whole.
+
+        The chunk is split into groups whose file sizes add up to at most max_batch_mb (a larger
+        file is a group alone), and a group's bytes are released before the next is read: the
+        file bytes a worker holds stay under max(max_batch_mb, max_file_mb).
+        """
+        out: list[FileReport] = []
+        for group in byte_groups(paths, int(self.settings.max_batch_mb * 1_000_000)):
+            out.extend(self._scan_group(group))
+        return out
+
+    def _scan_group(self, paths: Sequence[str]) -> list[FileReport]:
         items: list[Item | ErrorRecord] = []
         read_times = []
         for path in paths:
             t0 = time.perf_counter()
-            try:
-                items.append(sources.read_item(path, max_bytes))
-            except ItemError as exc:
-                items.append(ErrorRecord(exc.code, str(exc), "read"))
+            items.append(self._read(path))
             read_times.append(time.perf_counter() - t0)
         works = [_Work(Subject(i, self.settings)) for i in items if isinstance(i, Item)]
         self._run_detectors(works)
@@ -83,6 +109,14 @@ class Pipeline:
             else:
                 out.append(self._report(next(by_item), t_read))
         return out
+
+    def _read(self, path: str) -> Item | ErrorRecord:
+        """The file's bytes, under the per-file time limit (a slow or stuck read gets review)."""
+        try:
+            with deadline(self.settings.timeout_s):
+                return sources.read_item(path, int(self.settings.max_file_mb * 1_000_000))
+        except ItemError as exc:
+            return ErrorRecord(exc.code, str(exc), "read")
 
     def _run_detectors(self, works: list[_Work]) -> None:
         for det in self.detectors:

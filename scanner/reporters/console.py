@@ -30,7 +30,7 @@ class ConsoleReporter:
         d = report.decision
         line = Text()
         line.append(f"{ICON[d]} {d.label.upper():7} ", style=STYLE[d])
-        line.append(printable(report.path, 300))
+        line.append(printable(report.path, max(300, len(report.path))))  # whole: a cut path is ambiguous
         self.console.print(line)
         for reason in report.verdict.reasons:
             self.console.print(Text(f"    {reason.decision.label:6}  {printable(reason.message, 300)}",
