@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 
 from . import __version__
-from .config import POLICY_FILE_NAME, Settings, build_settings
+from .config import POLICY_FILE_NAME, Settings, build_settings, policy_notice
 from .errors import ConfigError
 from .model import Decision
 from .reporters import FORMATS
@@ -64,6 +64,8 @@ def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None,
          **overrides: Any) -> None:
     """Scan files and folders (recursively) and print a verdict for each file."""
     settings = build_settings(policy_file, overrides)
+    for line in policy_notice(settings):  # a leakscan.toml that switches rules off must never act silently
+        click.echo(line, err=True)
     counts = _run_scan(list(paths), settings, fmt, output, quiet)
     if not sum(counts.values()):  # a mistyped or empty drop folder must not read as "all approved"
         raise click.UsageError("no files found under the given paths")
