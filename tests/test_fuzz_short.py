@@ -7,6 +7,7 @@ The full campaign (10,000 mutants with the corpus) is `benchmarks/fuzz_metadata.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def campaign(seeds: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dic
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_metadata.py"), "--sources", str(seeds),
                            "--count", str(MUTANTS), "--seed", str(SEED), "--jobs", "2", "--timeout", "10",
                            "--out", str(out), "--summary", str(out / "summary.json")],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout's scanner, not the installed one
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "summary.json").read_text()), done.stdout
 
