@@ -18,9 +18,18 @@ PREVIEW_SIDE = 256  # both pictures are compared at about this size (JPEG draft:
 GAIN_MAP_MARKERS = (b"hdrgm:", b"hdrgainmap")  # Ultra HDR (XMP hdrgm namespace), Apple (aux type URN)
 
 
+def frame_count(im: Image.Image) -> int | None:
+    """How many frames or pages the image declares; None when counting them fails (Pillow walks a broken
+    TIFF IFD chain or animation to count, and raises whatever its parser raises)."""
+    try:
+        return int(getattr(im, "n_frames", 1))
+    except Exception:  # third-party parser errors are mapped here, at the boundary
+        return None
+
+
 def _mp_entries(im: Image.Image) -> list[dict[str, Any]]:
     entries = im.mpinfo[0xB002]  # type: ignore[attr-defined]
-    if not isinstance(entries, list) or len(entries) != int(getattr(im, "n_frames", 1)):
+    if not isinstance(entries, list) or len(entries) != frame_count(im):
         raise TypeError("MP index does not list every frame")
     return entries
 
@@ -86,7 +95,9 @@ def not_analysed(im: Image.Image, data: bytes, max_pixels: int) -> str | None:
     Detectors look at the first picture only. An MPO frame is let go only when verified derived;
     any other extra frame, page or top-level image is reported.
     """
-    frames = int(getattr(im, "n_frames", 1))
+    frames = frame_count(im)
+    if frames is None:
+        return "the number of frames or pages is unreadable: only the first was analysed"
     if frames <= 1:
         return None
     if im.format != "MPO":

@@ -76,9 +76,12 @@ class MetadataDetector:
 
     @staticmethod
     def _step(subject: Subject, stage: str, fn: Callable[[], T]) -> T | None:
-        """Run one part; if it cannot be read, record why and go on with the other parts.
+        """Run one part; if it cannot be read, record why and go on with the other parts (a GPS position
+        found by one part is never lost to another part's damage).
 
-        A timeout is not a part's problem: it ends the whole detector (the pipeline records it).
+        A timeout is not a part's problem: it ends the whole detector (the pipeline records it). Any other
+        exception of a parser (Pillow, exifread and our own readers raise what their data makes them raise)
+        is mapped here, at the boundary, to a corrupt part; only its type name is kept (no file content).
         """
         try:
             return fn()
@@ -86,7 +89,9 @@ class MetadataDetector:
             raise
         except ItemError as exc:
             subject.note_error(exc, stage)
-            return None
+        except Exception as exc:
+            subject.note_error(CorruptItem(f"{stage} unreadable ({type(exc).__name__})"), stage)
+        return None
 
     # --- EXIF ---------------------------------------------------------------------------
     def _exif(self, subject: Subject, im: Image.Image, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:

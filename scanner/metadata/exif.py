@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem
-from . import png, tags, tiff
+from . import photoshop, png, tags, tiff
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -155,8 +155,8 @@ def _png_raw_profiles(data: bytes, limit: int) -> list[bytes]:
 
 
 def _jpeg_blocks(data: bytes) -> list[tuple[bytes, int, int]]:
-    """(file bytes, TIFF start, segment end) of every APP1 EXIF segment; offsets past the segment end
-    still read from the file, as readers that read from the file do."""
+    """(file bytes, TIFF start, segment end) of every APP1 EXIF segment and every EXIF copy in a Photoshop
+    APP13 segment; offsets past the segment end still read from the file, as readers that read from the file do."""
     from .hidden import jpeg_segments
 
     out = []
@@ -164,6 +164,10 @@ def _jpeg_blocks(data: bytes) -> list[tuple[bytes, int, int]]:
         m = _EXIF_APP1.match(data, start, end) if marker == 0xE1 else None
         if m:
             out.append((data, m.end(), end))
+        elif marker == 0xED:
+            body = data[start:end]
+            out += [(body, rs, re_) for rid, rs, re_ in photoshop.resources(body)
+                    if rid in photoshop.EXIF_RESOURCES and body[rs : rs + 4] in _TIFF_MAGIC]
     return out
 
 
