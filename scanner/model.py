@@ -115,7 +115,8 @@ class Item:
     data: bytes
     sha256: str
     kind: str
-    location: str = ""
+    location: str = ""  # where inside `source`: "" for the file itself, else e.g. ppt/media/image7.png
+    depth: int = 0  # container levels above it
 
     @property
     def size(self) -> int:

@@ -10,39 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import ItemTooLarge, Unreadable, UnsupportedItem
+from .formats import sniff
 from .model import ErrorRecord, Item
-
-_FTYP_BRANDS = {
-    b"heic": "image/heic", b"heix": "image/heic", b"hevc": "image/heic", b"heim": "image/heic",
-    b"heis": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif",
-    b"avis": "image/avif",
-}
-
-
-def sniff(head: bytes) -> str:
-    """The media type from the first bytes; the file name is never trusted."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
-        return "image/tiff"
-    if head[4:8] == b"ftyp":
-        for brand in (head[8:12], *(head[i : i + 4] for i in range(16, min(len(head), 64), 4))):
-            if brand in _FTYP_BRANDS:
-                return _FTYP_BRANDS[brand]
-        return "video/mp4"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "application/zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "application/x-ole-storage"
-    return "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,5 +142,5 @@ def read_item(path: str, max_bytes: int) -> Item:
 
 
 def item_from_bytes(source: str, data: bytes, location: str = "") -> Item:
-    return Item(source=source, data=data, sha256=hashlib.sha256(data).hexdigest(), kind=sniff(data[:64]),
+    return Item(source=source, data=data, sha256=hashlib.sha256(data).hexdigest(), kind=sniff(data),
                 location=location)

@@ -6,7 +6,7 @@ import pytest
 
 from scanner.errors import CorruptItem
 from scanner.metadata import hidden, xmp
-from scanner.sources import sniff
+from scanner.formats import sniff
 from scanner.text_safety import mask_tail, printable
 
 

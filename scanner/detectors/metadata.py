@@ -37,7 +37,8 @@ class MetadataDetector:
     id = "metadata"
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
              "metadata.identity", "metadata.device", "metadata.capture_time", "metadata.text", "metadata.thumbnail",
-             "metadata.trailing_data", "metadata.hidden_payload", *PATTERN_RULES)
+             "metadata.trailing_data", "metadata.hidden_payload", "metadata.contact", "metadata.history",
+             *PATTERN_RULES)
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings

@@ -27,6 +27,8 @@ CATEGORY_RULE = {
     "text": ("metadata.text", Severity.LOW, "free-text metadata"),
     "device": ("metadata.device", Severity.LOW, "camera/software"),
     "time": ("metadata.capture_time", Severity.LOW, "capture time"),
+    "contact": ("metadata.contact", Severity.LOW, "senders and recipients"),
+    "history": ("metadata.history", Severity.MEDIUM, "hidden or earlier content"),
 }
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.:/()-]{0,63}")
 

@@ -1,0 +1,130 @@
+"""The one table of formats: media type, how its bytes start, Pillow's name for it, and its family.
+
+`sniff(data)` decides a file's type from its bytes (never from its name). ZIP-based documents
+(OOXML, OpenDocument, EPUB) are told apart by their members, an Outlook message by its OLE
+streams, an e-mail by its header lines. Other modules key their per-format code (end-of-data
+finders in metadata/hidden.py, XMP locators in metadata/xmp.py) by `Format.pillow`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    mime: str
+    family: str  # image | document | archive | email | video | text | other
+    pillow: str | None  # Image.format when Pillow opens it
+    magic: Callable[[bytes], bool]
+
+
+def _starts(*prefixes: bytes) -> Callable[[bytes], bool]:
+    return lambda head: head.startswith(prefixes)
+
+
+_FTYP_BRANDS = {
+    b"heic": "image/heic", b"heix": "image/heic", b"hevc": "image/heic", b"heim": "image/heic",
+    b"heis": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif",
+    b"avis": "image/avif",
+}
+
+
+def _ftyp(head: bytes) -> str | None:
+    if head[4:8] != b"ftyp":
+        return None
+    for brand in (head[8:12], *(head[i : i + 4] for i in range(16, min(len(head), 64), 4))):
+        if brand in _FTYP_BRANDS:
+            return _FTYP_BRANDS[brand]
+    return "video/mp4"
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("image/jpeg", "image", "JPEG", _starts(b"\xff\xd8\xff")),
+    Format("image/png", "image", "PNG", _starts(b"\x89PNG\r\n\x1a\n")),
+    Format("image/gif", "image", "GIF", _starts(b"GIF87a", b"GIF89a")),
+    Format("image/webp", "image", "WEBP", lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP"),
+    Format("image/tiff", "image", "TIFF", _starts(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
+    Format("image/heic", "image", "HEIF", lambda h: _ftyp(h) == "image/heic"),
+    Format("image/heif", "image", "HEIF", lambda h: _ftyp(h) == "image/heif"),
+    Format("image/avif", "image", "AVIF", lambda h: _ftyp(h) == "image/avif"),
+    Format("video/mp4", "video", None, lambda h: _ftyp(h) == "video/mp4"),
+    Format("application/pdf", "document", None, _starts(b"%PDF-")),
+    Format("application/zip", "archive", None, _starts(b"PK\x03\x04", b"PK\x05\x06")),
+    Format("application/x-ole-storage", "document", None, _starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
+    Format("application/gzip", "archive", None, _starts(b"\x1f\x8b")),
+    Format("application/x-bzip2", "archive", None, _starts(b"BZh")),
+    Format("application/x-xz", "archive", None, _starts(b"\xfd7zXZ\x00")),
+    Format("application/x-7z-compressed", "archive", None, _starts(b"7z\xbc\xaf\x27\x1c")),
+    Format("application/x-tar", "archive", None, lambda h: len(h) >= 262 and h[257:262] == b"ustar"),
+)
+OOXML_KINDS = {"word/": "wordprocessingml.document", "ppt/": "presentationml.presentation",
+               "xl/": "spreadsheetml.sheet"}
+_ODF_MIMETYPE = re.compile(rb"^PK\x03\x04.{26}mimetype(application/vnd\.oasis\.opendocument\.[a-z.\-]+)", re.DOTALL)
+_EPUB_MIMETYPE = re.compile(rb"^PK\x03\x04.{26}mimetypeapplication/epub\+zip", re.DOTALL)
+_MAIL_HEADER = re.compile(rb"^(?:(?:Return-Path|Received|From|To|Subject|Date|Message-ID|MIME-Version|Delivered-To|"
+                          rb"X-[A-Za-z0-9-]+|Content-Type|Reply-To|Cc)[ \t]*:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*){3}",
+                          re.IGNORECASE)
+_MSG_STREAM = "__substg1.0_".encode("utf-16-le")
+HEAD_BYTES = 512  # what the magic tests look at
+BY_MIME = {f.mime: f for f in FORMATS}
+
+
+def family(mime: str) -> str:
+    fmt = BY_MIME.get(mime)
+    if fmt is not None:
+        return fmt.family
+    if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
+        return "document"
+    return {"application/epub+zip": "document", "message/rfc822": "email",
+            "application/vnd.ms-outlook": "email"}.get(mime, "other")
+
+
+def sniff(data: bytes) -> str:
+    """The media type from the bytes; the file name is never trusted."""
+    head = data[:HEAD_BYTES]
+    for fmt in FORMATS:
+        if fmt.magic(head):
+            return _refine(fmt.mime, data)
+    if _MAIL_HEADER.match(data[:8192]):
+        return "message/rfc822"
+    return "application/octet-stream"
+
+
+def _refine(mime: str, data: bytes) -> str:
+    if mime == "application/zip":
+        return _zip_kind(data)
+    if mime == "application/x-ole-storage" and _MSG_STREAM in data[:1_000_000]:
+        return "application/vnd.ms-outlook"
+    return mime
+
+
+def _zip_kind(data: bytes) -> str:
+    m = _ODF_MIMETYPE.match(data[:200])
+    if m:
+        return m.group(1).decode()
+    if _EPUB_MIMETYPE.match(data[:200]):
+        return "application/epub+zip"
+    names = _central_names(data)
+    if "[Content_Types].xml" in names:
+        for prefix, kind in OOXML_KINDS.items():
+            if any(n.startswith(prefix) for n in names):
+                return f"application/vnd.openxmlformats-officedocument.{kind}"
+        return "application/vnd.openxmlformats-officedocument"
+    if "META-INF/container.xml" in names and "mimetype" in names:
+        return "application/epub+zip"
+    return "application/zip"
+
+
+def _central_names(data: bytes) -> set[str]:
+    """Member names from the ZIP's central directory, without trusting or decompressing anything."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return set()
