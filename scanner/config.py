@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .containers.base import Limits
 from .errors import ConfigError
 from .model import Decision, Severity
 from .policy import Policy, parse_policy
@@ -126,6 +127,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_metadata_kb", 4096.0, _positive_float, "metadata blocks larger than this are not parsed", "limits"),
     Setting("timeout_s", 120.0, _positive_float, "per-file analysis time limit (review when exceeded)", "limits"),
     Setting("max_batch_mb", 256.0, _positive_float, "file bytes one worker holds at once (batches split)", "limits"),
+    Setting("max_depth", 5, _whole(0), "container levels opened below a file (a ZIP in a ZIP is 2)", "limits"),
+    Setting("max_members", 10_000, _whole(1), "items one file may expand into, all levels together", "limits"),
+    Setting("max_expanded_mb", 1000.0, _positive_float, "bytes one file may expand into, all levels", "limits"),
+    Setting("max_ratio", 200.0, _positive_float, "expanded/compressed size of one member (zip bombs)", "limits"),
 )
 
 
@@ -147,6 +152,10 @@ class Settings:
     max_metadata_kb: float = 4096.0
     timeout_s: float = 120.0
     max_batch_mb: float = 256.0
+    max_depth: int = 5
+    max_members: int = 10_000
+    max_expanded_mb: float = 1000.0
+    max_ratio: float = 200.0
     policy_path: str | None = None
     policy_origin: str | None = None  # "--policy", "LEAKSCAN_POLICY" or "working directory"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -160,6 +169,13 @@ class Settings:
             return self.cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         return Path(base) / "leakscan"
+
+    @property
+    def limits(self) -> Limits:
+        """How far containers are opened (one member may not exceed the file cap)."""
+        return Limits(max_depth=self.max_depth, max_members=self.max_members,
+                      max_member_bytes=int(self.max_file_mb * 1_000_000),
+                      max_total_bytes=int(self.max_expanded_mb * 1_000_000), max_ratio=self.max_ratio)
 
     @property
     def worker_count(self) -> int:

@@ -8,9 +8,25 @@ finders in metadata/hidden.py, XMP locators in metadata/xmp.py) by `Format.pillo
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+# items the expanders make from a container's own content (not files): its text, and its metadata fields
+TEXT_KIND = "text/plain"
+FIELDS_KIND = "application/x-leakscan-fields+json"
+
+
+def encode_fields(fields: Iterable[tuple[str, str, str]]) -> bytes:
+    """(category, name, value) fields as the bytes of a FIELDS_KIND item; empty values dropped."""
+    rows = [[c, n, v] for c, n, v in fields if v and v.strip()]
+    return json.dumps(rows, ensure_ascii=False).encode("utf-8", "surrogatepass") if rows else b""
+
+
+def decode_fields(data: bytes) -> list[tuple[str, str, str]]:
+    rows = json.loads(data.decode("utf-8", "surrogatepass"))
+    return [(str(c), str(n), str(v)) for c, n, v in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 EvidenceValue = str | int | float | bool | None
 
@@ -125,14 +125,16 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One line of the verdict a person reads: which rule, what it led to."""
+    """One line of the verdict a person reads: which rule, what it led to, and in which part ("" = the item itself)."""
 
     rule_id: str
     decision: Decision
     message: str
+    location: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"rule_id": self.rule_id, "decision": self.decision.label, "message": self.message}
+        return {"rule_id": self.rule_id, "decision": self.decision.label, "message": self.message,
+                "location": self.location}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,12 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class FileReport:
-    """Everything known about one input file; the unit the reporters stream."""
+    """Everything known about one item: a file given to the scanner, or (in `parts`) what it holds.
+
+    The report is a tree: a container's `parts` are the reports of its members, pictures, text and
+    metadata, each with its own findings and errors; its verdict is the strictest of its own and its
+    parts' (the pipeline builds it so). `location` says where a part sits inside `path`.
+    """
 
     path: str
     sha256: str | None
@@ -153,15 +160,31 @@ class FileReport:
     findings: tuple[Finding, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    location: str = ""
+    parts: tuple[FileReport, ...] = ()
 
     @property
     def decision(self) -> Decision:
         return self.verdict.decision
 
+    @property
+    def where(self) -> str:
+        """`path` for a file, `path!location` for a part (the location already joins nested levels with `!`)."""
+        return f"{self.path}!{self.location}" if self.location else self.path
+
+    def walk(self) -> Iterator[FileReport]:
+        """This report and every part below it, depth first."""
+        yield self
+        for part in self.parts:
+            yield from part.walk()
+
     def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, **self._body()}
+
+    def _body(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
             "path": self.path,
+            "location": self.location,
             "sha256": self.sha256,
             "kind": self.kind,
             "size": self.size,
@@ -170,7 +193,11 @@ class FileReport:
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "parts": [p._body() for p in self.parts],
         }
+
+
+ItemReport = FileReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,18 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
+from . import containers, sources
 from . import detectors as registry
-from . import sources
 from .config import Settings
+from .containers.base import Expander
 from .detectors.base import BatchDetector, Detector
 from .engines import EngineSet
 from .errors import EngineError, ItemError, ItemTimeout, UnsupportedItem
+from .expansion import Node, expand_tree
 from .model import ErrorRecord, FileReport, Finding, Item, Verdict
 from .subject import Subject
 
@@ -59,10 +61,11 @@ def byte_groups(paths: Sequence[str], budget: int) -> Iterator[list[str]]:
 
 
 class _Work:
-    """One subject's findings, errors and timings while detectors run."""
+    """One node's subject, findings, errors and timings while detectors run."""
 
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: Subject, node: Node) -> None:
         self.subject = subject
+        self.node = node
         self.findings: list[Finding] = []
         self.timings: dict[str, float] = {}
         self.handled = False
@@ -75,10 +78,12 @@ class Pipeline:
     """The detectors of one process, built once, applied to chunks of files."""
 
     def __init__(self, settings: Settings, engines: EngineSet | None = None,
-                 detectors: Sequence[Detector] | None = None) -> None:
+                 detectors: Sequence[Detector] | None = None,
+                 expanders: Mapping[str, Expander] | None = None) -> None:
         self.settings = settings
         self.engines = engines or EngineSet(settings)
         self.detectors = list(detectors) if detectors is not None else registry.build(settings, self.engines)
+        self.expanders = containers.build(settings) if expanders is None else dict(expanders)
 
     def scan_paths(self, paths: Sequence[str]) -> list[FileReport]:
         """Reports for a chunk of files, in the same order; batch detectors see each group whole.
@@ -93,22 +98,35 @@ class Pipeline:
         return out
 
     def _scan_group(self, paths: Sequence[str]) -> list[FileReport]:
-        items: list[Item | ErrorRecord] = []
-        read_times = []
+        """Read each file, open what it holds into a tree, run the detectors over every node of every tree
+        (batch detectors see them together), then build each file's report bottom up."""
+        entries: list[tuple[list[_Work], float] | ErrorRecord] = []
         for path in paths:
             t0 = time.perf_counter()
-            items.append(self._read(path))
-            read_times.append(time.perf_counter() - t0)
-        works = [_Work(Subject(i, self.settings)) for i in items if isinstance(i, Item)]
+            read = self._read(path)
+            entries.append(read if isinstance(read, ErrorRecord) else (self._tree(read), time.perf_counter() - t0))
+        self._run_detectors([w for e in entries if not isinstance(e, ErrorRecord) for w in e[0]])
+        return [self.error_report(sources.display_path(path), e) if isinstance(e, ErrorRecord)
+                else self._tree_report(*e) for path, e in zip(paths, entries, strict=True)]
+
+    def scan_item(self, item: Item) -> FileReport:
+        """The report tree of one item already in memory (bytes given to the API)."""
+        t0 = time.perf_counter()
+        works = self._tree(item)
+        t_open = time.perf_counter() - t0
         self._run_detectors(works)
-        by_item = iter(works)
-        out = []
-        for path, entry, t_read in zip(paths, items, read_times, strict=True):
-            if isinstance(entry, ErrorRecord):
-                out.append(self.error_report(sources.display_path(path), entry))
-            else:
-                out.append(self._report(next(by_item), t_read))
-        return out
+        return self._tree_report(works, t_open)
+
+    def _tree(self, root: Item) -> list[_Work]:
+        """The item and everything it holds, one _Work per node (expansion errors already on the node)."""
+        nodes = expand_tree(root, self.expanders, self.settings.limits, lambda: deadline(self.settings.timeout_s))
+        works = []
+        for node in nodes:
+            w = _Work(Subject(node.item, self.settings), node)
+            w.subject.errors.extend(node.errors)
+            w.handled = node.expanded
+            works.append(w)
+        return works
 
     def _read(self, path: str) -> Item | ErrorRecord:
         """The file's bytes, under the per-file time limit (a slow or stuck read gets review)."""
@@ -173,16 +191,29 @@ class Pipeline:
             w.findings.extend(found)
             w.timings[det.id] = w.timings.get(det.id, 0.0) + share
 
-    def _report(self, w: _Work, t_read: float) -> FileReport:
+    def _tree_report(self, works: list[_Work], t_read: float) -> FileReport:
+        """Reports from the leaves up: each node's verdict is the strictest of its own and its parts'."""
+        reports: list[FileReport | None] = [None] * len(works)
+        for index in range(len(works) - 1, -1, -1):  # children always come after their parent
+            w = works[index]
+            parts = tuple(r for r in (reports[c] for c in w.node.children) if r is not None)
+            reports[index] = self._report(w, parts, t_read if index == 0 else None)
+        root = reports[0]
+        assert root is not None
+        return root
+
+    def _report(self, w: _Work, parts: tuple[FileReport, ...], t_read: float | None) -> FileReport:
         item = w.subject.item
         if not w.handled:
             w.fail(UnsupportedItem(f"no detector handles {item.kind} files"), "pipeline")
         policy = self.settings.policy
         findings = tuple(f for f in (policy.apply(f) for f in w.findings) if f is not None)
         errors = tuple(w.subject.errors)
-        timings = {"read": t_read, **w.timings, **w.subject.hints.get("timings", {})}
-        return FileReport(item.source, item.sha256, item.kind, item.size, policy.decide(findings, errors),
-                          findings, errors, timings)
+        timings = {**({"read": t_read} if t_read is not None else {}), **w.timings,
+                   **w.subject.hints.get("timings", {})}
+        verdict = policy.combine(policy.decide(findings, errors), ((p.location, p.verdict) for p in parts))
+        return FileReport(item.source, item.sha256, item.kind, item.size, verdict, findings, errors, timings,
+                          item.location, parts)
 
     def error_report(self, path: str, error: ErrorRecord) -> FileReport:
         verdict: Verdict = self.settings.policy.decide((), (error,))

@@ -109,6 +109,16 @@ class Policy:
         decision = max((r.decision for r in reasons), default=Decision.APPROVE)
         return Verdict(decision, tuple(reasons))
 
+    @staticmethod
+    def combine(own: Verdict, parts: Iterable[tuple[str, Verdict]]) -> Verdict:
+        """A container's verdict: the strictest of its own and its parts' (location, verdict); every reason
+        of a part is kept with the part's location, so a person sees where inside the file it is."""
+        reasons = list(own.reasons)
+        for location, verdict in parts:
+            reasons += [replace(r, location=r.location or location) for r in verdict.reasons]
+        reasons.sort(key=lambda r: -r.decision)
+        return Verdict(max((r.decision for r in reasons), default=Decision.APPROVE), tuple(reasons))
+
 
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key, {})

@@ -19,18 +19,18 @@ Limits are enforced through `Budget` (members, bytes, compression ratio); an exp
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ..errors import ItemError, ItemTooLarge
-from ..formats import sniff
+from ..formats import FIELDS_KIND, TEXT_KIND, decode_fields, encode_fields, sniff
 from ..model import ErrorRecord, Item
 
-TEXT_KIND = "text/plain"
-FIELDS_KIND = "application/x-leakscan-fields+json"
 LOCATION_SEP = "!"  # between nesting levels: deck.pptx!ppt/media/image7.png, mail.eml!attachment[2]:a.zip!b.jpg
+
+__all__ = ["FIELDS_KIND", "LOCATION_SEP", "TEXT_KIND", "Budget", "Expander", "Expansion", "Limits", "child", "error",
+           "fields_item", "read_fields", "safe_name", "text_item"]
 
 Expansion = Iterator[Item | ErrorRecord]
 
@@ -98,17 +98,16 @@ def text_item(parent: Item, name: str, texts: Iterable[str]) -> Item | None:
 
 def fields_item(parent: Item, name: str, fields: Iterable[tuple[str, str, str]]) -> Item | None:
     """Metadata of the container as (category, name, value) fields; categories as in metadata/tags.py."""
-    rows = [[c, n, v] for c, n, v in fields if v and v.strip()]
-    if not rows:
+    data = encode_fields(fields)
+    if not data:
         return None
-    item = child(parent, name, json.dumps(rows, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    item = child(parent, name, data)
     return Item(item.source, item.data, item.sha256, FIELDS_KIND, item.location, item.depth)
 
 
 def read_fields(item: Item) -> list[tuple[str, str, str]]:
     """The fields a `fields_item` carries."""
-    rows = json.loads(item.data.decode("utf-8", "surrogatepass"))
-    return [(str(c), str(n), str(v)) for c, n, v in rows]
+    return decode_fields(item.data)
 
 
 def error(exc: ItemError, stage: str, where: str = "") -> ErrorRecord:

@@ -14,6 +14,7 @@ from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
 from ..errors import CorruptItem, ItemError, ItemTimeout
+from ..formats import FIELDS_KIND, decode_fields
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, makernote, payload, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
@@ -48,9 +49,12 @@ class MetadataDetector:
         self.geocoder: Geocoder = engines.get("geocoder", lambda s: Geocoder(s.cache_path))
 
     def accepts(self, subject: Subject) -> bool:
-        return subject.item.kind.startswith("image/")
+        """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
+        return subject.item.kind.startswith("image/") or subject.item.kind == FIELDS_KIND
 
     def detect(self, subject: Subject) -> list[Finding]:
+        if subject.item.kind == FIELDS_KIND:
+            return self.fields.findings(decode_fields(subject.item.data), "properties")
         im = subject.header()
         findings: list[Finding] = []
         positions: list[tuple[str, str, float, float]] = []

@@ -20,10 +20,12 @@ from ..config import Settings
 from ..engines import EngineSet
 from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, ScannerError
+from ..formats import TEXT_KIND
 from ..model import Finding, Region
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import score_whiteboard
+from ..text.fields import LAYOUT_RULES, field_hits
 from ..text.notes import find_notes
 from ..text.rules import RULE_IDS
 
@@ -36,7 +38,6 @@ MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
 TEXT_SCENES = {"document", "screen", "whiteboard"}
-LAYOUT_RULES = {"text.receipt", "text.pos_screen", "text.whiteboard"}  # judge a picture's layout, not a caption
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
 
@@ -84,7 +85,9 @@ class TextDetector:
         self.table: TextRules = load_rules(settings.sections.get("text"), settings.hash_key)
 
     def accepts(self, subject: Subject) -> bool:
-        """Images, unless the policy switched every text rule off (then OCR is not run at all)."""
+        """A container's text; images, unless the policy switched every text rule off (then OCR is not run)."""
+        if subject.item.kind == TEXT_KIND:
+            return True
         return subject.item.kind.startswith("image/") and any(self.settings.policy.enabled(r) for r in self.rules)
 
     # -- engines (built once per process through the EngineSet) ------------------------------
@@ -98,12 +101,20 @@ class TextDetector:
 
     # -- the scan -----------------------------------------------------------------------------
     def detect(self, subject: Subject) -> list[Finding]:
+        if subject.item.kind == TEXT_KIND:
+            return self._typed(subject)
         try:
             return self._detect(subject)
         except ScannerError:
             raise
         except Exception as exc:  # never let OCR text reach a traceback: type name only
             raise EngineError(f"text detector failed: {type(exc).__name__}") from None
+
+    def _typed(self, subject: Subject) -> list[Finding]:
+        """The pattern rules over typed text (a document body, slide notes, cells, an e-mail): no OCR, no layout."""
+        lines = subject.item.data.decode("utf-8", "replace").splitlines()
+        return [Finding(h.hit.rule_id, self.id, h.hit.severity, h.hit.confidence, h.hit.message, f"line {h.field + 1}",
+                        None, dict(h.hit.evidence)) for h in field_hits(lines, self.table)]
 
     def _detect(self, subject: Subject) -> list[Finding]:
         timings: dict[str, float] = subject.hints.setdefault("timings", {})

@@ -31,14 +31,18 @@ class ConsoleReporter:
         line = Text()
         line.append(f"{ICON[d]} {d.label.upper():7} ", style=STYLE[d])
         line.append(printable(report.path, max(300, len(report.path))))  # whole: a cut path is ambiguous
+        if report.parts:
+            line.append(f"  ({sum(1 for _ in report.walk()) - 1} parts)", style="dim")
         self.console.print(line)
         for reason in report.verdict.reasons:
-            self.console.print(Text(f"    {reason.decision.label:6}  {printable(reason.message, 300)}",
-                                    style="yellow" if reason.decision == Decision.REVIEW else "red"))
-        decided = {r.message for r in report.verdict.reasons}
-        for f in report.findings:
-            if f.message not in decided:
-                self.console.print(Text(f"    note    {printable(f.message, 300)}", style="dim"))
+            text = f"    {reason.decision.label:6}  {_where(reason.location)}{printable(reason.message, 300)}"
+            self.console.print(Text(text, style="yellow" if reason.decision == Decision.REVIEW else "red"))
+        decided = {(r.location, r.message) for r in report.verdict.reasons}
+        for node in report.walk():
+            for f in node.findings:
+                if (node.location, f.message) not in decided:
+                    self.console.print(Text(f"    note    {_where(node.location)}{printable(f.message, 300)}",
+                                            style="dim"))
 
     def finish(self, counts: dict[str, int]) -> None:
         table = Table(title="leakscan summary", show_edge=False)
@@ -46,3 +50,8 @@ class ConsoleReporter:
             table.add_column(d.label, style=STYLE[d], justify="right")
         table.add_row(*(str(counts.get(d.label, 0)) for d in Decision))
         self.console.print(table)
+
+
+def _where(location: str) -> str:
+    """`ppt/media/image7.png: ` before a reason or note about a part; nothing for the file itself."""
+    return f"{printable(location, 200)}: " if location else ""

@@ -1,0 +1,72 @@
+"""A file -> the tree of items it holds: expanders open containers level by level, under one budget.
+
+The root is the file as read. Each item an expander accepts (by kind) is opened and its children
+(members, pictures, pages, text, metadata fields) join the tree, then are opened in turn, up to
+`max_depth` levels. What cannot be opened is an error on that node (the policy makes it `review`);
+the members already yielded are still scanned. Nothing here reads from or writes to the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from .containers.base import Budget, Expander, Limits
+from .errors import ItemError, ItemTooLarge
+from .model import ErrorRecord, Item
+
+
+@dataclass(slots=True)
+class Node:
+    """One item of the tree; `parent` is an index into the tree's node list (None for the root)."""
+
+    item: Item
+    parent: int | None = None
+    children: list[int] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    expanded: bool = False
+
+
+def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
+                deadline: Callable[[], AbstractContextManager[None]]) -> list[Node]:
+    """Every item under `root`, breadth first (the root first); each container opened under `deadline()`."""
+    nodes = [Node(root)]
+    budget = Budget(limits)
+    i = 0
+    while i < len(nodes):
+        node, index = nodes[i], i
+        i += 1
+        expander = expanders.get(node.item.kind)
+        if expander is None:
+            continue
+        node.expanded = True
+        if node.item.depth >= limits.max_depth:
+            node.errors.append(_record(ItemTooLarge(f"nested {node.item.depth} levels deep: not opened "
+                                                    f"(max_depth {limits.max_depth})"), node.item))
+            continue
+        try:
+            with deadline():
+                for out in _guarded(expander, node.item, budget):
+                    if isinstance(out, ErrorRecord):
+                        node.errors.append(out)
+                    else:
+                        node.children.append(len(nodes))
+                        nodes.append(Node(out, parent=index))
+        except ItemError as exc:
+            node.errors.append(_record(exc, node.item))
+    return nodes
+
+
+def _guarded(expander: Expander, item: Item, budget: Budget) -> Iterator[Item | ErrorRecord]:
+    """The expander's output; a bug or an unmapped library error in it is an error on the container."""
+    try:
+        yield from expander.expand(item, budget)
+    except ItemError:
+        raise
+    except Exception as exc:  # fail closed; the type name only (a message may quote the file's content)
+        yield ErrorRecord("internal", f"{expander.id} expander failed: {type(exc).__name__}", "expand", item.location)
+
+
+def _record(exc: ItemError, item: Item) -> ErrorRecord:
+    return ErrorRecord(exc.code, str(exc), "expand", item.location)
