@@ -27,6 +27,7 @@ CORE_CATEGORY = {
 }
 APP_CATEGORY = {"Company": "identity", "Manager": "identity", "Application": "device", "AppVersion": "device",
                 "HyperlinkBase": "other", "TitlesOfParts": "other"}
+APP_COUNTS = frozenset({"HiddenSlides", "Notes"})  # PowerPoint's own count of hidden slides and notes pages
 TEXT_BLOCKS = frozenset({"p", "si", "c", "pt", "comment", "is"})  # paragraph, shared string, cell, chart point
 TEXT_LEAVES = frozenset({"t", "delText", "instrText", "v", "f", "text"})
 CELL_VALUE = frozenset({"t", "v"})  # an inline string's runs, or the stored value
@@ -73,6 +74,8 @@ def app(root: Element, facts: Facts, name: str) -> None:
         value = " | ".join(t.strip() for t in el.itertext() if t.strip())
         if tag == "Template":
             facts.fields.append((identity_or_other(value), "app:Template", value))
+        elif tag in APP_COUNTS and value not in ("", "0"):
+            facts.fields.append(("history", f"app:{tag}", value))
         elif tag in APP_CATEGORY:
             facts.fields.append((APP_CATEGORY[tag], f"app:{tag}", value))
 
