@@ -1,0 +1,129 @@
+"""EPUB books -> images, the book's text (XHTML), its metadata fields (OPF package document).
+
+Read in memory (zipfile + defusedxml, see zipparts.py). The OPF named by META-INF/container.xml
+gives the people (creator, contributor, publisher, rights), title and description, dates and the
+generator. Every XHTML/HTML member gives text; every other member except stylesheets and fonts
+(images, audio, nested files) is a child item with its bytes as stored. Members listed in
+META-INF/encryption.xml with a real cipher (DRM) are an error each ("encrypted"); fonts that are
+only obfuscated (the IDPF and Adobe font mangling) are skipped as fonts anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..errors import UnsupportedItem
+from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .office_parts import Facts
+from .zipparts import ZipDoc, flatten, local
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from ..config import Settings
+    from ..model import Item
+
+KINDS = frozenset({"application/epub+zip"})
+CONTAINER = "META-INF/container.xml"
+ENCRYPTION = "META-INF/encryption.xml"
+FONT_MANGLING = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
+DC_CATEGORY = {
+    "creator": "identity", "contributor": "identity", "publisher": "identity", "rights": "identity",
+    "title": "text", "description": "text", "subject": "text", "date": "time",
+}
+XHTML = re.compile(r".*\.(?:xhtml|html|htm)", re.IGNORECASE | re.DOTALL)
+OPF = re.compile(r".*\.opf", re.IGNORECASE | re.DOTALL)
+SKIPPED = re.compile(r"mimetype|META-INF/.*|.*\.(?:css|ncx|otf|ttf|woff2?|xpgt)", re.IGNORECASE | re.DOTALL)
+BREAKS = frozenset({"p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
+                    "dt", "dd", "caption", "figcaption", "title", "section"})
+NOT_TEXT = frozenset({"script", "style", "head"})
+
+
+class EpubExpander:
+    """Opens EPUB 2 and 3 books (not DRM-encrypted content: an error per encrypted member)."""
+
+    id = "epub"
+    kinds = KINDS
+
+    def __init__(self, settings: Settings) -> None:
+        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+
+    def expand(self, item: Item, budget: Budget) -> Expansion:
+        doc = ZipDoc(item, budget)
+        facts = Facts()
+        encrypted = _encrypted(doc)
+        packages = _rootfiles(doc)
+        yield from doc.drain()
+        for info in doc.infos:
+            name = info.filename
+            if name in encrypted:
+                doc.fail(UnsupportedItem("member is encrypted (DRM)"), name)
+            elif name in packages or OPF.fullmatch(name):
+                if (root := doc.xml(info)) is not None:
+                    package(root, facts)
+            elif XHTML.fullmatch(name):
+                if (root := doc.xml(info)) is not None:
+                    facts.texts.append((safe_name(name), [flatten(root, None, NOT_TEXT, BREAKS)]))
+            elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
+                yield child(item, safe_name(name), data)
+            yield from doc.drain()
+        fields = fields_item(item, "package.opf", facts.all_fields())
+        if fields is not None:
+            yield fields
+        for part, texts in facts.texts:
+            text = text_item(item, f"{part}#text", texts)
+            if text is not None:
+                yield text
+
+
+def _rootfiles(doc: ZipDoc) -> set[str]:
+    root = doc.xml(doc.get(CONTAINER))
+    if root is None:
+        return set()
+    return {el.get("full-path", "") for el in root.iter() if local(el.tag) == "rootfile"} - {""}
+
+
+def _encrypted(doc: ZipDoc) -> set[str]:
+    """Members encrypted with a real cipher (font obfuscation is not encryption of the author's content)."""
+    root = doc.xml(doc.get(ENCRYPTION))
+    if root is None:
+        return set()
+    out = set()
+    for data in root.iter():
+        if local(data.tag) != "EncryptedData":
+            continue
+        methods = {m.get("Algorithm", "") for m in data.iter() if local(m.tag) == "EncryptionMethod"}
+        uris = {r.get("URI", "") for r in data.iter() if local(r.tag) == "CipherReference"}
+        if not methods <= FONT_MANGLING:
+            out.update(uris)
+    return out
+
+
+def package(root: Element, facts: Facts) -> None:
+    """The OPF's metadata: Dublin Core elements and <meta> entries (EPUB 2 name/content, EPUB 3 property)."""
+    for meta in root.iter():
+        if local(meta.tag) != "metadata":
+            continue
+        for el in meta:
+            tag = local(el.tag)
+            value = (el.text or "").strip()
+            if tag == "meta":
+                _meta(el, value, facts)
+            elif tag in DC_CATEGORY:
+                facts.fields.append((DC_CATEGORY[tag], f"dc:{tag}", value))
+            else:
+                facts.fields.append(("other", f"dc:{tag}", value))
+
+
+def _meta(el: Element, value: str, facts: Facts) -> None:
+    prop = el.get("property") or el.get("name") or "meta"
+    value = value or el.get("content", "")
+    if prop == "generator":
+        facts.fields.append(("device", prop, value))
+    elif "modified" in prop or "date" in prop:
+        facts.fields.append(("time", prop, value))
+    elif "file-as" in prop or "author" in prop or "creator" in prop:
+        facts.fields.append(("identity", prop, value))
+    else:
+        facts.fields.append(("other", prop, value))

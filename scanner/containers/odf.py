@@ -1,0 +1,163 @@
+"""OpenDocument packages (odt, ods, odp, odg) -> pictures and objects, the document's text, its metadata fields.
+
+Read in memory (zipfile + defusedxml, see zipparts.py). meta.xml gives the people, the generator and
+the dates; content.xml and styles.xml (also those of embedded objects, `Object 1/content.xml`) give
+the text (paragraphs, headings, cells, notes, deleted text kept by change tracking, annotations) and
+the history (tracked changes and their authors, annotations and theirs, hidden sheets, slides and
+sections, speaker notes). Every other member (Pictures/*, Thumbnails/*, ObjectReplacements/*) is a
+child item with its bytes as stored. Entries that META-INF/manifest.xml marks as encrypted are an
+error each ("encrypted"); whatever is not encrypted (often meta.xml and the thumbnail) is still read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..errors import UnsupportedItem
+from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .office_parts import NOTES_NOISE, Facts, PartReader
+from .zipparts import ZipDoc, blocks, flatten, identity_or_other, local
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+    from zipfile import ZipInfo
+
+    from ..config import Settings
+    from ..model import Item
+
+ODF = "application/vnd.oasis.opendocument"
+KINDS = frozenset({f"{ODF}.{kind}" for kind in (
+    "text", "spreadsheet", "presentation", "graphics", "text-template", "spreadsheet-template",
+    "presentation-template", "graphics-template", "text-master", "formula", "chart", "image", "database")})
+MANIFEST = "META-INF/manifest.xml"
+META_CATEGORY = {
+    "initial-creator": "identity", "creator": "identity", "printed-by": "identity", "generator": "device",
+    "creation-date": "time", "date": "time", "print-date": "time", "title": "text", "subject": "text",
+    "description": "text", "keyword": "text",
+}
+META_PREFIX = {"creator": "dc", "date": "dc", "title": "dc", "subject": "dc", "description": "dc", "language": "dc"}
+CONTENT_PART = re.compile(r"(?:.*/)?(?:content|styles)\.xml", re.DOTALL)
+META_PART = re.compile(r"(?:.*/)?meta\.xml", re.DOTALL)
+SKIPPED = re.compile(r"mimetype|META-INF/.*|Configurations2/.*|(?:.*/)?(?:settings\.xml|manifest\.rdf)", re.DOTALL)
+BLOCKS = frozenset({"p", "h"})
+# who and when of an annotation or a change: fields, not text
+NOT_TEXT = frozenset({"creator", "date", "creator-initials", "sender-initials", "change-info"})
+HIDING = {("display", "false"), ("visibility", "hidden"), ("display", "none")}
+HIDDEN_WHAT = {"table": "hidden sheet", "page": "hidden slide", "section": "hidden section"}
+FIELDS_NAME = "meta.xml"
+
+
+class OdfExpander:
+    """Opens OpenDocument text, spreadsheets, presentations and drawings."""
+
+    id = "odf"
+    kinds = KINDS
+
+    def __init__(self, settings: Settings) -> None:
+        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+
+    def expand(self, item: Item, budget: Budget) -> Expansion:
+        doc = ZipDoc(item, budget)
+        facts = Facts()
+        encrypted = _encrypted(doc)
+        yield from doc.drain()
+        for info in doc.infos:
+            name = info.filename
+            if name in encrypted:
+                doc.fail(UnsupportedItem("member is encrypted (password-protected document)"), name)
+            elif META_PART.fullmatch(name):
+                _with_xml(doc, info, facts, meta)
+            elif CONTENT_PART.fullmatch(name):
+                _with_xml(doc, info, facts, content)
+            elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
+                yield child(item, safe_name(name), data)
+            yield from doc.drain()
+        fields = fields_item(item, FIELDS_NAME, facts.all_fields())
+        if fields is not None:
+            yield fields
+        for part, texts in facts.texts:
+            text = text_item(item, f"{part}#text", texts)
+            if text is not None:
+                yield text
+
+
+def _encrypted(doc: ZipDoc) -> set[str]:
+    """Members that the manifest says are encrypted (a file-entry with encryption-data)."""
+    root = doc.xml(doc.get(MANIFEST))
+    if root is None:
+        return set()
+    out: set[str] = set()
+    for entry in root.iter():
+        if local(entry.tag) == "file-entry" and any(local(sub.tag) == "encryption-data" for sub in entry):
+            out.update(v for k, v in entry.attrib.items() if local(k) == "full-path")
+    return out
+
+
+def _with_xml(doc: ZipDoc, info: ZipInfo, facts: Facts, reader: PartReader) -> None:
+    root = doc.xml(info)
+    if root is not None:
+        reader(root, facts, safe_name(info.filename))
+
+
+def meta(root: Element, facts: Facts, name: str) -> None:
+    """meta.xml: people, generator, dates, title and keywords, template, user-defined properties."""
+    for el in root.iter():
+        tag = local(el.tag)
+        value = (el.text or "").strip()
+        if tag == "user-defined":
+            facts.fields.append(("text", _attr(el, "name") or "meta:user-defined", value))
+        elif tag in ("template", "auto-reload"):
+            href = _attr(el, "href")
+            facts.fields.append((identity_or_other(href), f"meta:{tag}", href))
+        elif tag in META_CATEGORY:
+            facts.fields.append((META_CATEGORY[tag], f"{META_PREFIX.get(tag, 'meta')}:{tag}", value))
+        elif tag in ("editing-cycles", "editing-duration", "language"):
+            facts.fields.append(("other", f"{META_PREFIX.get(tag, 'meta')}:{tag}", value))
+
+
+def content(root: Element, facts: Facts, name: str) -> None:
+    """content.xml / styles.xml: text, tracked changes, annotations, hidden parts, speaker notes."""
+    hiding_styles = _hiding_styles(root)
+    for el in root.iter():
+        tag = local(el.tag)
+        if tag == "changed-region":
+            facts.count("tracked changes", 1)
+            for who in _creators(el):
+                facts.person("tracked change author", who)
+        elif tag == "annotation":
+            facts.count("annotations", 1)
+            for who in _creators(el):
+                facts.person("annotation author", who)
+        elif tag in HIDDEN_WHAT and (_attr(el, "style-name") in hiding_styles or _attr(el, "display") == "none"):
+            facts.fields.append(("history", HIDDEN_WHAT[tag], _attr(el, "name") or "?"))
+        elif tag in ("hidden-text", "hidden-paragraph"):
+            facts.count("hidden text", 1)
+        elif tag == "notes" and not NOTES_NOISE.fullmatch(flatten(el, None, NOT_TEXT)):
+            facts.count("speaker notes", 1)
+    facts.texts.append((name, blocks(root, BLOCKS, None, NOT_TEXT)))
+
+
+def _hiding_styles(root: Element) -> set[str]:
+    """Automatic styles that hide what uses them (table:display="false", presentation:visibility="hidden")."""
+    out = set()
+    for style in root.iter():
+        if local(style.tag) != "style":
+            continue
+        for prop in style:
+            if any((local(k), v) in HIDING for k, v in prop.attrib.items()):
+                out.add(_attr(style, "name"))
+    out.discard("")
+    return out
+
+
+def _creators(el: Element) -> list[str]:
+    return [c.text.strip() for c in el.iter() if local(c.tag) == "creator" and c.text and c.text.strip()]
+
+
+def _attr(el: Element, name: str) -> str:
+    """An attribute by its local name, whatever its namespace prefix."""
+    for key, value in el.attrib.items():
+        if local(key) == name:
+            return value
+    return ""

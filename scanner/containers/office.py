@@ -1,0 +1,79 @@
+"""OOXML packages (docx, xlsx, pptx) -> pictures and embedded files, the document's text, its metadata fields.
+
+The package is read in memory (zipfile + defusedxml, see zipparts.py). Every member that is not an
+XML part (word/media/*, ppt/media/*, xl/media/*, */embeddings/*, docProps/thumbnail.*, macros,
+ActiveX) becomes a child item with its bytes as stored, so a photo keeps its EXIF GPS. The XML parts
+give the text (body, headers, footers, notes, comments, slides, speaker notes, cells, deleted text)
+and the fields (core/app/custom properties, comment and tracked-change authors, hidden sheets and
+slides, external targets). An encrypted Office file is an OLE container, not a ZIP: not read here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .office_parts import Facts, reader_for
+from .zipparts import ZipDoc
+
+if TYPE_CHECKING:
+    from zipfile import ZipInfo
+
+    from ..config import Settings
+    from ..model import Item
+
+OOXML = "application/vnd.openxmlformats-officedocument"
+KINDS = frozenset({OOXML, f"{OOXML}.wordprocessingml.document", f"{OOXML}.presentationml.presentation",
+                   f"{OOXML}.spreadsheetml.sheet"})
+XML_PART = re.compile(r".*\.(?:xml|rels)", re.IGNORECASE | re.DOTALL)
+# binaries with nothing of the author's in them: obfuscated fonts, printer set-ups, VML shapes (not well-formed XML)
+SKIPPED = re.compile(r".*(?:\.odttf|/fonts/.*|/printerSettings/.*|\.vml)", re.IGNORECASE | re.DOTALL)
+EMBEDDED = re.compile(r"(?:word|ppt|xl)/(?:embeddings|activeX)/.*", re.IGNORECASE | re.DOTALL)
+FIELDS_NAME = "docProps"
+
+
+class OoxmlExpander:
+    """Opens Word, Excel and PowerPoint packages (not the encrypted ones: those are OLE files)."""
+
+    id = "office"
+    kinds = KINDS
+
+    def __init__(self, settings: Settings) -> None:
+        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+
+    def expand(self, item: Item, budget: Budget) -> Expansion:
+        doc = ZipDoc(item, budget)
+        facts = Facts()
+        embedded = 0
+        for info in doc.infos:
+            if XML_PART.fullmatch(info.filename):
+                _read_part(doc, info, facts)
+            elif not SKIPPED.fullmatch(info.filename):
+                data = doc.read(info)
+                if data is not None:
+                    embedded += bool(EMBEDDED.fullmatch(info.filename))
+                    yield child(item, safe_name(info.filename), data)
+            yield from doc.drain()
+        facts.count("embedded files", embedded)
+        yield from _own_items(item, facts)
+
+
+def _read_part(doc: ZipDoc, info: ZipInfo, facts: Facts) -> None:
+    reader = reader_for(info.filename)
+    if reader is None:
+        return
+    root = doc.xml(info)
+    if root is not None:
+        reader(root, facts, safe_name(info.filename))
+
+
+def _own_items(item: Item, facts: Facts) -> Expansion:
+    """The package's fields, then one text item per part that has text."""
+    fields = fields_item(item, FIELDS_NAME, facts.all_fields())
+    if fields is not None:
+        yield fields
+    for name, texts in facts.texts:
+        text = text_item(item, f"{name}#text", texts)
+        if text is not None:
+            yield text
