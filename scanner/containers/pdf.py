@@ -41,6 +41,8 @@ LINEARIZED_HEAD = 1024  # the linearization dictionary is the first object
 EOF_TAIL = 1024  # a complete PDF has %%EOF this close to its end
 AFTER_EOF_MIN = 64  # bytes after the last %%EOF (beyond whitespace) worth scanning as a part
 XMP_LIMIT = 4_000_000
+CATALOG_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<\s*/Type\s*/Catalog\b")
+INFO_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<(?:(?!endobj).){0,2000}?/(?:Author|Producer|Creator)\s*\(", re.DOTALL)
 
 
 def revision_ends(data: bytes) -> list[int]:
@@ -66,18 +68,25 @@ class PdfExpander:
         self.max_pixels = int(settings.max_megapixels * 1_000_000)
 
     def expand(self, item: Item, budget: Budget) -> Expansion:
+        repaired = _with_trailer(item.data)
         reader, failure = _open_reader(item.data)
+        if reader is None and repaired is not None:
+            reader, failure = _open_reader(repaired)
         extra: list[Field] = []
-        if reader is not None and reader.is_encrypted:
+        if reader is not None and _is_encrypted(reader):
             if not _opens_with_empty_password(reader):
                 raise UnsupportedItem("PDF is encrypted with a password: its content cannot be read")
             extra.append((OTHER, "encryption", "encrypted, opens with the empty user password"))
         structure = _structure(reader) if reader is not None else Structure()
-        pages, page_failure = _pages(item, budget, self.max_pixels)
+        pages, page_failure = _pages(item, item.data, budget, self.max_pixels)
+        if pages is None and repaired is not None:
+            pages, page_failure = _pages(item, repaired, budget, self.max_pixels)
         if reader is None and pages is None:
             raise CorruptItem(f"PDF unreadable ({failure or page_failure})")
         if pages is not None:
             yield from pages.expand()
+        elif reader is not None:
+            _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
         yield from _attachments(item, structure, budget)
         extra.extend(_revision_fields(item.data))
         yield from _earlier_parts(item, budget)
@@ -97,6 +106,13 @@ def _open_reader(data: bytes) -> tuple[Any, str]:
         return None, type(exc).__name__
 
 
+def _is_encrypted(reader: Any) -> bool:
+    try:
+        return bool(reader.is_encrypted)
+    except Exception:  # a damaged trailer: not known to be encrypted, pdfium will say more
+        return False
+
+
 def _opens_with_empty_password(reader: Any) -> bool:
     try:
         return bool(reader.decrypt(""))
@@ -112,11 +128,15 @@ def _structure(reader: Any) -> Structure:
              ("form", lambda: form_values(reader, out))]
     for what, step in steps:
         _guarded(what, step, out)
-    for n, page in enumerate(reader.pages, 1):
-        _guarded(f"page[{n}] annotations", lambda p=page, n=n: annotation_parts(n, p.get("/Annots"), out), out)
+    _guarded("annotations", lambda: _annotations(reader, out), out)
     if out.attachments:
         out.fields.append(("history", "embedded files", str(len(out.attachments))))
     return out
+
+
+def _annotations(reader: Any, out: Structure) -> None:
+    for n, page in enumerate(reader.pages, 1):
+        _guarded(f"page[{n}] annotations", lambda p=page, n=n: annotation_parts(n, p.get("/Annots"), out), out)
 
 
 def _guarded(what: str, step: Any, out: Structure) -> None:
@@ -138,11 +158,25 @@ def _xmp(reader: Any) -> list[Field]:
     return xmp_fields(data)
 
 
-def _pages(item: Item, budget: Budget, max_pixels: int) -> tuple[PageReader | None, str]:
+def _with_trailer(data: bytes) -> bytes | None:
+    """A truncated PDF (no %%EOF at its end) with a trailer naming its catalog and Info appended, so both
+    readers rebuild the cross-reference by scanning; None when not truncated or no catalog is left."""
+    if b"%%EOF" in data[-EOF_TAIL:]:
+        return None
+    catalog = CATALOG_OBJ.search(data)
+    if catalog is None:
+        return None
+    info = INFO_OBJ.search(data)
+    info_key = b" /Info %s %s R" % (info.group(1), info.group(2)) if info else b""
+    return data + b"\ntrailer\n<< /Root %s %s R%s >>\nstartxref\n0\n%%%%EOF\n" % (
+        catalog.group(1), catalog.group(2), info_key)
+
+
+def _pages(item: Item, data: bytes, budget: Budget, max_pixels: int) -> tuple[PageReader | None, str]:
     import pypdfium2 as pdfium
 
     try:
-        doc = pdfium.PdfDocument(item.data, password="")
+        doc = pdfium.PdfDocument(data, password="")
     except (pdfium.PdfiumError, OSError, ValueError) as exc:
         return None, type(exc).__name__
     return PageReader(doc, item, budget, max_pixels), ""
@@ -171,8 +205,8 @@ def _earlier_parts(item: Item, budget: Budget) -> Iterator[Item]:
     ends = revision_ends(item.data)
     if not ends:
         return
-    tail = item.data[ends[-1]:]
-    if len(tail.strip()) >= AFTER_EOF_MIN:
+    tail = item.data[ends[-1]:].lstrip(b"\r\n\t \x00")
+    if len(tail) >= AFTER_EOF_MIN:
         budget.admit(len(tail), None, "after-eof")
         yield child(item, "after-eof", tail)
     if REVISION_NAME.search(item.location):

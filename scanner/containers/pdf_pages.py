@@ -2,7 +2,8 @@
 
 A JPEG image (DCTDecode) is yielded as stored, so its EXIF/GPS survives; other images become PNG.
 A page with no text layer (a scanned receipt, a photographed whiteboard, text turned to outlines)
-is rendered so its long side is about TARGET_LONG_SIDE_PX, for OCR.
+is rendered so its long side is about TARGET_LONG_SIDE_PX, for OCR, unless it only draws one upright
+image (a photo or a one-image scan): that image is a child of its own already.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class PageReader:
         self.texts.append(text)
         for m, image in enumerate(images, 1):
             yield from self._image(image, f"page[{n}]/image[{m}]")
-        if not text.strip() and drawn:
+        if not text.strip() and drawn and not _is_one_picture(page, drawn, len(images)):
             yield from self._render(page, n)
 
     def _image(self, image: Any, name: str) -> Iterator[Item | ErrorRecord]:
@@ -123,6 +124,11 @@ class PageReader:
             yield error(CorruptItem(f"page {n} could not be rendered ({type(exc).__name__})"), "expand", name)
             return
         yield child(self.parent, name, data)
+
+
+def _is_one_picture(page: Any, drawn: int, images: int) -> bool:
+    """A page that only draws one upright image: that image is already a child, so no render is needed."""
+    return drawn == 1 and images == 1 and int(page.get_rotation()) == 0
 
 
 def _png(image: Any) -> bytes:
