@@ -2,8 +2,8 @@
 
 A JPEG image (DCTDecode) is yielded as stored, so its EXIF/GPS survives; other images become PNG.
 A page with no text layer (a scanned receipt, a photographed whiteboard, text turned to outlines)
-is rendered so its long side is about TARGET_LONG_SIDE_PX, for OCR, unless it only draws one upright
-image (a photo or a one-image scan): that image is a child of its own already.
+is rendered so its long side is about TARGET_LONG_SIDE_PX (at most MAX_RENDER_DPI), for OCR, unless
+it only draws one upright image (a photo or a one-image scan): that image is a child already.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..model import ErrorRecord, Item
 from .base import Budget, child, error
 
 TARGET_LONG_SIDE_PX = 2000  # renders of pages without text, for OCR
-MAX_RENDER_SCALE = 12.0  # a stamp-sized page is not blown up past ~860 dpi
+MAX_RENDER_DPI = 300  # a small page (a receipt) is not blown up past this: OCR reads ~300 dpi text best
+POINTS_PER_INCH = 72
 MAX_PAGES = 2000  # pages whose text and images are read
 MAX_RENDERED_PAGES = 50  # pages without a text layer rendered for OCR
 MAX_IMAGES = 1000  # images taken from the pages of one PDF
@@ -114,7 +115,7 @@ class PageReader:
         self.rendered += 1
         try:
             width, height = page.get_size()
-            scale = min(TARGET_LONG_SIDE_PX / max(width, height, 1.0), MAX_RENDER_SCALE)
+            scale = min(TARGET_LONG_SIDE_PX / max(width, height, 1.0), MAX_RENDER_DPI / POINTS_PER_INCH)
             self.budget.admit(int(width * scale) * int(height * scale) * 3, None, name)
             data = _png(page.render(scale=scale).to_pil())
         except ItemError as exc:
