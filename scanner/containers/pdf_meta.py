@@ -1,0 +1,216 @@
+"""A PDF's structure read with pypdf: Info and XMP fields, annotations, form values, actions, attachments.
+
+Everything here works on objects pypdf has already parsed (strict=False); every value is turned
+into a string and nothing is ever written to disk. XMP is parsed with defusedxml only.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CorruptItem, ItemError
+from ..metadata.tags import OTHER
+from .base import Budget, safe_name
+
+Field = tuple[str, str, str]
+
+INFO_CATEGORY = {
+    "/Author": "identity", "/Creator": "device", "/Producer": "device", "/CreationDate": "time",
+    "/ModDate": "time", "/Title": "text", "/Subject": "text", "/Keywords": "text",
+}
+XMP_CATEGORY = {
+    "dc:creator": "identity", "pdf:Author": "identity", "xmp:Author": "identity", "xmpRights:Owner": "identity",
+    "photoshop:AuthorsPosition": "identity", "photoshop:Credit": "identity", "pdfx:Company": "identity",
+    "xmp:CreatorTool": "device", "pdf:Producer": "device",
+    "xmp:CreateDate": "time", "xmp:ModifyDate": "time", "xmp:MetadataDate": "time", "dc:title": "text",
+    "dc:description": "text", "dc:subject": "text", "pdf:Keywords": "text",
+}
+XMP_NAMESPACES = {
+    "http://purl.org/dc/elements/1.1/": "dc", "http://ns.adobe.com/xap/1.0/": "xmp",
+    "http://ns.adobe.com/pdf/1.3/": "pdf",
+    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM", "http://ns.adobe.com/xap/1.0/rights/": "xmpRights",
+    "http://ns.adobe.com/pdfx/1.3/": "pdfx", "http://ns.adobe.com/photoshop/1.0/": "photoshop",
+}
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a person wrote on the page
+RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
+MAX_XMP_BYTES = 4_000_000
+MAX_NAME_TREE_NODES = 10_000
+MAX_FIELD_CHARS = 100_000
+
+
+@dataclass
+class Structure:
+    """What the pypdf pass found; the expander turns it into items."""
+
+    fields: list[Field] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    attachments: list[tuple[str, Any]] = field(default_factory=list)  # (display name, file stream)
+    errors: list[tuple[ItemError, str]] = field(default_factory=list)
+
+
+def deref(value: Any) -> Any:
+    """The object an indirect reference points at (None stays None)."""
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def text_of(value: Any) -> str:
+    """Any PDF value as bounded text (strings, names, arrays of them)."""
+    value = deref(value)
+    if isinstance(value, list | tuple):
+        return "; ".join(text_of(v) for v in value)[:MAX_FIELD_CHARS]
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return str(value)[:MAX_FIELD_CHARS]
+
+
+def info_fields(trailer: Any) -> list[Field]:
+    info = deref(trailer.get("/Info"))
+    if not hasattr(info, "items"):
+        return []
+    return [(INFO_CATEGORY.get(str(key), OTHER), str(key).lstrip("/"), text_of(val)) for key, val in info.items()]
+
+
+def xmp_fields(packet: bytes) -> list[Field]:
+    """Every property of an XMP packet; known ones in their category, the rest as `other`."""
+    from defusedxml import ElementTree
+
+    root = ElementTree.fromstring(packet)
+    out: list[Field] = []
+    for desc in root.iter(f"{RDF}Description"):
+        for name, value in desc.attrib.items():
+            if not name.startswith(RDF):
+                out.append(_xmp_field(name, value))
+        for prop in desc:
+            values = [t.strip() for t in prop.itertext() if t.strip()]
+            out.append(_xmp_field(prop.tag, "; ".join(values)))
+    return [f for f in out if f[2]]
+
+
+def _xmp_field(tag: str, value: str) -> Field:
+    name = tag
+    if tag.startswith("{"):
+        uri, _, local = tag[1:].partition("}")
+        name = f"{XMP_NAMESPACES.get(uri, uri.rstrip('/#').rsplit('/', 1)[-1])}:{local}"
+    return (XMP_CATEGORY.get(name, OTHER), name, value[:MAX_FIELD_CHARS])
+
+
+def stream_bytes(stream: Any, budget: Budget, what: str) -> bytes:
+    """A stream's decoded bytes, admitted to the budget, never inflating more than the member cap + 1."""
+    cap = budget.limits.max_member_bytes
+    raw: bytes = stream._data  # the bytes as stored (pypdf keeps them encoded)
+    filters = stream.get("/Filter")
+    names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
+    declared = _declared_size(stream)
+    if declared is not None:
+        budget.admit(declared, len(raw) or None, what)
+    if not names:
+        data = raw
+    elif names == ["/FlateDecode"] and stream.get("/DecodeParms") is None:
+        data = zlib.decompressobj().decompress(raw, cap + 1)
+    else:
+        data = stream.get_data()
+    if declared is None or len(data) != declared:
+        budget.admit(len(data), len(raw) or None, what)
+    return bytes(data)
+
+
+def _declared_size(stream: Any) -> int | None:
+    params = stream.get("/Params")
+    params = deref(params)
+    size = params.get("/Size") if hasattr(params, "get") else None
+    return int(size) if isinstance(size, int) and size >= 0 else None
+
+
+def _name_tree(node: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(name, value) pairs of a PDF name tree, bounded in depth and size."""
+    node = deref(node)
+    if not hasattr(node, "get") or depth > 32:
+        return
+    names = node.get("/Names")
+    names = deref(names)
+    names = names if isinstance(names, list) else []
+    for i in range(0, min(len(names), 2 * MAX_NAME_TREE_NODES) - 1, 2):
+        yield text_of(names[i]), deref(names[i + 1])
+    kids = node.get("/Kids")
+    kids = kids if isinstance(kids, list) else []
+    for kid in kids[:MAX_NAME_TREE_NODES]:
+        yield from _name_tree(kid, depth + 1)
+
+
+def _filespec_stream(spec: Any) -> tuple[str, Any] | None:
+    if not hasattr(spec, "get"):
+        return None
+    ef = spec.get("/EF")
+    ef = deref(ef)
+    if not hasattr(ef, "get"):
+        return None
+    stream = ef.get("/UF") or ef.get("/F")
+    name = text_of(spec.get("/UF") or spec.get("/F") or "")
+    return (name, deref(stream)) if stream is not None else None
+
+
+def catalog_parts(root: Any, out: Structure) -> None:
+    """Attachments in the /EmbeddedFiles tree, document JavaScript, open actions, form values, XMP."""
+    names = root.get("/Names")
+    names = deref(names)
+    if hasattr(names, "get"):
+        for i, (key, spec) in enumerate(_name_tree(names.get("/EmbeddedFiles")), 1):
+            found = _filespec_stream(spec)
+            if found is not None:
+                out.attachments.append((safe_name(f"attachment[{i}]:{found[0] or key}"), found[1]))
+        scripts = list(_name_tree(names.get("/JavaScript")))
+        if scripts:
+            out.fields.append(("history", "JavaScript", f"{len(scripts)} document script(s)"))
+    for key, label in (("/OpenAction", "open action"), ("/AA", "automatic actions")):
+        if root.get(key) is not None:
+            out.fields.append(("history", label, _action_kind(root.get(key))))
+
+
+def _action_kind(action: Any) -> str:
+    action = deref(action)
+    if hasattr(action, "get") and action.get("/S") is not None:
+        return text_of(action.get("/S")).lstrip("/")
+    return "present"
+
+
+def form_values(reader: Any, out: Structure) -> None:
+    try:
+        values = reader.get_form_text_fields() or {}
+    except Exception as exc:  # pypdf raises many types on damaged forms
+        out.errors.append((CorruptItem(f"form fields unreadable ({type(exc).__name__})"), "form"))
+        return
+    filled = [(str(k), text_of(v)) for k, v in values.items() if v]
+    out.texts.extend(v for _, v in filled)
+    if filled:
+        out.fields.append(("history", "filled form fields", str(len(filled))))
+
+
+def annotation_parts(page_no: int, annots: Any, out: Structure) -> None:
+    """Comments (/Contents, their /T author), file attachments and risky actions on one page."""
+    annots = deref(annots)
+    markup = 0
+    for j, ref in enumerate(annots if isinstance(annots, list) else [], 1):
+        annot = deref(ref)
+        if not hasattr(annot, "get"):
+            continue
+        subtype = str(annot.get("/Subtype", ""))
+        action = annot.get("/A")
+        if action is not None and _action_kind(action) in {a.lstrip("/") for a in RISKY_ACTIONS}:
+            out.fields.append(("history", f"page {page_no} action", _action_kind(action)))
+        if subtype == "/FileAttachment":
+            found = _filespec_stream(deref(annot.get("/FS")))
+            if found is not None:
+                out.attachments.append((safe_name(f"page[{page_no}]/attachment[{j}]:{found[0]}"), found[1]))
+        if subtype in MARKUP_SKIP:
+            continue
+        markup += 1
+        if annot.get("/T") is not None:
+            out.fields.append(("identity", "annotation author", text_of(annot.get("/T"))))
+        if annot.get("/Contents") is not None:
+            out.texts.append(text_of(annot.get("/Contents")))
+    if markup:
+        out.fields.append(("history", f"page {page_no} annotations", str(markup)))
