@@ -85,6 +85,7 @@ _MAIL_HEADER = re.compile(rb"^(?:(?:Return-Path|Received|From|To|Subject|Date|Me
                           re.IGNORECASE)
 _MSG_STREAM = "__substg1.0_".encode("utf-16-le")
 HEAD_BYTES = 512  # what the magic tests look at
+TEXT_SNIFF_BYTES = 65_536  # a file is text when this much of its start is UTF-8 without NUL bytes
 BY_MIME = {f.mime: f for f in FORMATS}
 
 
@@ -106,7 +107,29 @@ def sniff(data: bytes) -> str:
             return _refine(fmt.mime, data)
     if _MAIL_HEADER.match(data[:8192]):
         return "message/rfc822"
+    if _is_text(data[:TEXT_SNIFF_BYTES]):
+        return TEXT_KIND
     return "application/octet-stream"
+
+
+def decode_text(data: bytes) -> str:
+    """A TEXT_KIND item's characters (UTF-16 when it starts with a byte-order mark, else UTF-8); bad bytes replaced."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    return data.decode("utf-8", "replace")
+
+
+def _is_text(head: bytes) -> bool:
+    """UTF-8 (or UTF-16 with a byte-order mark) without NUL bytes: a text file (notes, CSV, code, JSON)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # a character cut at the end of the sample
+    return True
 
 
 def _refine(mime: str, data: bytes) -> str:
@@ -124,6 +147,10 @@ def _zip_kind(data: bytes) -> str:
     if _EPUB_MIMETYPE.match(data[:200]):
         return "application/epub+zip"
     names = _central_names(data)
+    if "mimetype" in names and "META-INF/manifest.xml" in names:  # ODF whose mimetype member is not first
+        declared = _member_head(data, "mimetype")
+        if declared.startswith(b"application/vnd.oasis.opendocument."):
+            return declared.decode("ascii", "replace").strip()
     if "[Content_Types].xml" in names:
         for prefix, kind in OOXML_KINDS.items():
             if any(n.startswith(prefix) for n in names):
@@ -132,6 +159,18 @@ def _zip_kind(data: bytes) -> str:
     if "META-INF/container.xml" in names and "mimetype" in names:
         return "application/epub+zip"
     return "application/zip"
+
+
+def _member_head(data: bytes, name: str, limit: int = 100) -> bytes:
+    """The first `limit` bytes of one ZIP member (a capped read: a lying size cannot make it large)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(name) as fh:
+            return fh.read(limit)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, KeyError, RuntimeError):
+        return b""
 
 
 def _central_names(data: bytes) -> set[str]:

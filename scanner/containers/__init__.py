@@ -10,6 +10,12 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol
 
 from .base import Expander
+from .epub import EpubExpander
+from .mail import EmailExpander
+from .odf import OdfExpander
+from .office import OoxmlExpander
+from .outlook import OutlookExpander
+from .pdf import PdfExpander
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -24,7 +30,8 @@ class ExpanderFactory(Protocol):
     def __call__(self, settings: Settings) -> Expander: ...
 
 
-BUILTIN: tuple[ExpanderFactory, ...] = ()
+BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
+                                         OutlookExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:

@@ -65,7 +65,11 @@ class PdfExpander:
     kinds = frozenset({PDF_KIND})
 
     def __init__(self, settings: Settings) -> None:
+        import logging
+
         self.max_pixels = int(settings.max_megapixels * 1_000_000)
+        # pypdf's warnings quote bytes of the file (a secret may be among them): never let them reach a log
+        logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
     def expand(self, item: Item, budget: Budget) -> Expansion:
         repaired = _with_trailer(item.data)

@@ -20,7 +20,7 @@ from ..config import Settings
 from ..engines import EngineSet
 from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, ScannerError
-from ..formats import TEXT_KIND
+from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
@@ -112,7 +112,7 @@ class TextDetector:
 
     def _typed(self, subject: Subject) -> list[Finding]:
         """The pattern rules over typed text (a document body, slide notes, cells, an e-mail): no OCR, no layout."""
-        lines = subject.item.data.decode("utf-8", "replace").splitlines()
+        lines = decode_text(subject.item.data).splitlines()
         return [Finding(h.hit.rule_id, self.id, h.hit.severity, h.hit.confidence, h.hit.message, f"line {h.field + 1}",
                         None, dict(h.hit.evidence)) for h in field_hits(lines, self.table)]
 
