@@ -15,7 +15,8 @@ from scanner.text_safety import mask_tail, printable
     (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"),
     (b"\x00\x00\x00\x18ftypheic", "image/heic"), (b"\x00\x00\x00\x18ftypavif", "image/avif"),
     (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic", "image/heif"), (b"%PDF-1.7", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"), (b"hello", "text/plain"), (b"\x00\x01\xff\xfe binary", "application/octet-stream"),
+    (b"PK\x03\x04", "application/zip"), (b"hello", "text/plain"),
+    (b"\x00\x01\xff\xfe binary", "application/octet-stream"),
     (b"", "application/octet-stream")])
 def test_sniff(head: bytes, kind: str) -> None:
     assert sniff(head) == kind
