@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem
-from . import photoshop, png, tags, tiff
+from . import isobmff, photoshop, png, tags, tiff
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -131,6 +131,9 @@ def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifSt
     else:
         raw = im.info.get("exif") or b""
         blocks = [(raw, len(raw) - len(tiff_of(raw)), len(raw))] if raw else []
+        if data[4:8] == b"ftyp":  # HEIC/AVIF: the Exif items as stored, also those libheif did not attach
+            blocks += [(data, start, stop) for start, stop in isobmff.exif_items(data)
+                       if data[start:stop] != tiff_of(raw)]
     out = []
     for n, (buf, start, stop) in enumerate(blocks, 1):
         if stop - start > max_bytes:

@@ -117,3 +117,35 @@ def check(data: bytes) -> None:
         if offset + length > limit:
             raise CorruptItem(f"item {item} data runs {offset + length - limit} bytes past the end of the "
                               f"{where} (truncated file)")
+
+
+def _item_types(iinf: bytes) -> Iterator[tuple[int, bytes]]:
+    """(item id, item type) of every `infe` (version 2 or 3) in an `iinf` box payload."""
+    if len(iinf) < 6:
+        return
+    pos = 4 + (2 if iinf[0] == 0 else 4)  # version/flags, then the entry count
+    for kind, _start, payload, stop in boxes(iinf, pos):
+        if kind != b"infe" or stop - payload < 12 or iinf[payload] not in (2, 3):
+            continue
+        id_size = 2 if iinf[payload] == 2 else 4
+        item = int.from_bytes(iinf[payload + 4 : payload + 4 + id_size], "big")
+        type_at = payload + 4 + id_size + 2
+        yield item, iinf[type_at : type_at + 4]
+
+
+def exif_items(data: bytes) -> list[tuple[int, int]]:
+    """(start, stop) in `data` of the TIFF structure of every `Exif` item, read from iinf + iloc directly
+    (libheif drops an Exif item whose references are damaged; ExifTool still reads it)."""
+    children = _meta_children(data)
+    if b"iinf" not in children or b"iloc" not in children:
+        return []
+    exif_ids = {item for item, kind in _item_types(data[slice(*children[b"iinf"])]) if kind == b"Exif"}
+    out = []
+    for item, method, offset, length in iloc_extents(data[slice(*children[b"iloc"])]):
+        if item not in exif_ids or method != 0 or offset + length > len(data) or length < 12:
+            continue
+        skip = int.from_bytes(data[offset : offset + 4], "big")  # offset of the TIFF header after this field
+        start = offset + 4 + skip
+        if start + 8 <= offset + length and data[start : start + 4] in (b"II*\x00", b"MM\x00*"):
+            out.append((start, offset + length))
+    return out
