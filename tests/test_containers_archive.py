@@ -133,6 +133,7 @@ def test_text_and_comments_reach_the_text_rules(arc: dict[str, Path]) -> None:
 def test_links_and_special_members_are_fields_not_children(arc: dict[str, Path]) -> None:
     items, errs, fields = parts(expand(arc["links_special.tar"].read_bytes()))
     assert errs == []
+    assert {("identity", "tar owner", "jjansen"), ("identity", "tar group", "finance")} <= set(fields)
     assert ("history", "link member", "dir/shadow -> /etc/shadow") in fields
     assert ("history", "link member", "dir/hard -> dir/a.jpg") in fields
     assert {("history", "special member", "dir/fifo"), ("history", "special member", "dev/sda")} <= set(fields)

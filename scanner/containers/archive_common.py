@@ -13,6 +13,7 @@ CHUNK = 1 << 20  # bytes per read while decompressing a member
 OCTET_STREAM = "application/octet-stream"  # what sniff() says when no format matched
 TEXT_SNIFF_BYTES = 8192  # a NUL in these means binary, not text
 MAX_FIELDS = 1_000  # link/special members listed in one archive's fields; then one "more" line
+SYSTEM_ACCOUNTS = frozenset({"root", "wheel", "staff", "users", "nobody", "nogroup", "admin", "daemon", "bin"})
 LINK = ("history", "link member")
 SPECIAL = ("history", "special member")
 Field = tuple[str, str, str]
@@ -107,6 +108,7 @@ class FieldList:
     def __init__(self) -> None:
         self.rows: list[Field] = []
         self.dropped = 0
+        self.owners: set[str] = set()
 
     def add(self, kind: tuple[str, str], value: str) -> None:
         if len(self.rows) < MAX_FIELDS:
@@ -116,6 +118,12 @@ class FieldList:
 
     def link(self, name: str, target: str = "") -> None:
         self.add(LINK, f"{name} -> {target}" if target else name)
+
+    def owner(self, label: str, value: str) -> None:
+        """A user or group name stored with members (tar uname/gname), once per name; system accounts skipped."""
+        if value and value not in SYSTEM_ACCOUNTS and value not in self.owners:
+            self.owners.add(value)
+            self.add(("identity", label), value)
 
     def text(self, label: str, value: str) -> None:
         if value.strip() and len(self.rows) < MAX_FIELDS:

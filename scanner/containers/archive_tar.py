@@ -109,6 +109,8 @@ def _unread_rest(data: bytes, offset: int) -> bool:
 def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, item: Item, budget: Budget,
                 fields: FieldList) -> Expansion:
     name = safe_name(member.name)
+    fields.owner("tar owner", member.uname)
+    fields.owner("tar group", member.gname)
     if member.isdir():
         return
     if member.issym() or member.islnk():
