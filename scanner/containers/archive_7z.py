@@ -99,6 +99,8 @@ def _extract(archive: Any, item: Item, budget: Budget, files: list[Any], links: 
         if record is not None:
             refused.add(info.filename)
             yield record
+    # py7zr stops (DecompressionBombError) once the members produce more than they declared together
+    archive.max_extract_size = min(budget.limits.max_total_bytes, sum(i.uncompressed or 0 for i in files) + 1)
     _, factory_cls = _sink_classes(budget.limits.max_member_bytes)
     factory = factory_cls()
     _, exc = guarded(lambda: archive.extract(factory=factory))
