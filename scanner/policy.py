@@ -104,7 +104,8 @@ class Policy:
             if decision > Decision.APPROVE:
                 reasons.append(Reason(f.rule_id, decision, f.message))
         for e in errors:
-            reasons.append(Reason(f"error.{e.code}", self.on_error, f"could not fully analyse: {e.message}"))
+            part = f" {e.location}" if e.location else ""  # a member the container could not open
+            reasons.append(Reason(f"error.{e.code}", self.on_error, f"could not fully analyse{part}: {e.message}"))
         reasons.sort(key=lambda r: -r.decision)
         decision = max((r.decision for r in reasons), default=Decision.APPROVE)
         return Verdict(decision, tuple(reasons))

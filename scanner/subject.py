@@ -38,7 +38,7 @@ class Subject:
         """Record a part that could not be analysed (once: detectors sharing a failed decode agree)."""
         if any(e.code == exc.code and e.message == str(exc) for e in self.errors):
             return
-        self.errors.append(ErrorRecord(exc.code, str(exc), stage, self.item.location))
+        self.errors.append(ErrorRecord(exc.code, str(exc), stage))  # the report node says where the item is
 
     def header(self) -> Image.Image:
         """The image opened without decoding pixels (format, size, info, EXIF).

@@ -109,4 +109,32 @@ def test_reasons_name_the_part_and_the_json_tree_nests(reports: dict[str, FileRe
     assert "4111 1111 1111 1111" not in json.dumps(doc)
 
 
-ARCHIVE_CASES: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {}
+ARCHIVE_CASES: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {
+    "clean_two_photos.zip": ("approve", [], []),
+    "nested_gps.zip": ("review", [("metadata.gps", "inner.zip!DCIM/IMG_0001.jpg")], []),
+    "heic_gps.tar.gz": ("review", [("metadata.gps", "phone/IMG_0042.heic")], []),
+    "bomb_ratio.zip": ("review", [], [("too_large", "")]),
+    "traversal_names.zip": ("review", [], []),
+    "encrypted_member.zip": ("review", [], [("unsupported", "")]),
+    "comment_pan.zip": ("block", [("text.payment_card", "metadata")], []),
+    "gps_photo.7z": ("review", [("metadata.gps", "camera/IMG_7.jpg")], []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHIVE_CASES))
+def test_archive_leaks_are_found_where_they_are(reports: dict[str, FileReport], name: str) -> None:
+    decision, leaks, errors = ARCHIVE_CASES[name]
+    report = reports[name]
+    assert report.decision.label == decision, (name, sorted(_found(report)), sorted(_errors(report)))
+    assert set(leaks) <= _found(report), (name, sorted(_found(report)))
+    assert set(errors) <= _errors(report), (name, sorted(_errors(report)))
+
+
+def test_hostile_member_names_never_touch_the_disk(files: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (report,) = scan(files["traversal_names.zip"], SETTINGS).files
+    assert list(tmp_path.iterdir()) == []
+    locations = [p.location for p in report.parts]
+    assert locations and all("\x1b" not in loc and "!" not in loc for loc in locations)
+    assert "../../etc/passwd" in locations  # shown as text, never used as a path

@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol
 
+from .archive import ArchiveExpander
 from .base import Expander
 from .epub import EpubExpander
 from .mail import EmailExpander
@@ -31,7 +32,7 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander)
+                                         OutlookExpander, ArchiveExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:
