@@ -12,18 +12,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "scan": "api", "scan_iter": "api", "Settings": "config", "build_settings": "config",
+    "scan": "api", "scan_iter": "api", "scan_bytes": "api", "Scanner": "api",
+    "Settings": "config", "build_settings": "config",
     "Decision": "model", "ErrorRecord": "model", "FileReport": "model", "Finding": "model", "Region": "model",
     "ScanReport": "model", "Severity": "model", "Verdict": "model",
 }
 
 __all__ = [
-    "Decision", "ErrorRecord", "FileReport", "Finding", "Region", "ScanReport", "Settings", "Severity", "Verdict",
-    "__version__", "build_settings", "scan", "scan_iter",
+    "Decision", "ErrorRecord", "FileReport", "Finding", "Region", "ScanReport", "Scanner", "Settings", "Severity",
+    "Verdict", "__version__", "build_settings", "scan", "scan_bytes", "scan_iter",
 ]
 
 if TYPE_CHECKING:
-    from .api import scan, scan_iter
+    from .api import Scanner, scan, scan_bytes, scan_iter
     from .config import Settings, build_settings
     from .model import Decision, ErrorRecord, FileReport, Finding, Region, ScanReport, Severity, Verdict
 

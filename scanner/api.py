@@ -1,16 +1,18 @@
-"""The one library entry point every front end calls: scan(inputs, settings) -> ScanReport."""
+"""The library entry points every front end calls: scan / scan_iter (paths), Scanner.scan_bytes / scan_bytes."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from . import runner, sources
 from .config import Settings
 from .engines import EngineSet
-from .model import FileReport, ScanReport
-from .pipeline import Pipeline
+from .errors import ItemError, ItemTooLarge, UnsupportedItem
+from .model import ErrorRecord, FileReport, ScanReport
+from .pipeline import Pipeline, deadline
 
 Inputs = Iterable[str | os.PathLike[str]]
 
@@ -56,6 +58,41 @@ def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
     if on_start:
         on_start(len(walked.files))
     yield from runner.run([e.path for e in walked.files], settings, pipeline)
+
+
+class Scanner:
+    """Detectors and engines built once, for callers that scan many uploads in one process (a service).
+
+    Not thread-safe: give each thread its own Scanner, or serialise calls.
+    """
+
+    def __init__(self, settings: Settings | None = None, engines: EngineSet | None = None) -> None:
+        self.settings = settings or Settings()
+        self.pipeline = Pipeline(self.settings, engines)
+
+    def scan_bytes(self, data: bytes, name: str = "<bytes>") -> FileReport:
+        """The report tree of `data`, shown under `name` (a label only: never opened as a path)."""
+        label = sources.display_path(name)
+        cap = int(self.settings.max_file_mb * 1_000_000)
+        error: ItemError
+        if len(data) > cap:
+            error = ItemTooLarge(f"{len(data) / 1e6:.1f} MB is over the {cap / 1e6:.0f} MB cap")
+        elif not data:
+            error = UnsupportedItem("empty file (0 bytes)")
+        else:
+            with deadline(self.settings.timeout_s):
+                return self.pipeline.scan_item(sources.item_from_bytes(label, data))
+        return self.pipeline.error_report(label, ErrorRecord(error.code, str(error), "read"))
+
+    def scan_stream(self, stream: BinaryIO, name: str = "<stream>") -> FileReport:
+        """Read `stream` up to the file cap (one byte more tells that it is over), then scan_bytes."""
+        return self.scan_bytes(stream.read(int(self.settings.max_file_mb * 1_000_000) + 1), name)
+
+
+def scan_bytes(data: bytes, name: str = "<bytes>", settings: Settings | None = None,
+               engines: EngineSet | None = None) -> FileReport:
+    """One upload in memory -> its report tree (builds the detectors each call: keep a Scanner for many)."""
+    return Scanner(settings, engines).scan_bytes(data, name)
 
 
 def scan(inputs: Inputs | str | os.PathLike[str], settings: Settings | None = None,

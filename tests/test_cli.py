@@ -41,8 +41,13 @@ def test_jsonl_schema_one_object_per_file(cli, fx) -> None:
     assert len(rows["clean.png"]["sha256"]) == 64
 
 
-def test_json_document_matches_golden_shape(cli, fx) -> None:
-    result = cli("scan", "--format", "json", "--detectors", "metadata", "-j", "1", str(fx["gps_dirty.jpg"]))
+def test_json_document_matches_golden_shape(cli, fx, tmp_path) -> None:
+    import zipfile
+
+    holder = tmp_path / "holder.zip"  # a container, so the shape of `parts` is guarded too
+    with zipfile.ZipFile(holder, "w") as zf:
+        zf.write(fx["gps_dirty.jpg"], "gps_dirty.jpg")
+    result = cli("scan", "--format", "json", "--detectors", "metadata", "-j", "1", str(holder))
     doc = json.loads(result.out)
     golden = json.loads((ROOT / "tests" / "golden" / "report_shape.json").read_text())
 

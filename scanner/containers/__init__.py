@@ -15,6 +15,7 @@ from .epub import EpubExpander
 from .mail import EmailExpander
 from .odf import OdfExpander
 from .office import OoxmlExpander
+from .ole import OleExpander
 from .outlook import OutlookExpander
 from .pdf import PdfExpander
 
@@ -32,7 +33,7 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander, ArchiveExpander)
+                                         OutlookExpander, ArchiveExpander, OleExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:
