@@ -78,7 +78,7 @@ def recall(corpus: Path, scanner: Scanner) -> None:
         values = reported_values(report)
         for name in names:
             total += 1
-            hit = any(printable(secret(v), 80) in values for v in (name, name.lstrip(">")))
+            hit = any(printable(secret(v), 80) in values for v in (name, name.lstrip(">"), f"'{name}'"))
             ours += hit
             theirs += name[:40] in tool.get(str(path), "")
             if not hit:
