@@ -122,13 +122,13 @@ def run_engine(choice: str, items: list[dict[str, str]], corpus: Path, visual: b
             sub = Subject(item, settings)
             if scenes is not None:  # every item here is a picture (accepts() looks at the media kind)
                 scenes.detect(sub)
-                rec["scenes"] = sub.hints.get("visual.scenes", [])
+                rec["scenes"] = list(sub.facts.scenes)
             start = time.perf_counter()
             findings = detector.detect(sub)
             rec["detector_s"] = time.perf_counter() - start  # the visual detector's seconds are not in here
             rec["rules"] = sorted({f.rule_id for f in findings})
             rec["medium"] = any(f.severity >= Severity.MEDIUM for f in findings)
-            rec["timings"] = {k: v for k, v in sub.hints.get("timings", {}).items() if k.startswith("text.")}
+            rec["timings"] = {k: v for k, v in sub.facts.timings.items() if k.startswith("text.")}
             start = time.perf_counter()
             pic = Subject(item, settings).picture(WORK_SIDE)
             texts = []

@@ -210,7 +210,7 @@ class Pipeline:
         findings = tuple(f for f in (policy.apply(f) for f in w.findings) if f is not None)
         errors = tuple(w.subject.errors)
         timings = {**({"read": t_read} if t_read is not None else {}), **w.timings,
-                   **w.subject.hints.get("timings", {})}
+                   **w.subject.facts.timings}
         verdict = policy.combine(policy.decide(findings, errors), ((p.location, p.verdict) for p in parts))
         return FileReport(item.source, item.sha256, item.kind, item.size, verdict, findings, errors, timings,
                           item.location, parts)

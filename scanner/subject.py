@@ -1,12 +1,13 @@
-"""Subject: one Item plus what detectors share about it (decoded pixels, hints), decoded lazily once."""
+"""Subject: one Item plus what detectors share about it (decoded pixels, typed facts), decoded lazily once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import frames, media
 from .config import Settings
 from .errors import ItemError, ScannerError, UnsupportedItem
+from .facts import Facts
 from .model import ErrorRecord, Item
 
 if TYPE_CHECKING:
@@ -16,15 +17,15 @@ if TYPE_CHECKING:
 class Subject:
     """What a detector looks at. Decodes happen on first use and are cached per size.
 
-    `hints` carries facts one detector leaves for the ones after it (e.g. the visual
-    detector's scene cue "document" makes the text detector look harder); detectors run in
-    registry order.
+    `facts` carries what one detector learns for the ones after it (e.g. the visual detector's
+    scene cue "document" makes the text detector look harder); the order comes from what each
+    detector declares it provides and needs (scanner/facts.py).
     """
 
     def __init__(self, item: Item, settings: Settings) -> None:
         self.item = item
         self.settings = settings
-        self.hints: dict[str, Any] = {}
+        self.facts = Facts()
         self.errors: list[ErrorRecord] = []
         self._pictures: dict[tuple[int | None, bool], Image.Image] = {}
         self._decode_error: ItemError | None = None

@@ -61,7 +61,7 @@ def ids(findings: list[Finding]) -> set[str]:
 def test_rapidocr_finds(rapid: TextDetector, tfx: dict[str, Path], name: str, rule: str) -> None:
     findings, subject = scan(rapid, tfx[name])
     assert rule in ids(findings)
-    assert "text.ocr.rapidocr" in subject.hints["timings"]
+    assert "text.ocr.rapidocr" in subject.facts.timings
     assert all(f.detector == "text" and f.location == "ocr" and f.region for f in findings)
 
 
@@ -69,30 +69,30 @@ def test_rapidocr_finds(rapid: TextDetector, tfx: dict[str, Path], name: str, ru
 def test_tesseract_finds(tess: TextDetector, tfx: dict[str, Path], name: str, rule: str) -> None:
     findings, subject = scan(tess, tfx[name])
     assert rule in ids(findings)
-    assert "text.ocr.tesseract" in subject.hints["timings"]
+    assert "text.ocr.tesseract" in subject.facts.timings
 
 
 def test_textless_photo_skips_recognition(rapid: TextDetector, tfx: dict[str, Path]) -> None:
     findings, subject = scan(rapid, tfx["textless_photo"])
     assert findings == []
-    assert "text.gate" in subject.hints["timings"]
-    assert "text.ocr.rapidocr" not in subject.hints["timings"]
-    assert subject.hints["text.notes"] == 0
+    assert "text.gate" in subject.facts.timings
+    assert "text.ocr.rapidocr" not in subject.facts.timings
+    assert subject.facts.text_notes == 0
 
 
 def test_small_sticky_note_is_read_from_its_crop(rapid: TextDetector, tfx: dict[str, Path]) -> None:
     """~11 px letters on a 90 px note in a 1600 px photo: found by colour, read enlarged, boxed on the note."""
     findings, subject = scan(rapid, tfx["sticky_small"])
     secret = next(f for f in findings if f.rule_id == "text.secret")
-    assert subject.hints["text.notes"] == 1 and "text.notes" in subject.hints["timings"]
+    assert subject.facts.text_notes == 1 and "text.notes" in subject.facts.timings
     assert secret.region and 1300 < secret.region.x < 1420 and 590 < secret.region.y < 700
-    assert text_fixtures.WIFI_PASSWORD not in repr(findings) + repr(subject.hints)
+    assert text_fixtures.WIFI_PASSWORD not in repr(findings) + repr(subject.facts)
 
 
 def test_whiteboard_scene_hint_adds_evidence(rapid: TextDetector, tfx: dict[str, Path]) -> None:
     data = tfx["whiteboard_codename"].read_bytes()
     subject = Subject(Item("wb.png", data, hashlib.sha256(data).hexdigest(), "image/png"), rapid.settings)
-    subject.hints["visual.scenes"] = ["whiteboard"]
+    subject.facts.scenes = ["whiteboard"]
     board = next(f for f in rapid.detect(subject) if f.rule_id == "text.whiteboard")
     assert "whiteboard scene" in board.message and board.severity is Severity.MEDIUM
 
@@ -124,7 +124,7 @@ def test_full_card_number_never_leaks(rapid: TextDetector, tess: TextDetector, t
             assert card.evidence["masked"] == "**** " + pan[-4:]
             assert card.message.startswith(f"payment card number ending {pan[-4:]}")
             outputs = [json.dumps([f.to_dict() for f in findings]), repr(findings), str(findings),
-                       " ".join(f.message for f in findings), repr(subject.hints)]
+                       " ".join(f.message for f in findings), repr(subject.facts)]
             for out in outputs:
                 for v in variants:
                     assert v not in out
@@ -132,7 +132,7 @@ def test_full_card_number_never_leaks(rapid: TextDetector, tess: TextDetector, t
 
 def test_sticky_password_never_leaks(rapid: TextDetector, tfx: dict[str, Path]) -> None:
     findings, subject = scan(rapid, tfx["sticky_wifi"])
-    blob = json.dumps([f.to_dict() for f in findings]) + repr(findings) + repr(subject.hints)
+    blob = json.dumps([f.to_dict() for f in findings]) + repr(findings) + repr(subject.facts)
     assert text_fixtures.WIFI_PASSWORD not in blob
     assert any(f.message == "password written next to 'pw'" for f in findings)
 

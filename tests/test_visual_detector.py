@@ -63,7 +63,7 @@ def test_matching_photo_flagged_and_lobby_not(
     assert restricted and restricted[0].evidence["label"] == "server-room"
     assert "rack-" in str(restricted[0].evidence["nearest_reference"])
     assert "visual.restricted" not in rules(found_lobby)
-    assert rack.hints["timings"]["visual.embed"] > 0
+    assert rack.facts.timings["visual.embed"] > 0
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Built-in detectors, in the order they run (later ones may read earlier ones' hints).
+"""Built-in detectors. They run in an order derived from the facts each provides and needs
+(scanner/facts.py): the visual detector provides scene cues the text detector needs, so it runs first.
 
 Adding a detector = one module + one line here. Third-party detectors register under the
 `leakscan.detectors` entry-point group.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from .. import facts
 from ..config import Settings, did_you_mean
 from ..engines import EngineSet
 from ..errors import ConfigError
@@ -18,13 +20,37 @@ from .metadata import MetadataDetector
 from .text import TextDetector
 from .visual import VisualDetector
 
-# visual runs before text: its scene cue ("document", "screen", "whiteboard") makes OCR look harder
-BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector, VisualDetector, TextDetector)
+BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector, TextDetector, VisualDetector)
 
 
 def available() -> tuple[DetectorFactory, ...]:
+    """Every detector, built-in and plugin, in run order (providers of a fact before those that need it)."""
     plugins = tuple(ep.load() for ep in entry_points(group="leakscan.detectors"))
-    return BUILTIN + plugins
+    return run_order(BUILTIN + plugins)
+
+
+def run_order(factories: Sequence[DetectorFactory]) -> tuple[DetectorFactory, ...]:
+    """A stable topological order: each detector after every detector that provides a fact it needs."""
+    unknown = {f"{f.id}: {n}" for f in factories for n in (_needs(f) | _provides(f)) - facts.NAMES}
+    if unknown:
+        raise ConfigError(f"detectors name facts that do not exist: {', '.join(sorted(unknown))}")
+    done: list[DetectorFactory] = []
+    pending = list(factories)
+    while pending:
+        ready = next((f for f in pending if not any(_needs(f) & _provides(p) for p in pending if p is not f)), None)
+        if ready is None:
+            raise ConfigError(f"detectors need each other's facts: {', '.join(f.id for f in pending)}")
+        done.append(ready)
+        pending.remove(ready)
+    return tuple(done)
+
+
+def _needs(factory: DetectorFactory) -> frozenset[str]:
+    return frozenset(getattr(factory, "needs", ()))  # a plugin that declares nothing needs nothing
+
+
+def _provides(factory: DetectorFactory) -> frozenset[str]:
+    return frozenset(getattr(factory, "provides", ()))
 
 
 def known_rule_ids(factories: Sequence[DetectorFactory], settings: Settings | None = None) -> frozenset[str]:

@@ -43,6 +43,14 @@ class DetectorFactory(Protocol):
     id: str
 
     @property
+    def provides(self) -> frozenset[str]:
+        """Facts fields its detectors fill in (scanner/facts.py)."""
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Facts fields they read: they run after the detectors that provide them."""
+
+    @property
     def rules(self) -> tuple[str, ...]: ...
 
     def __call__(self, settings: Settings, engines: EngineSet) -> Detector: ...

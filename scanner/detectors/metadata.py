@@ -36,6 +36,8 @@ _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestL
 
 class MetadataDetector:
     id = "metadata"
+    provides = frozenset[str]()
+    needs = frozenset[str]()
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
              "metadata.identity", "metadata.device", "metadata.capture_time", "metadata.text", "metadata.thumbnail",
              "metadata.trailing_data", "metadata.hidden_payload", "metadata.contact", "metadata.history",

@@ -4,7 +4,7 @@ Cheap by construction: the picture is decoded at <= 2000 px, a ~60 ms detection-
 (the text-presence gate) lets pictures without text skip recognition, small text is scaled
 up, and rotations are tried only when text was located but not read. Sticky notes, whose small
 writing the gate cannot see, are found by colour and shape (`text/notes.py`) and read from
-enlarged crops. Per-stage seconds go to `subject.hints["timings"]`. Findings carry
+enlarged crops. Per-stage seconds go to `subject.facts.timings`. Findings carry
 masked/hashed evidence and boxes in the pixels of the full oriented image.
 """
 
@@ -76,6 +76,8 @@ class TextDetector:
     """Runs the configured OCR engine(s) and the text rules on one picture."""
 
     id = "text"
+    needs = frozenset({"scenes"})
+    provides = frozenset({"text_notes", "text_located", "text_present"})
     rules = RULE_IDS  # every rule id it may report; the tables are `self.table`
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
@@ -117,20 +119,20 @@ class TextDetector:
                         None, dict(h.hit.evidence)) for h in field_hits(lines, self.table)]
 
     def _detect(self, subject: Subject) -> list[Finding]:
-        timings: dict[str, float] = subject.hints.setdefault("timings", {})
-        scenes = frozenset(str(s) for s in subject.hints.get("visual.scenes", ()))  # the visual cues, if any
+        timings = subject.facts.timings
+        scenes = frozenset(subject.facts.scenes)  # the visual cues, if the visual detector ran
         picture = _timed(timings, "text.decode", lambda: subject.picture(WORK_SIDE))
         full = subject.oriented_size()
         engines = self._ocr()
         locator = self._locator()
         located: list[Region] | None = None
         notes = _timed(timings, "text.notes", lambda: find_notes(picture))
-        subject.hints["text.notes"] = len(notes)
+        subject.facts.text_notes = len(notes)
         if locator is not None:
             located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
-            subject.hints["text.located"] = len(located)
+            subject.facts.text_located = len(located)
             if not located and not notes and not scenes & TEXT_SCENES:
-                subject.hints["text.present"] = False
+                subject.facts.text_present = False
                 return []
         work, factor = self._scaled(picture, located)
         full_pass = locator is None or bool(located) or bool(scenes & TEXT_SCENES)
@@ -147,7 +149,7 @@ class TextDetector:
                 hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scenes))
         if any(h.rule_id in NOT_A_BOARD for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
-        subject.hints["text.present"] = bool(hits) or bool(located)
+        subject.facts.text_present = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
 

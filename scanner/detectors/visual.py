@@ -30,6 +30,8 @@ class VisualDetector:
     """Batches subjects through one embedder; the gallery and known hashes load once per process."""
 
     id = "visual"
+    provides = frozenset({"scenes"})
+    needs = frozenset[str]()
     rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
@@ -78,7 +80,7 @@ class VisualDetector:
         matches = gallery.match(emb.features, emb.patches) if gallery is not None else [None] * len(subjects)
         out: list[list[Finding]] = []
         for i, subject in enumerate(subjects):
-            subject.hints.setdefault("timings", {})["visual.embed"] = per_item
+            subject.facts.timings["visual.embed"] = per_item
             findings: list[Finding] = []
             match = matches[i]
             if match is not None:
@@ -132,7 +134,7 @@ class VisualDetector:
     def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
         findings = []
         for cue in cues_for(probs, image_stats(picture), self.options.cue_min):
-            subject.hints.setdefault("visual.scenes", []).append(cue.scene)
+            subject.facts.scenes.append(cue.scene)
             findings.append(
                 Finding(
                     rule_id=CUE_RULES[cue.scene],
