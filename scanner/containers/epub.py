@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedItem
-from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .base import Budget, Expansion, child, safe_name
 from .office_parts import Facts
 from .zipparts import ZipDoc, flatten, local
 
@@ -68,13 +68,7 @@ class EpubExpander:
             elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
                 yield child(item, safe_name(name), data)
             yield from doc.drain()
-        fields = fields_item(item, "package.opf", facts.all_fields())
-        if fields is not None:
-            yield fields
-        for part, texts in facts.texts:
-            text = text_item(item, f"{part}#text", texts)
-            if text is not None:
-                yield text
+        yield from facts.items(item, "package.opf")
 
 
 def _rootfiles(doc: ZipDoc) -> set[str]:

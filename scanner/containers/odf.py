@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedItem
-from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .base import Budget, Expansion, child, safe_name
 from .office_parts import NOTES_NOISE, Facts, PartReader
 from .zipparts import ZipDoc, blocks, flatten, identity_or_other, local
 
@@ -73,13 +73,7 @@ class OdfExpander:
             elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
                 yield child(item, safe_name(name), data)
             yield from doc.drain()
-        fields = fields_item(item, FIELDS_NAME, facts.all_fields())
-        if fields is not None:
-            yield fields
-        for part, texts in facts.texts:
-            text = text_item(item, f"{part}#text", texts)
-            if text is not None:
-                yield text
+        yield from facts.items(item, FIELDS_NAME)
 
 
 def _encrypted(doc: ZipDoc) -> set[str]:

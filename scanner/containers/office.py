@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .base import Budget, Expansion, child, fields_item, safe_name, text_item
+from .base import Budget, Expansion, child, safe_name
 from .office_parts import Facts, reader_for
 from .zipparts import ZipDoc
 
@@ -56,7 +56,7 @@ class OoxmlExpander:
                     yield child(item, safe_name(info.filename), data)
             yield from doc.drain()
         facts.count("embedded files", embedded)
-        yield from _own_items(item, facts)
+        yield from facts.items(item, FIELDS_NAME)
 
 
 def _read_part(doc: ZipDoc, info: ZipInfo, facts: Facts) -> None:
@@ -66,14 +66,3 @@ def _read_part(doc: ZipDoc, info: ZipInfo, facts: Facts) -> None:
     root = doc.xml(info)
     if root is not None:
         reader(root, facts, safe_name(info.filename))
-
-
-def _own_items(item: Item, facts: Facts) -> Expansion:
-    """The package's fields, then one text item per part that has text."""
-    fields = fields_item(item, FIELDS_NAME, facts.all_fields())
-    if fields is not None:
-        yield fields
-    for name, texts in facts.texts:
-        text = text_item(item, f"{name}#text", texts)
-        if text is not None:
-            yield text

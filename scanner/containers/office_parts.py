@@ -11,10 +11,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .base import Expansion, fields_item, text_item
 from .zipparts import blocks, flatten, identity_or_other, local
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
+
+    from ..model import Item
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 SML = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -60,6 +63,16 @@ class Facts:
         people = [("identity", role, who) for role, who in self.people]
         counts = [("history", what, str(n)) for what, n in self.counts.items()]
         return self.fields + people + counts
+
+    def items(self, parent: Item, fields_name: str) -> Expansion:
+        """The package's own items: its fields (as `fields_name`), then one text item per part that has text."""
+        fields = fields_item(parent, fields_name, self.all_fields())
+        if fields is not None:
+            yield fields
+        for part, texts in self.texts:
+            text = text_item(parent, f"{part}#text", texts)
+            if text is not None:
+                yield text
 
 
 def core(root: Element, facts: Facts, name: str) -> None:
