@@ -68,10 +68,19 @@ def exiftool_values(paths: list[Path]) -> dict[str, str]:
     return {row["SourceFile"]: json.dumps(row, ensure_ascii=False) for row in json.loads(out or "[]")}
 
 
+def mat2_values(paths: list[Path]) -> dict[str, str]:
+    """`mat2 --show` per file, where mat2 is installed (Debian's `mat2` package; a peer, not a dependency)."""
+    if not shutil.which("mat2"):
+        return {}
+    return {str(p): subprocess.run(["mat2", "--show", str(p)], capture_output=True, text=True, check=False).stdout
+            for p in paths}
+
+
 def recall(corpus: Path, scanner: Scanner) -> None:
     expected = expected_names(corpus)
     tool = exiftool_values(list(expected))
-    total = ours = theirs = 0
+    peer = mat2_values(list(expected))
+    total = ours = theirs = by_mat2 = 0
     t0 = time.perf_counter()
     for path, names in sorted(expected.items()):
         report = scanner.scan_bytes(path.read_bytes(), path.name)
@@ -81,12 +90,14 @@ def recall(corpus: Path, scanner: Scanner) -> None:
             hit = any(printable(secret(v), 80) in values for v in (name, name.lstrip(">"), f"'{name}'"))
             ours += hit
             theirs += name[:40] in tool.get(str(path), "")
+            by_mat2 += name[:40] in peer.get(str(path), "")
             if not hit:
                 print(f"  missed by leakscan: {path.name}: {name!r}")
         print(f"  {path.name:36} {report.decision.label:7} parts={sum(1 for _ in report.walk()) - 1:3} "
               f"names={len(names)}")
     seconds = time.perf_counter() - t0
-    print(f"names listed in MANIFEST.csv: {total}; reported by leakscan: {ours}; in exiftool -ee output: {theirs}")
+    print(f"names listed in MANIFEST.csv: {total}; reported by leakscan: {ours}; in exiftool -ee output: {theirs}; "
+          f"in mat2 --show output: {by_mat2 if peer else 'mat2 not installed'}")
     print(f"corpus documents: {len(expected)} files in {seconds:.2f} s = {len(expected) / seconds:.1f} files/s")
 
 

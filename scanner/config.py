@@ -15,12 +15,14 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .containers.base import Limits
 from .errors import ConfigError
 from .model import Decision, Severity
 from .policy import Policy, parse_policy
+
+if TYPE_CHECKING:
+    from .containers.base import Limits
 from .text_safety import printable
 
 POLICY_FILE_NAME = "leakscan.toml"
@@ -134,28 +136,31 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+_DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}  # declared once, in SETTINGS
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a scan needs to know, immutable and passed down (never a global)."""
 
     policy: Policy = field(default_factory=Policy)
-    jobs: int = 0
-    detectors: tuple[str, ...] = ("all",)
-    device: str = "auto"
-    batch_size: int = 16
-    ocr_engine: str = "auto"
-    ocr_lang: str = "eng+nld+deu"
-    refs: Path | None = None
-    cache_dir: Path | None = None
-    max_file_mb: float = 200.0
-    max_megapixels: float = 120.0
-    max_metadata_kb: float = 4096.0
-    timeout_s: float = 120.0
-    max_batch_mb: float = 256.0
-    max_depth: int = 5
-    max_members: int = 10_000
-    max_expanded_mb: float = 1000.0
-    max_ratio: float = 200.0
+    jobs: int = _DEFAULTS["jobs"]
+    detectors: tuple[str, ...] = _DEFAULTS["detectors"]
+    device: str = _DEFAULTS["device"]
+    batch_size: int = _DEFAULTS["batch_size"]
+    ocr_engine: str = _DEFAULTS["ocr_engine"]
+    ocr_lang: str = _DEFAULTS["ocr_lang"]
+    refs: Path | None = _DEFAULTS["refs"]
+    cache_dir: Path | None = _DEFAULTS["cache_dir"]
+    max_file_mb: float = _DEFAULTS["max_file_mb"]
+    max_megapixels: float = _DEFAULTS["max_megapixels"]
+    max_metadata_kb: float = _DEFAULTS["max_metadata_kb"]
+    timeout_s: float = _DEFAULTS["timeout_s"]
+    max_batch_mb: float = _DEFAULTS["max_batch_mb"]
+    max_depth: int = _DEFAULTS["max_depth"]
+    max_members: int = _DEFAULTS["max_members"]
+    max_expanded_mb: float = _DEFAULTS["max_expanded_mb"]
+    max_ratio: float = _DEFAULTS["max_ratio"]
     policy_path: str | None = None
     policy_origin: str | None = None  # "--policy", "LEAKSCAN_POLICY" or "working directory"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -173,6 +178,8 @@ class Settings:
     @property
     def limits(self) -> Limits:
         """How far containers are opened (one member may not exceed the file cap)."""
+        from .containers.base import Limits  # not at import time: `leakscan --help` loads no expander
+
         return Limits(max_depth=self.max_depth, max_members=self.max_members,
                       max_member_bytes=int(self.max_file_mb * 1_000_000),
                       max_total_bytes=int(self.max_expanded_mb * 1_000_000), max_ratio=self.max_ratio)

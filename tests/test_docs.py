@@ -45,3 +45,16 @@ def test_every_setting_is_documented(setting: str) -> None:
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert command in cli.commands
     assert f"leakscan {command}" in README
+
+
+def test_detectors_help_is_generated_from_the_registry(cli) -> None:
+    result = cli("scan", "--help")
+    line = " ".join(result.out.split())
+    assert all(f.id in line.split("--detectors", 1)[1].split("--device", 1)[0] for f in available())
+
+
+def test_settings_defaults_are_declared_once() -> None:
+    from scanner.config import Settings
+
+    defaults = Settings()
+    assert all(getattr(defaults, s.name) == s.default for s in SETTINGS)
