@@ -25,7 +25,8 @@ from _corpus import default_corpus
 from scanner import Decision, FileReport, Settings, scan
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATORS = ("metadata_fixtures", "gps_carriers", "text_fixtures", "visual_fixtures")  # fixtures/*.py build()
+GENERATORS = ("metadata_fixtures", "gps_carriers", "text_fixtures", "visual_fixtures", "hardening_gps",
+              "hardening_payloads", "hardening_metadata_text")  # fixtures/*.py build()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import gps_carriers, metadata_fixtures, text_fixtures, visual_fixtures
+from fixtures import (
+    gps_carriers,
+    hardening_gps,
+    hardening_metadata_text,
+    hardening_payloads,
+    metadata_fixtures,
+    text_fixtures,
+    visual_fixtures,
+)
 from scanner import Decision, FileReport, Settings, scan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +30,8 @@ import _exiftool  # noqa: E402
 from _corpus import default_corpus  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not _exiftool.available(), reason="exiftool not installed")
-GENERATORS = (metadata_fixtures, gps_carriers, text_fixtures, visual_fixtures)
+GENERATORS = (metadata_fixtures, gps_carriers, text_fixtures, visual_fixtures, hardening_gps, hardening_payloads,
+              hardening_metadata_text)
 META = Settings(detectors=("metadata",), jobs=1)
 MIN_FIXTURE_COORDINATES = 15  # 9 GPS fixtures in metadata_fixtures (truncated.jpg too) + 9 carriers, today
 
