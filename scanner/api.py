@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from . import runner, sources
+from . import sources
 from .config import Settings
 from .engines import EngineSet
 from .errors import ItemError, ItemTooLarge, UnsupportedItem
+from .execution import Pool, run
 from .model import ErrorRecord, FileReport, ScanReport
 from .pipeline import Pipeline, deadline
 
@@ -40,12 +41,16 @@ def plan(inputs: Inputs) -> Plan:
 
 
 def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
-              engines: EngineSet | None = None, on_start: Callable[[int], None] | None = None) -> Iterator[FileReport]:
+              engines: EngineSet | None = None, on_start: Callable[[int], None] | None = None,
+              pool: Pool | None = None) -> Iterator[FileReport]:
     """Reports for every file under `inputs`, streamed as files finish (order not guaranteed with jobs > 1).
 
     Paths that cannot be read come back as `review` reports with an error entry. `on_start` is
     told how many files will be scanned once the inputs have been walked (for progress bars).
     `inputs` may be a Plan already walked (the CLI walks first to protect its output file).
+    Files are scanned by worker processes under a watchdog (a file past timeout_s gets `review`
+    even when it hangs in C code): a pool made for this call, or `pool`, a long-lived one shared
+    by threads (a service). With `engines`, files are scanned in the calling thread instead.
     """
     settings = settings or Settings()
     walked = inputs if isinstance(inputs, Plan) else plan(inputs)
@@ -57,13 +62,15 @@ def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
             yield reporter.error_report(sources.display_path(entry.path), entry.problem)
     if on_start:
         on_start(len(walked.files))
-    yield from runner.run([e.path for e in walked.files], settings, pipeline)
+    yield from run([e.path for e in walked.files], settings, pipeline, pool=pool)
 
 
 class Scanner:
     """Detectors and engines built once, for callers that scan many uploads in one process (a service).
 
-    Not thread-safe: give each thread its own Scanner, or serialise calls.
+    Not thread-safe: give each thread its own Scanner, or serialise calls. Runs in the calling thread:
+    the per-file limit is SIGALRM's (main thread only, and no help against a hang in C code); a
+    service should write uploads to files and scan them through a shared execution.Pool.
     """
 
     def __init__(self, settings: Settings | None = None, engines: EngineSet | None = None) -> None:
