@@ -84,6 +84,12 @@ class Pipeline:
         self.engines = engines or EngineSet(settings)
         self.detectors = list(detectors) if detectors is not None else registry.build(settings, self.engines)
         self.expanders = containers.build(settings) if expanders is None else dict(expanders)
+        # told when a stage over N items starts (a worker turns it into a heartbeat for the parent's watchdog)
+        self.on_stage: Callable[[int], None] | None = None
+
+    def _stage(self, items: int) -> None:
+        if self.on_stage is not None:
+            self.on_stage(items)
 
     def scan_paths(self, paths: Sequence[str]) -> list[FileReport]:
         """Reports for a chunk of files, in the same order; batch detectors see each group whole.
@@ -119,7 +125,7 @@ class Pipeline:
 
     def _tree(self, root: Item) -> list[_Work]:
         """The item and everything it holds, one _Work per node (expansion errors already on the node)."""
-        nodes = expand_tree(root, self.expanders, self.settings.limits, lambda: deadline(self.settings.timeout_s))
+        nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline)
         works = []
         for node in nodes:
             w = _Work(Subject(node.item, self.settings), node)
@@ -130,11 +136,17 @@ class Pipeline:
 
     def _read(self, path: str) -> Item | ErrorRecord:
         """The file's bytes, under the per-file time limit (a slow or stuck read gets review)."""
+        self._stage(1)
         try:
             with deadline(self.settings.timeout_s):
                 return sources.read_item(path, int(self.settings.max_file_mb * 1_000_000))
         except ItemError as exc:
             return ErrorRecord(exc.code, str(exc), "read")
+
+    def _container_deadline(self) -> contextlib.AbstractContextManager[None]:
+        """Opening one container is a stage of its own, under the per-item time limit."""
+        self._stage(1)
+        return deadline(self.settings.timeout_s)
 
     def _run_detectors(self, works: list[_Work]) -> None:
         for det in self.detectors:
@@ -168,12 +180,14 @@ class Pipeline:
         return None
 
     def _single(self, det: Detector, w: _Work) -> None:
+        self._stage(1)
         t0 = time.perf_counter()
         found = self._guarded(det.id, [w], self.settings.timeout_s, lambda: det.detect(w.subject))
         w.findings.extend(found or [])
         w.timings[det.id] = w.timings.get(det.id, 0.0) + time.perf_counter() - t0
 
     def _batch(self, det: BatchDetector, todo: list[_Work]) -> None:
+        self._stage(len(todo))
         t0 = time.perf_counter()
         try:
             results = self._guarded(det.id, todo, self.settings.timeout_s * len(todo),

@@ -235,3 +235,43 @@ def test_scan_iter_through_a_shared_pool(folder) -> None:
         via_pool = _by_path(api.scan_iter([folder], SETTINGS, pool=pool))
     own = _by_path(api.scan_iter([folder], SETTINGS))
     assert {p: _same(r) for p, r in via_pool.items()} == {p: _same(r) for p, r in own.items()}
+
+
+# --- heartbeats: a container whose parts each finish in time is not killed for its total ----------
+
+STEADY_S = 0.7 * TIMEOUT_S
+
+
+class Steady:
+    """Takes most of timeout_s on every picture inside a container: slow, but never stuck."""
+
+    id = "test.steady"
+    rules: tuple[str, ...] = ()
+
+    def accepts(self, subject: Subject) -> bool:
+        return subject.item.depth > 0 and subject.item.kind.startswith("image/")
+
+    def detect(self, subject: Subject) -> list[Finding]:
+        time.sleep(STEADY_S)
+        return []
+
+
+def steady_pipeline(settings: Settings) -> Pipeline:
+    pipeline = Pipeline(settings)
+    pipeline.detectors.append(Steady())
+    return pipeline
+
+
+def test_each_stage_of_a_container_gets_its_own_time_limit(fx, tmp_path: Path) -> None:
+    import zipfile
+
+    members = 6  # 6 x 0.7 s: past the file's first deadline (timeout_s + grace), each stage well within it
+    assert members * STEADY_S > TIMEOUT_S + GRACE_S
+    holder = tmp_path / "album.zip"
+    with zipfile.ZipFile(holder, "w") as zf:
+        for i in range(members):
+            zf.write(fx["clean.jpg"], f"p{i}.jpg")
+    with Pool(SETTINGS, 1, factory=steady_pipeline, method="fork") as pool:
+        (report,) = pool.scan([str(holder)])
+    assert not [e.code for node in report.walk() for e in node.errors]
+    assert len(report.parts) == members and report.decision == Decision.APPROVE

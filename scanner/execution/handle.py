@@ -14,8 +14,9 @@ from typing import Any
 
 from ..config import Settings
 from ..pipeline import Pipeline
-from .worker import READY, PipelineFactory, Task, serve
+from .worker import READY, Beat, PipelineFactory, Task, serve
 
+BEAT_GRACE_S = 2.0  # on top of timeout_s per item of a stage: the pipe, a busy machine
 START_LIMIT_S = 300.0  # a spawned worker may load models before its first chunk; past this it is stuck
 STOP_GRACE_S = 2.0  # how long a stopped worker gets to exit before SIGKILL
 _NOTHING = object()
@@ -32,9 +33,10 @@ class Chunk:
 class Worker:
     """One worker process seen from the parent. Not shared: one scan holds it while it has a chunk."""
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection, per_item_s: float) -> None:
         self.process = process
         self.conn = conn
+        self.per_item_s = per_item_s
         self.ready = False
         self.chunk: Chunk | None = None
         self.limit = 0.0
@@ -48,7 +50,7 @@ class Worker:
         process: BaseProcess = ctx.Process(target=serve, args=args, name="leakscan-worker", daemon=True)  # type: ignore[attr-defined]
         process.start()
         child_end.close()  # so the parent's end reads EOF once the worker is gone
-        return cls(process, parent_end)
+        return cls(process, parent_end, settings.timeout_s)
 
     def give(self, chunk: Chunk, limit: float) -> None:
         """Send a chunk; its clock starts now, or when the worker says READY (a spawned one builds models first)."""
@@ -65,6 +67,8 @@ class Worker:
         if message == READY:
             self.ready = True
             self.deadline = time.monotonic() + self.limit if self.chunk else math.inf
+        elif isinstance(message, Beat) and self.chunk is not None:  # progress: this stage's own limit from now
+            self.deadline = time.monotonic() + self.per_item_s * message.items + BEAT_GRACE_S
         return message
 
     def overdue(self) -> bool:

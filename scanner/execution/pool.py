@@ -1,6 +1,8 @@
 """A persistent pool of worker processes, with the watchdog in the parent: an overdue chunk's worker is killed.
 
-Each worker holds one chunk at a time and has a deadline for it (timeout_s x its files + GRACE_S).
+Each worker holds one chunk at a time and has a deadline for it (timeout_s x its files + GRACE_S); every
+heartbeat it sends (a stage over N items starts: a read, a container, a detector) moves the deadline to
+timeout_s x N + BEAT_GRACE_S from then, so only a stalled stage is cut off, never a long but moving chunk.
 The scan that gave the chunk watches it from the parent: a worker past its deadline gets SIGKILL
 (signals blocked, a hang in C code: nothing inside the worker needs to cooperate), one that dies by
 itself (out of memory, a crash) is noticed through its pipe and its process sentinel. Either way its
@@ -26,7 +28,7 @@ from ..model import ErrorRecord, FileReport
 from ..pipeline import Pipeline
 from ..sources import display_path
 from .handle import Chunk, Worker, gone
-from .worker import READY, Failure, PipelineFactory, Task, scan_chunk
+from .worker import READY, Beat, Failure, PipelineFactory, Task, scan_chunk
 
 GRACE_S = 2.0  # on top of timeout_s per file: the pipe, pickling the reports, a busy machine
 
@@ -165,7 +167,7 @@ class Pool:
 
     def _receive(self, w: Worker, todo: deque[Chunk], busy: list[Worker]) -> Iterator[FileReport]:
         message = w.receive()
-        if message == READY:
+        if message == READY or isinstance(message, Beat):  # not a reply: the worker set its new deadline
             return
         if gone(message):
             yield from self._lost(w, todo, busy, ErrorRecord(

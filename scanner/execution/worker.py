@@ -25,6 +25,14 @@ _pipeline: Pipeline | None = None  # this worker process's pipeline (set once in
 
 
 @dataclass(frozen=True, slots=True)
+class Beat:
+    """A heartbeat: the worker starts a stage over `items` items (reading a file, opening a container, one
+    detector over one item or a batch); the watchdog gives that stage timeout_s per item from now."""
+
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     """The task raised (a bug): the exception's type name only, a message may quote file content."""
 
@@ -61,6 +69,7 @@ def serve(conn: Connection, settings: Settings, parent: int, factory: PipelineFa
     bind_to_parent(parent)
     limit_threads()
     _pipeline = inherited if inherited is not None else factory(settings)  # forked: the parent's, already built
+    _pipeline.on_stage = lambda items: conn.send(Beat(items))
     conn.send(READY)
     while True:
         try:
