@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import sources
 from .config import Settings
@@ -14,6 +14,9 @@ from .errors import ItemError, ItemTooLarge, UnsupportedItem
 from .execution import Pool, run
 from .model import ErrorRecord, FileReport, ScanReport
 from .pipeline import Pipeline, deadline
+
+if TYPE_CHECKING:
+    from .visual.check import CheckReport
 
 Inputs = Iterable[str | os.PathLike[str]]
 
@@ -108,3 +111,16 @@ def scan(inputs: Inputs | str | os.PathLike[str], settings: Settings | None = No
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     return ScanReport(tuple(scan_iter(inputs, settings, engines)))
+
+
+def check_references(settings: Settings) -> CheckReport:
+    """Leave-one-out recall and false matches per enrolled label (`leakscan refs check`)."""
+    from .detectors.visual import VisualDetector
+    from .errors import ConfigError
+    from .visual.check import check_gallery
+
+    detector = VisualDetector(settings, EngineSet(settings))
+    gallery = detector.gallery()
+    if gallery is None:
+        raise ConfigError("no reference folder: give --refs DIR or set [visual] refs in the policy")
+    return check_gallery(gallery, detector.known())

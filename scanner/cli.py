@@ -152,16 +152,10 @@ def refs_check(refs_dir: str | None, policy_file: str | None, fmt: str) -> None:
     """Leave-one-out recall and false matches per label: have you enrolled enough photos?"""
     import json
 
-    from .detectors.visual import VisualDetector
-    from .engines import EngineSet
-    from .visual.check import check_gallery, render
+    from . import api
+    from .visual.check import render
 
-    settings = build_settings(policy_file, {"refs": refs_dir})
-    detector = VisualDetector(settings, EngineSet(settings))
-    gallery = detector.gallery()
-    if gallery is None:
-        raise ConfigError("no reference folder: give --refs DIR or set [visual] refs in the policy")
-    report = check_gallery(gallery, detector.known())
+    report = api.check_references(build_settings(policy_file, {"refs": refs_dir}))
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:  # folder and file names are untrusted: no control characters on the terminal
