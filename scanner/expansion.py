@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .containers.base import Budget, Expander, Limits
+from .containers.base import LOCATION_SEP, Budget, Expander, Limits
 from .errors import ItemError, ItemTooLarge
-from .model import ErrorRecord, Item
+from .model import ErrorRecord, Finding, Item
+from .text import TextRules
+from .text.fields import field_hits
 
 
 @dataclass(slots=True)
@@ -25,12 +27,20 @@ class Node:
     parent: int | None = None
     children: list[int] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # about the item's name inside its container
     expanded: bool = False
 
 
+NameGuard = Callable[[Item], tuple[Item, list[Finding]]]
+
+
 def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
-                deadline: Callable[[], AbstractContextManager[None]]) -> list[Node]:
-    """Every item under `root`, breadth first (the root first); each container opened under `deadline()`."""
+                deadline: Callable[[], AbstractContextManager[None]], guard: NameGuard | None = None) -> list[Node]:
+    """Every item under `root`, breadth first (the root first); each container opened under `deadline()`.
+
+    `guard` sees every child as it is yielded, before it is opened in turn: a member name is untrusted text
+    (a card number as a file name), so it may be replaced in the location and reported as a finding.
+    """
     nodes = [Node(root)]
     budget = Budget(limits)
     i = 0
@@ -51,8 +61,9 @@ def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
                     if isinstance(out, ErrorRecord):
                         node.errors.append(out)
                     else:
+                        item, found = guard(out) if guard is not None else (out, [])
                         node.children.append(len(nodes))
-                        nodes.append(Node(out, parent=index))
+                        nodes.append(Node(item, parent=index, findings=found))
         except ItemError as exc:
             node.errors.append(_record(exc, node.item))
     return nodes
@@ -70,3 +81,21 @@ def _guarded(expander: Expander, item: Item, budget: Budget) -> Iterator[Item | 
 
 def _record(exc: ItemError, item: Item) -> ErrorRecord:
     return ErrorRecord(exc.code, str(exc), "expand", item.location)
+
+
+class MemberNames:
+    """The text rules over each member's name: a hit masks the name in the location and is a finding."""
+
+    def __init__(self, rules: TextRules) -> None:
+        self.rules = rules
+
+    def guard(self, item: Item) -> tuple[Item, list[Finding]]:
+        parent, sep, name = item.location.rpartition(LOCATION_SEP)
+        hits = field_hits([name], self.rules)
+        if not hits:
+            return item, []
+        location = f"{parent}{sep}[name masked {item.sha256[:8]}]"
+        found = [Finding(h.hit.rule_id, "metadata", h.hit.severity, h.hit.confidence,
+                         f"{h.hit.message} in the name of a member", "member name", None, dict(h.hit.evidence))
+                 for h in hits]
+        return replace(item, location=location), found

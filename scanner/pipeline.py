@@ -18,9 +18,10 @@ from .containers.base import Expander
 from .detectors.base import BatchDetector, Detector
 from .engines import EngineSet
 from .errors import EngineError, ItemError, ItemTimeout, UnsupportedItem
-from .expansion import Node, expand_tree
+from .expansion import MemberNames, Node, expand_tree
 from .model import ErrorRecord, FileReport, Finding, Item, Verdict
 from .subject import Subject
+from .text import load_rules
 
 
 @contextlib.contextmanager
@@ -84,6 +85,7 @@ class Pipeline:
         self.engines = engines or EngineSet(settings)
         self.detectors = list(detectors) if detectors is not None else registry.build(settings, self.engines)
         self.expanders = containers.build(settings) if expanders is None else dict(expanders)
+        self._names = MemberNames(load_rules(settings.sections.get("text"), settings.hash_key))
         # told when a stage over N items starts (a worker turns it into a heartbeat for the parent's watchdog)
         self.on_stage: Callable[[int], None] | None = None
 
@@ -125,11 +127,12 @@ class Pipeline:
 
     def _tree(self, root: Item) -> list[_Work]:
         """The item and everything it holds, one _Work per node (expansion errors already on the node)."""
-        nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline)
+        nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline, self._names.guard)
         works = []
         for node in nodes:
             w = _Work(Subject(node.item, self.settings), node)
             w.subject.errors.extend(node.errors)
+            w.findings.extend(node.findings)
             w.handled = node.expanded
             works.append(w)
         return works

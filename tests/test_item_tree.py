@@ -138,3 +138,38 @@ def test_hostile_member_names_never_touch_the_disk(files: dict[str, Path], tmp_p
     locations = [p.location for p in report.parts]
     assert locations and all("\x1b" not in loc and "!" not in loc for loc in locations)
     assert "../../etc/passwd" in locations  # shown as text, never used as a path
+
+
+def test_a_secret_used_as_a_member_name_is_found_and_never_printed(files: dict[str, Path], tmp_path: Path) -> None:
+    import zipfile
+
+    holder = tmp_path / "names.zip"
+    with zipfile.ZipFile(holder, "w") as zf:
+        zf.writestr("cards/4539 1488 0343 6467.txt", "nothing here")
+        zf.writestr("wifi password: Hunter2Secret!.txt", "nothing here")
+        zf.write(files["clean_two_photos.zip"], "plain.zip")
+    (report,) = scan(holder, SETTINGS).files
+    found = {f.rule_id for node in report.walk() for f in node.findings}
+    assert {"text.payment_card", "text.secret"} <= found
+    assert report.decision.label == "block"
+    dumped = json.dumps(report.to_dict())
+    assert "4539 1488 0343 6467" not in dumped and "Hunter2Secret" not in dumped
+    assert "plain.zip" in {p.location for p in report.parts}  # ordinary names are kept
+
+
+def test_nesting_past_max_depth_is_review_not_approve(files: dict[str, Path], tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    data = files["clean_two_photos.zip"].read_bytes()
+    for level in range(7):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr(f"level{level}.zip", data)
+        data = buf.getvalue()
+    path = tmp_path / "deep.zip"
+    path.write_bytes(data)
+    (report,) = scan(path, SETTINGS).files
+    assert report.decision.label == "review"
+    assert any(e.code == "too_large" and "max_depth" in e.message for node in report.walk() for e in node.errors)
+
