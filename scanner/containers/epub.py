@@ -14,15 +14,15 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedItem
-from .base import Budget, Expansion, child, safe_name
+from .base import safe_name
 from .office_parts import Facts
+from .package import PackageExpander
 from .zipparts import ZipDoc, flatten, local
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
+    from zipfile import ZipInfo
 
-    from ..config import Settings
-    from ..model import Item
 
 KINDS = frozenset({"application/epub+zip"})
 CONTAINER = "META-INF/container.xml"
@@ -40,35 +40,31 @@ BREAKS = frozenset({"p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", 
 NOT_TEXT = frozenset({"script", "style", "head"})
 
 
-class EpubExpander:
+class EpubExpander(PackageExpander):
     """Opens EPUB 2 and 3 books (not DRM-encrypted content: an error per encrypted member)."""
 
     id = "epub"
     kinds = KINDS
+    fields_name = "package.opf"
+    skipped = SKIPPED
 
-    def __init__(self, settings: Settings) -> None:
-        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+    def survey(self, doc: ZipDoc) -> tuple[set[str], set[str]]:
+        return _encrypted(doc), _rootfiles(doc)
 
-    def expand(self, item: Item, budget: Budget) -> Expansion:
-        doc = ZipDoc(item, budget)
-        facts = Facts()
-        encrypted = _encrypted(doc)
-        packages = _rootfiles(doc)
-        yield from doc.drain()
-        for info in doc.infos:
-            name = info.filename
-            if name in encrypted:
-                doc.fail(UnsupportedItem("member is encrypted (DRM)"), name)
-            elif name in packages or OPF.fullmatch(name):
-                if (root := doc.xml(info)) is not None:
-                    package(root, facts)
-            elif XHTML.fullmatch(name):
-                if (root := doc.xml(info)) is not None:
-                    facts.texts.append((safe_name(name), [flatten(root, None, NOT_TEXT, BREAKS)]))
-            elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
-                yield child(item, safe_name(name), data)
-            yield from doc.drain()
-        yield from facts.items(item, "package.opf")
+    def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: tuple[set[str], set[str]]) -> bool:
+        name = info.filename
+        encrypted, packages = context
+        if name in encrypted:
+            doc.fail(UnsupportedItem("member is encrypted (DRM)"), name)
+        elif name in packages or OPF.fullmatch(name):
+            if (root := doc.xml(info)) is not None:
+                package(root, facts)
+        elif XHTML.fullmatch(name):
+            if (root := doc.xml(info)) is not None:
+                facts.texts.append((safe_name(name), [flatten(root, None, NOT_TEXT, BREAKS)]))
+        else:
+            return False
+        return True
 
 
 def _rootfiles(doc: ZipDoc) -> set[str]:

@@ -15,16 +15,15 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedItem
-from .base import Budget, Expansion, child, safe_name
+from .base import safe_name
 from .office_parts import NOTES_NOISE, Facts, PartReader
+from .package import PackageExpander
 from .zipparts import ZipDoc, blocks, flatten, identity_or_other, local
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
     from zipfile import ZipInfo
 
-    from ..config import Settings
-    from ..model import Item
 
 ODF = "application/vnd.oasis.opendocument"
 KINDS = frozenset({f"{ODF}.{kind}" for kind in (
@@ -48,32 +47,28 @@ HIDDEN_WHAT = {"table": "hidden sheet", "page": "hidden slide", "section": "hidd
 FIELDS_NAME = "meta.xml"
 
 
-class OdfExpander:
+class OdfExpander(PackageExpander):
     """Opens OpenDocument text, spreadsheets, presentations and drawings."""
 
     id = "odf"
     kinds = KINDS
+    fields_name = FIELDS_NAME
+    skipped = SKIPPED
 
-    def __init__(self, settings: Settings) -> None:
-        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+    def survey(self, doc: ZipDoc) -> set[str]:
+        return _encrypted(doc)
 
-    def expand(self, item: Item, budget: Budget) -> Expansion:
-        doc = ZipDoc(item, budget)
-        facts = Facts()
-        encrypted = _encrypted(doc)
-        yield from doc.drain()
-        for info in doc.infos:
-            name = info.filename
-            if name in encrypted:
-                doc.fail(UnsupportedItem("member is encrypted (password-protected document)"), name)
-            elif META_PART.fullmatch(name):
-                _with_xml(doc, info, facts, meta)
-            elif CONTENT_PART.fullmatch(name):
-                _with_xml(doc, info, facts, content)
-            elif not SKIPPED.fullmatch(name) and (data := doc.read(info)):
-                yield child(item, safe_name(name), data)
-            yield from doc.drain()
-        yield from facts.items(item, FIELDS_NAME)
+    def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: set[str]) -> bool:
+        name = info.filename
+        if name in context:
+            doc.fail(UnsupportedItem("member is encrypted (password-protected document)"), name)
+        elif META_PART.fullmatch(name):
+            _with_xml(doc, info, facts, meta)
+        elif CONTENT_PART.fullmatch(name):
+            _with_xml(doc, info, facts, content)
+        else:
+            return False
+        return True
 
 
 def _encrypted(doc: ZipDoc) -> set[str]:

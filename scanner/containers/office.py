@@ -13,15 +13,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .base import Budget, Expansion, child, safe_name
+from .base import safe_name
 from .office_parts import Facts, reader_for
+from .package import PackageExpander
 from .zipparts import ZipDoc
 
 if TYPE_CHECKING:
     from zipfile import ZipInfo
 
-    from ..config import Settings
-    from ..model import Item
 
 OOXML = "application/vnd.openxmlformats-officedocument"
 KINDS = frozenset({OOXML, f"{OOXML}.wordprocessingml.document", f"{OOXML}.presentationml.presentation",
@@ -33,30 +32,22 @@ EMBEDDED = re.compile(r"(?:word|ppt|xl)/(?:embeddings|activeX)/.*", re.IGNORECAS
 FIELDS_NAME = "docProps"
 
 
-class OoxmlExpander:
+class OoxmlExpander(PackageExpander):
     """Opens Word, Excel and PowerPoint packages (not the encrypted ones: those are OLE files)."""
 
     id = "office"
     kinds = KINDS
+    fields_name = FIELDS_NAME
+    skipped = SKIPPED
 
-    def __init__(self, settings: Settings) -> None:
-        del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
+    def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: object) -> bool:
+        if not XML_PART.fullmatch(info.filename):
+            return False
+        _read_part(doc, info, facts)
+        return True
 
-    def expand(self, item: Item, budget: Budget) -> Expansion:
-        doc = ZipDoc(item, budget)
-        facts = Facts()
-        embedded = 0
-        for info in doc.infos:
-            if XML_PART.fullmatch(info.filename):
-                _read_part(doc, info, facts)
-            elif not SKIPPED.fullmatch(info.filename):
-                data = doc.read(info)
-                if data is not None:
-                    embedded += bool(EMBEDDED.fullmatch(info.filename))
-                    yield child(item, safe_name(info.filename), data)
-            yield from doc.drain()
-        facts.count("embedded files", embedded)
-        yield from facts.items(item, FIELDS_NAME)
+    def member(self, name: str, facts: Facts) -> None:
+        facts.count("embedded files", bool(EMBEDDED.fullmatch(name)))
 
 
 def _read_part(doc: ZipDoc, info: ZipInfo, facts: Facts) -> None:
