@@ -106,16 +106,26 @@ class Pipeline:
         return out
 
     def _scan_group(self, paths: Sequence[str]) -> list[FileReport]:
-        """Read each file, open what it holds into a tree, run the detectors over every node of every tree
-        (batch detectors see them together), then build each file's report bottom up."""
-        entries: list[tuple[list[_Work], float] | ErrorRecord] = []
-        for path in paths:
+        """Read each file and open what it holds into a tree; run the detectors over every node of the group's
+        plain files together (batch detectors see them at once), and over each container's tree as soon as it
+        is opened (so one container's expanded members, not several, are held at a time); reports bottom up."""
+        reports: dict[int, FileReport] = {}
+        plain: list[tuple[int, list[_Work], float]] = []
+        for index, path in enumerate(paths):
             t0 = time.perf_counter()
             read = self._read(path)
-            entries.append(read if isinstance(read, ErrorRecord) else (self._tree(read), time.perf_counter() - t0))
-        self._run_detectors([w for e in entries if not isinstance(e, ErrorRecord) for w in e[0]])
-        return [self.error_report(sources.display_path(path), e) if isinstance(e, ErrorRecord)
-                else self._tree_report(*e) for path, e in zip(paths, entries, strict=True)]
+            if isinstance(read, ErrorRecord):
+                reports[index] = self.error_report(sources.display_path(path), read)
+                continue
+            works = self._tree(read)
+            if len(works) > 1 or works[0].node.expanded:  # a container: scanned now, its members then released
+                self._run_detectors(works)
+                reports[index] = self._tree_report(works, time.perf_counter() - t0)
+            else:
+                plain.append((index, works, time.perf_counter() - t0))
+        self._run_detectors([w for _, works, _ in plain for w in works])
+        reports.update((index, self._tree_report(works, t_read)) for index, works, t_read in plain)
+        return [reports[i] for i in range(len(paths))]
 
     def scan_item(self, item: Item) -> FileReport:
         """The report tree of one item already in memory (bytes given to the API)."""
