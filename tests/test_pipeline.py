@@ -151,3 +151,21 @@ def test_subject_caches_each_size_and_filter_once() -> None:
     assert fast is not sharp and fast.size == sharp.size == (640, 480)
     assert subject.picture(640, fast_resize=True) is fast and subject.picture(640) is sharp
     assert subject.picture(None, fast_resize=True) is subject.picture(None)  # no downscale: no filter to pick
+
+
+def test_containers_are_scanned_one_at_a_time(fx, tmp_path) -> None:
+    """Memory bound: the members of one container are done before the next container is opened."""
+    import zipfile
+
+    seen: list[str] = []
+    det = Stub(lambda s: seen.append(s.item.source) or [])
+    holders = []
+    for name in ("a.zip", "b.zip"):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.write(fx["clean.jpg"], "one.jpg")
+            zf.write(fx["gps_dirty.jpg"], "two.jpg")
+        holders.append(str(path))
+    Pipeline(Settings(), detectors=[det]).scan_paths([holders[0], str(fx["clean.jpg"]), holders[1]])
+    sources = [s.rsplit("/", 1)[-1] for s in seen]
+    assert sources.index("b.zip") > max(i for i, s in enumerate(sources) if s == "a.zip")
