@@ -12,12 +12,16 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartCallbacks, MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..sources import display_path
+
+if TYPE_CHECKING:  # a typing-only name in python-multipart
+    from python_multipart.multipart import MultipartCallbacks
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small fields on top of the file itself
 MAX_FIELD_CHARS = 2048  # callback_url and any other text field
