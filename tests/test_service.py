@@ -328,3 +328,53 @@ def test_log_has_request_ids_and_no_secrets(server: Server) -> None:
     assert re.search(r"request_id=card-req-1 method=POST route=/v1/scan status=200 decision=block", log)
     for secret in (TOKEN, SECRET, SECRET_NAME, text_fixtures.CARD_PAN, text_fixtures.CARD_PAN.replace(" ", "")):
         assert secret not in log
+
+
+# --- in process: the store hook and the fail-closed 500 -----------------------------------------
+
+class _Store:
+    """A report store like the audit store: lookup/record; `broken` makes lookup raise (a server bug)."""
+
+    def __init__(self, broken: bool = False) -> None:
+        self.broken = broken
+        self.rows: dict[tuple[str, str, str], Any] = {}
+
+    def lookup(self, sha256: str, policy_hash: str, version: str) -> Any:
+        if self.broken:
+            raise RuntimeError("database is locked: card 4539148803436467")
+        return self.rows.get((sha256, policy_hash, version))
+
+    def record(self, sha256: str, policy_hash: str, version: str, report: Any) -> None:
+        self.rows[(sha256, policy_hash, version)] = report
+
+
+def _app_client(store: _Store) -> Any:
+    from fastapi.testclient import TestClient
+
+    from scanner import Settings
+    from scanner.service import create_app
+
+    app = create_app(Settings(detectors=("metadata",), jobs=1), [TOKEN], store=store, workers=1)
+    return TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def test_store_hook_records_and_answers(fx: dict[str, Path]) -> None:
+    store = _Store()
+    data = fx["gps_dirty.jpg"].read_bytes()
+    with _app_client(store) as c:
+        first = c.post("/v1/scan", files={"file": ("x.jpg", data)})
+    assert first.headers["x-leakscan-cache"] == "miss"
+    (sha, policy_hash, version), = store.rows
+    assert sha == hashlib.sha256(data).hexdigest() and len(policy_hash) == 64 and version
+    with _app_client(store) as c:  # a new process (empty LRU): the store answers
+        second = c.post("/v1/scan", files={"file": ("y.jpg", data)})
+    assert second.headers["x-leakscan-cache"] == "hit"
+    assert second.json()["decision"] == "review" and second.json()["path"] == "y.jpg"
+
+
+def test_server_bug_is_500_that_says_review(fx: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    with _app_client(_Store(broken=True)) as c:
+        r = c.post("/v1/scan", files={"file": ("x.jpg", fx["clean.jpg"].read_bytes())})
+    assert r.status_code == 500
+    assert r.json()["decision"] == "review" and r.json()["request_id"] == r.headers["x-request-id"]
+    assert "4539" not in r.text and "4539" not in caplog.text
