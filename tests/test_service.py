@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -378,3 +379,9 @@ def test_server_bug_is_500_that_says_review(fx: dict[str, Path], caplog: pytest.
     assert r.status_code == 500
     assert r.json()["decision"] == "review" and r.json()["request_id"] == r.headers["x-request-id"]
     assert "4539" not in r.text and "4539" not in caplog.text
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
+def test_page_script_parses() -> None:
+    script = ROOT / "scanner" / "service" / "static" / "app.js"
+    assert subprocess.run(["node", "--check", str(script)], capture_output=True).returncode == 0
