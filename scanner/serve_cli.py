@@ -1,0 +1,50 @@
+"""`leakscan serve`: the approval service on HOST:PORT (scanner.service), behind bearer tokens."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import click
+
+from .config import build_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=str),
+              help="API tokens, one per line (also LEAKSCAN_TOKENS, comma-separated).")
+@click.option("--no-auth", is_flag=True, help="No token needed (only on a loopback address).")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0.001), help="Upload limit (default: max_file_mb).")
+@click.option("--webhook-secret-file", type=click.Path(dir_okay=False, path_type=str),
+              help="Secret that signs job callbacks (also LEAKSCAN_WEBHOOK_SECRET).")
+@click.option("--webhook-attempts", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="Callback deliveries tried before giving up.")
+@click.option("--webhook-backoff", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="Seconds before the first retry; doubled after each.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=str), help="Policy TOML.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (one thread each); 0 = cores.")
+def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_upload_mb: float | None,
+          webhook_secret_file: str | None, webhook_attempts: int, webhook_backoff: float, policy_file: str | None,
+          **overrides: Any) -> None:
+    """Serve POST /v1/scan and /v1/jobs (approve/review/block over HTTP), /healthz and /metrics."""
+    from .service import create_app
+    from .service.auth import check_auth_config, load_tokens
+    from .service.webhooks import load_secret
+    from .threads import limit_threads
+
+    limit_threads()
+    settings = build_settings(policy_file, overrides)
+    tokens = load_tokens(token_file, os.environ)
+    check_auth_config(tokens, no_auth, host)
+    secret = load_secret(webhook_secret_file, dict(os.environ))
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    app = create_app(settings, tokens, no_auth, max_upload_mb=max_upload_mb, webhook_secret=secret,
+                     webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff)
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="info")

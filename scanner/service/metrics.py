@@ -1,0 +1,27 @@
+"""Prometheus metrics of the service, in its own registry (two apps in one process never share counters)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, float("inf"))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("leakscan_requests", "HTTP requests by route, method and status",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram("leakscan_request_duration_seconds", "request duration by route", ["route"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.decisions = Counter("leakscan_decisions", "decisions answered, by decision and source (scan, cache)",
+                                 ["decision", "source"], registry=r)
+        self.cache_hits = Counter("leakscan_cache_hits", "answers served from the cache or store", registry=r)
+        self.scans_in_flight = Gauge("leakscan_scans_in_flight", "files being scanned (queue depth)", registry=r)
+        self.jobs_in_flight = Gauge("leakscan_jobs_in_flight", "jobs queued or running", registry=r)
+        self.webhooks = Counter("leakscan_webhook_attempts", "webhook delivery attempts by outcome", ["outcome"],
+                                registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

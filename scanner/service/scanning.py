@@ -1,0 +1,123 @@
+"""Uploads -> reports through ONE persistent execution.Pool (the watchdog bounds each file), with an answer cache.
+
+A report is cached under (sha256 of the bytes, hash of the settings and version) in a small in-memory
+LRU, and, when a `store` is given (the audit store: `lookup`/`record`), there too. Only reports
+without errors are cached: a timeout or a crash is retried on the next post, never replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from .. import __version__
+from ..config import Settings
+from ..execution import Pool
+from ..model import ErrorRecord, FileReport
+from .uploads import Upload
+
+CACHE_ENTRIES = 1024
+
+
+class ReportStore(Protocol):
+    """Where answers outlive the process (the SQLite audit store plugs in here)."""
+
+    def lookup(self, sha256: str, policy_hash: str, version: str) -> Mapping[str, Any] | None: ...
+
+    def record(self, sha256: str, policy_hash: str, version: str, report: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A report (the JSON object of one --format jsonl line) and whether it came from the cache."""
+
+    report: dict[str, Any]
+    cached: bool
+
+    @property
+    def decision(self) -> str:
+        return str(self.report["decision"])
+
+
+def settings_hash(settings: Settings) -> str:
+    """Two services with the same policy and limits share answers; the per-run hash key is not part of it."""
+    return hashlib.sha256(f"{__version__}\n{settings!r}".encode()).hexdigest()
+
+
+def relabel(report: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """The report with every node's `path` set to the upload's label (never the temp file's name)."""
+    out = dict(report)
+    out["path"] = label
+    out["parts"] = [relabel(p, label) for p in report.get("parts", [])]
+    return out
+
+
+def _clean(report: Mapping[str, Any]) -> bool:
+    return not report.get("errors") and all(_clean(p) for p in report.get("parts", []))
+
+
+class Scans:
+    """The pool, the private upload folder, the LRU and the store; `scan` may be awaited from many requests."""
+
+    def __init__(self, settings: Settings, store: ReportStore | None = None, workers: int | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.key = settings_hash(settings)
+        self.folder = tempfile.TemporaryDirectory(prefix="leakscan-serve-")  # mode 0700
+        self.pool = Pool(settings, workers)  # detectors and models built once, here
+        self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    def close(self) -> None:
+        self.pool.close()
+        self.folder.cleanup()
+
+    async def scan(self, upload: Upload) -> Answer:
+        """The upload's report: from the cache or the store when known, else scanned through the pool."""
+        known = await self._known(upload.sha256)
+        if known is not None:
+            return Answer(relabel(known, upload.label), cached=True)
+        self.in_flight += 1
+        try:
+            report = await anyio.to_thread.run_sync(self._scan_file, upload.path)
+        finally:
+            self.in_flight -= 1
+        body = relabel(report.to_dict(), upload.label)
+        if _clean(body):
+            await self._remember(upload.sha256, body)
+        return Answer(body, cached=False)
+
+    def _scan_file(self, path: str) -> FileReport:
+        """One file through the shared pool; anything but exactly one report is a `review`."""
+        reports = list(self.pool.scan([path]))
+        if len(reports) == 1:
+            return reports[0]
+        error = ErrorRecord("internal", f"the pool returned {len(reports)} reports for one file", "service")
+        return self.pool.local.error_report("upload", error)
+
+    async def _known(self, sha256: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            hit = self._cache.get((sha256, self.key))
+            if hit is not None:
+                self._cache.move_to_end((sha256, self.key))
+                return hit
+        if self.store is None:
+            return None
+        store = self.store
+        return await anyio.to_thread.run_sync(store.lookup, sha256, self.key, __version__)
+
+    async def _remember(self, sha256: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._cache[(sha256, self.key)] = body
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        if self.store is not None:
+            await anyio.to_thread.run_sync(self.store.record, sha256, self.key, __version__, body)
