@@ -26,5 +26,5 @@ def test_benchmark_skips_without_corpus(script: str, tmp_path: Path) -> None:
 def test_every_corpus_benchmark_is_covered() -> None:
     uses_corpus = {p.name for p in (ROOT / "benchmarks").glob("bench_*.py")
                    if "corpus" in p.read_text(encoding="utf-8")}
-    fallbacks = {"bench_embed.py", "bench_throughput.py"}  # generate images when the corpus is absent
+    fallbacks = {"bench_embed.py", "bench_throughput.py", "bench_service.py"}  # generate images without the corpus
     assert uses_corpus - fallbacks == set(CORPUS_BENCHES)
