@@ -90,8 +90,10 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
 
     limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
+    from .audit import Recorder
     from .progress import Progress
 
+    recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True))
     plan = api.plan(paths)
     counts = {d.label: 0 for d in Decision}
     with _open_report(output, plan.keys) as out:
@@ -100,6 +102,7 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
         with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
             for report in api.scan_iter(plan, settings, on_start=progress.start):
                 reporter.add(report)
+                recorder.record(report.to_dict())
                 counts[report.decision.label] += 1
                 progress.advance()
         reporter.finish(counts)
