@@ -247,5 +247,11 @@ def _main(argv: Sequence[str] | None) -> int:
     return EXIT_OK
 
 
+from .history_cli import history  # noqa: E402  (each front-end command lives in its own module)
+from .watch_cli import watch  # noqa: E402
+
+cli.add_command(watch)
+cli.add_command(history)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
