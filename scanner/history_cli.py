@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -21,10 +21,14 @@ def _since(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat() if len(value) == len("2026-11-30") \
-            else datetime.fromisoformat(value).isoformat()
+        if len(value) == len("2026-11-30"):
+            return date.fromisoformat(value).isoformat()
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{printable(value, 40)!r} is not an ISO date (2026-11-30) or time") from None
+    if moment.tzinfo is not None:  # the trail is in UTC and compared as text
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat()
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -62,6 +62,10 @@ def test_history_filters_by_time_and_decision(cli, tmp_path: Path, monkeypatch: 
     assert [r["sha256"] for r in blocks] == ["s3", "s1"]
     recent = json.loads(cli("history", "--since", "2021-06-01", "--decision", "block", "--format", "json").out)
     assert [r["sha256"] for r in recent] == ["s3"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE decisions SET time = '2021-06-01T00:30:00.000+00:00' WHERE sha256 = 's2'")
+    local = json.loads(cli("history", "--since", "2021-06-01T02:00:00+02:00", "--format", "json").out)
+    assert [r["sha256"] for r in local] == ["s3", "s2"]  # an offset is turned into UTC before comparing
     text = cli("history", "--limit", "2")
     assert text.code == 0 and len(text.out.splitlines()) == 2 and "\x1b" not in text.out
     assert cli("history", "--since", "yesterday").code == 2
