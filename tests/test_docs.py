@@ -41,7 +41,7 @@ def test_every_setting_is_documented(setting: str) -> None:
     assert f"`{setting}`" in POLICY_DOC and env in POLICY_DOC
 
 
-@pytest.mark.parametrize("command", ["scan", "policy", "refs"])
+@pytest.mark.parametrize("command", ["scan", "policy", "refs", "watch", "history"])
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert command in cli.commands
     assert f"leakscan {command}" in README
