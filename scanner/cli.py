@@ -22,7 +22,6 @@ from .config import POLICY_FILE_NAME, Settings, build_settings, policy_notice
 from .errors import ConfigError
 from .model import Decision
 from .reporters import FORMATS
-from .serve_cli import serve
 from .sources import display_path
 from .text_safety import printable
 
@@ -91,8 +90,10 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
 
     limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
+    from .audit import Recorder
     from .progress import Progress
 
+    recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True))
     plan = api.plan(paths)
     counts = {d.label: 0 for d in Decision}
     with _open_report(output, plan.keys) as out:
@@ -101,6 +102,7 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
         with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
             for report in api.scan_iter(plan, settings, on_start=progress.start):
                 reporter.add(report)
+                recorder.record(report.to_dict())
                 counts[report.decision.label] += 1
                 progress.advance()
         reporter.finish(counts)
@@ -179,9 +181,6 @@ def policy_init(path: Path, force: bool) -> None:
     click.echo(f"wrote {path}")
 
 
-cli.add_command(serve)
-
-
 class Stopped(BaseException):
     """SIGTERM or SIGHUP arrived: unwind (which stops the worker processes) and exit 128 + signal.
 
@@ -247,6 +246,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     return EXIT_OK
 
+
+# each front end's command lives in its own module (imported last: they use this module's exit codes)
+from .history_cli import history  # noqa: E402
+from .serve_cli import serve  # noqa: E402
+from .watch_cli import watch  # noqa: E402
+
+for _command in (serve, watch, history):
+    cli.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -29,6 +29,7 @@ POLICY_FILE_NAME = "leakscan.toml"
 KNOWN_TABLES = {"decisions", "rules", "sites", "limits", "scan"}
 NOTICE_MAX_CHARS = 1000  # per stderr line of policy_notice
 SUGGEST_CUTOFF = 0.75  # difflib similarity for a "did you mean" (metdata.gps -> metadata.gps: 0.96)
+AUDIT_OFF = "off"
 LANGUAGES = re.compile(r"[A-Za-z0-9_/-]+(?:\+[A-Za-z0-9_/-]+)*")
 
 
@@ -115,6 +116,14 @@ def _optional_path(value: Any) -> Path | None:
     return Path(_text(value)).expanduser() if value != "" else None
 
 
+def _audit_db(value: Any) -> str | None:
+    """A path (~ expanded), or "off" when the value is "" or "off" (no audit trail)."""
+    if value is None:
+        return None
+    text = _text(value).strip()
+    return AUDIT_OFF if text.lower() in ("", AUDIT_OFF) else os.path.expanduser(text)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", 0, _whole(0), "worker processes, one thread each; 0 = number of cores"),
     Setting("detectors", ("all",), _names, "detector ids to run (metadata, visual, text) or all"),
@@ -124,6 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ocr_lang", "eng+nld+deu", _languages, "Tesseract language data to use"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
+    Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),
     Setting("max_file_mb", 200.0, _positive_float, "files larger than this are not analysed (review)", "limits"),
     Setting("max_megapixels", 120.0, _positive_float, "images with more pixels are not decoded (review)", "limits"),
     Setting("max_metadata_kb", 4096.0, _positive_float, "metadata blocks larger than this are not parsed", "limits"),
@@ -152,6 +162,7 @@ class Settings:
     ocr_lang: str = _DEFAULTS["ocr_lang"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]
+    audit_db: str | None = _DEFAULTS["audit_db"]  # None: the default location; "off": no audit trail
     max_file_mb: float = _DEFAULTS["max_file_mb"]
     max_megapixels: float = _DEFAULTS["max_megapixels"]
     max_metadata_kb: float = _DEFAULTS["max_metadata_kb"]
@@ -174,6 +185,16 @@ class Settings:
             return self.cache_dir
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         return Path(base) / "leakscan"
+
+    @property
+    def audit_path(self) -> Path | None:
+        """The audit database: audit_db, else $XDG_DATA_HOME/leakscan/audit.sqlite; None when "off"."""
+        if self.audit_db == AUDIT_OFF:
+            return None
+        if self.audit_db:
+            return Path(self.audit_db)
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        return Path(base) / "leakscan" / "audit.sqlite"
 
     @property
     def limits(self) -> Limits:

@@ -44,3 +44,12 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_trail_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`leakscan scan` records every decision (audit_db): the tests' trail lives under a temp folder, never ~."""
+    import os
+
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg_data"))
+    os.environ.pop("LEAKSCAN_AUDIT_DB", None)

@@ -1,0 +1,159 @@
+"""The drop-folder watcher: takes stable files from DIR/incoming/, scans them through a persistent pool,
+files each under approved|review|blocked|failed/ with its report, and records every decision.
+
+Wake-ups come from watchdog's inotify observer (any event in incoming/) and, as a safety net and for
+network shares (`poll`), a rescan every half interval. A file is taken only when its size and mtime
+stayed the same for `interval` seconds. A file whose content was already decided under the same policy
+and scanner version is answered from the audit trail without a scan. Thin: scans go through
+scanner.api with a shared execution.Pool (one for the watcher's life: models load once, a hang is killed
+by its watchdog).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from . import api
+from .audit import Recorder, utc_now
+from .config import Settings
+from .dropfolder import DropFolder, Stability
+from .execution import Pool
+from .model import SCHEMA_VERSION
+from .sources import display_path
+
+CLAIMS_PER_WORKER = 4  # files taken per round and worker: a stop leaves few in .processing/
+TICKS_PER_INTERVAL = 2  # rescans per interval when no event arrives
+
+
+class Watcher:
+    """One drop folder, one pool, one audit recorder. `run()` until `stop` is set or a signal unwinds it."""
+
+    def __init__(self, root: str | Path, settings: Settings, pool: Pool, recorder: Recorder, *,
+                 interval: float = 1.0, poll: bool = False, echo: Callable[[str], None] | None = None) -> None:
+        self.folder = DropFolder(root)
+        self.settings, self.pool, self.recorder = settings, pool, recorder
+        self.interval, self.poll = interval, poll
+        self.stability = Stability(interval)
+        self.wake = threading.Event()
+        self.echo = echo or (lambda _line: None)
+        self.done = 0
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        with self.folder.locked():
+            observer = None if self.poll else self._observe()
+            try:
+                self.process(self.folder.left_over())  # a stopped or killed watcher's files, first
+                while not stop.is_set():
+                    self.round()
+                    self.wake.wait(self.interval / TICKS_PER_INTERVAL)
+                    self.wake.clear()
+            finally:
+                if observer is not None:
+                    observer.stop()
+                    observer.join(timeout=self.interval)
+
+    def round(self) -> None:
+        """Take the files that are stable now (a bounded number) and process them."""
+        ready = self.stability.stable(self.folder.waiting(), time.monotonic())
+        batch = ready[: self.pool.size * CLAIMS_PER_WORKER]
+        claimed = [p for p in (self.folder.claim(name) for name in batch) if p is not None]
+        if claimed:
+            self.process(claimed)
+
+    def _observe(self) -> Any:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        wake = self.wake
+
+        class _Wake(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                wake.set()
+
+        observer = Observer()
+        observer.daemon = True
+        observer.schedule(_Wake(), str(self.folder.incoming), recursive=False)
+        observer.start()
+        return observer
+
+    # --- one batch ----------------------------------------------------------------------------
+
+    def process(self, claimed: Iterable[Path]) -> None:
+        """Answer each claimed file from the trail or scan it; file it under its decision."""
+        fresh: dict[str, tuple[Path, str]] = {}
+        for path in claimed:
+            try:
+                sha = _sha256(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._failed(path, None, f"cannot read: {exc.strerror or type(exc).__name__}")
+                continue
+            stored = self.recorder.lookup(sha)
+            if stored is not None:
+                self._finish(path, stored, reused=True)
+            else:
+                fresh[display_path(str(path))] = (path, sha)
+        if fresh:
+            self._scan(fresh)
+
+    def _scan(self, fresh: dict[str, tuple[Path, str]]) -> None:
+        try:
+            for report in api.scan_iter([str(p) for p, _ in fresh.values()], self.settings, pool=self.pool):
+                entry = fresh.pop(report.path, None)
+                if entry is not None:
+                    self._finish(entry[0], report.to_dict(), reused=False)
+        except Exception as exc:  # the pool failed as a whole: what has no report goes to failed/
+            for path, sha in fresh.values():
+                self._failed(path, sha, f"not scanned ({type(exc).__name__})")
+            return
+        for path, sha in fresh.values():
+            self._failed(path, sha, "the scanner returned no report for this file")
+
+    def _finish(self, path: Path, body: dict[str, Any], *, reused: bool) -> None:
+        """Record (the trail first: a crash after it is answered from the trail), then place and log."""
+        body = relabel(body, display_path(path.name))
+        self.recorder.record(body, reused=reused)
+        self.folder.place(path, body["decision"], body)
+        self.folder.log(utc_now(), body["decision"], path.name, top_reason(body, reused))
+        self.done += 1
+        self.echo(f"{body['decision']:7} {body['path']}")
+
+    def _failed(self, path: Path, sha: str | None, why: str) -> None:
+        body = {"schema_version": SCHEMA_VERSION, "path": display_path(path.name), "sha256": sha,
+                "decision": "review", "reasons": [{"rule_id": "error.failed", "decision": "review",
+                                                   "message": why, "location": ""}],
+                "findings": [], "errors": [{"code": "failed", "message": why, "stage": "watch", "location": ""}],
+                "parts": []}
+        self.recorder.record(body)
+        self.folder.place(path, "failed", body)
+        self.folder.log(utc_now(), "failed", path.name, why)
+        self.done += 1
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def relabel(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The report with `path` (of the file and of every part) set to the dropped file's name."""
+    parts = [relabel(p, name) for p in body.get("parts", ())]
+    return {**body, "path": name, "parts": parts}
+
+
+def top_reason(body: dict[str, Any], reused: bool) -> str:
+    """The first (strictest) reason of the verdict, with where it is: masked text from the report."""
+    reasons = body.get("reasons") or []
+    text = "no findings"
+    if reasons:
+        first = reasons[0]
+        where = f" in {first['location']}" if first.get("location") else ""
+        text = f"{first['rule_id']}: {first['message']}{where}"
+    return text + (" (answered from the audit trail)" if reused else "")
