@@ -32,8 +32,10 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
           webhook_secret_file: str | None, webhook_attempts: int, webhook_backoff: float, policy_file: str | None,
           **overrides: Any) -> None:
     """Serve POST /v1/scan and /v1/jobs (approve/review/block over HTTP), /healthz and /metrics."""
+    from .audit import Recorder
     from .service import create_app
     from .service.auth import check_auth_config, load_tokens
+    from .service.scanning import AuditReportStore
     from .service.webhooks import load_secret
     from .threads import limit_threads
 
@@ -43,8 +45,9 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
     check_auth_config(tokens, no_auth, host)
     secret = load_secret(webhook_secret_file, dict(os.environ))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    store = AuditReportStore(Recorder(settings, "serve"))  # off when audit_db is "off": answers then live in memory
     app = create_app(settings, tokens, no_auth, max_upload_mb=max_upload_mb, webhook_secret=secret,
-                     webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff)
+                     webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff, store=store)
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="info")

@@ -345,7 +345,7 @@ class _Store:
             raise RuntimeError("database is locked: card 4539148803436467")
         return self.rows.get((sha256, policy_hash, version))
 
-    def record(self, sha256: str, policy_hash: str, version: str, report: Any) -> None:
+    def record(self, sha256: str, policy_hash: str, version: str, report: Any, reused: bool = False) -> None:
         self.rows[(sha256, policy_hash, version)] = report
 
 
@@ -366,7 +366,11 @@ def test_store_hook_records_and_answers(fx: dict[str, Path]) -> None:
         first = c.post("/v1/scan", files={"file": ("x.jpg", data)})
     assert first.headers["x-leakscan-cache"] == "miss"
     (sha, policy_hash, version), = store.rows
-    assert sha == hashlib.sha256(data).hexdigest() and len(policy_hash) == 64 and version
+    from scanner import Settings
+    from scanner.audit import policy_hash as audit_hash
+
+    assert sha == hashlib.sha256(data).hexdigest() and version
+    assert policy_hash == audit_hash(Settings(detectors=("metadata",)))  # the key the watcher and CLI use too
     with _app_client(store) as c:  # a new process (empty LRU): the store answers
         second = c.post("/v1/scan", files={"file": ("y.jpg", data)})
     assert second.headers["x-leakscan-cache"] == "hit"
@@ -385,3 +389,25 @@ def test_server_bug_is_500_that_says_review(fx: dict[str, Path], caplog: pytest.
 def test_page_script_parses() -> None:
     script = ROOT / "scanner" / "service" / "static" / "app.js"
     assert subprocess.run(["node", "--check", str(script)], capture_output=True).returncode == 0
+
+
+def test_the_audit_trail_records_every_answer_and_serves_repeats(fx: dict[str, Path], tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from scanner import Settings
+    from scanner.audit import AuditStore, Recorder
+    from scanner.service import create_app
+    from scanner.service.scanning import AuditReportStore
+
+    settings = Settings(detectors=("metadata",), jobs=1, audit_db=str(tmp_path / "audit.sqlite"))
+    data = fx["gps_dirty.jpg"].read_bytes()
+    for name in ("first.jpg", "again.jpg"):  # two processes' worth of apps: the second answers from SQLite
+        store = AuditReportStore(Recorder(settings, "serve"))
+        app = create_app(settings, [TOKEN], store=store, workers=1)
+        with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+            r = c.post("/v1/scan", files={"file": (name, data)})
+        assert r.json()["decision"] == "review"
+    assert r.headers["x-leakscan-cache"] == "hit"
+    rows = AuditStore(tmp_path / "audit.sqlite").history()
+    assert [(row["source"], row["decision"]) for row in rows] == [("serve", "review")] * 2
+    assert sorted(int(row["reused"]) for row in rows) == [0, 1]

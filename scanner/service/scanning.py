@@ -7,7 +7,6 @@ without errors are cached: a timeout or a crash is retried on the next post, nev
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 import anyio
 
 from .. import __version__
+from ..audit import Recorder, policy_hash
 from ..config import Settings
 from ..execution import Pool
 from ..model import ErrorRecord, FileReport
@@ -31,7 +31,23 @@ class ReportStore(Protocol):
 
     def lookup(self, sha256: str, policy_hash: str, version: str) -> Mapping[str, Any] | None: ...
 
-    def record(self, sha256: str, policy_hash: str, version: str, report: Mapping[str, Any]) -> None: ...
+    def record(self, sha256: str, policy_hash: str, version: str, report: Mapping[str, Any],
+               reused: bool = False) -> None: ...
+
+
+class AuditReportStore:
+    """The SQLite audit trail (scanner/audit.py) as the service's store: every answer is recorded with
+    source `serve` (a cached one as reused), and a complete report is found again by content + policy."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def lookup(self, sha256: str, policy_hash: str, version: str) -> Mapping[str, Any] | None:
+        return self.recorder.lookup(sha256) if policy_hash == self.recorder.phash and version == __version__ else None
+
+    def record(self, sha256: str, policy_hash: str, version: str, report: Mapping[str, Any],
+               reused: bool = False) -> None:
+        self.recorder.record(dict(report), reused=reused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +63,8 @@ class Answer:
 
 
 def settings_hash(settings: Settings) -> str:
-    """Two services with the same policy and limits share answers; the per-run hash key is not part of it."""
-    return hashlib.sha256(f"{__version__}\n{settings!r}".encode()).hexdigest()
+    """Two front ends with the same policy and limits share answers (the audit trail's policy hash)."""
+    return policy_hash(settings)
 
 
 def relabel(report: Mapping[str, Any], label: str) -> dict[str, Any]:
@@ -84,7 +100,9 @@ class Scans:
         """The upload's report: from the cache or the store when known, else scanned through the pool."""
         known = await self._known(upload.sha256)
         if known is not None:
-            return Answer(relabel(known, upload.label), cached=True)
+            body = relabel(known, upload.label)
+            await self._record(upload.sha256, body, reused=True)
+            return Answer(body, cached=True)
         self.in_flight += 1
         try:
             report = await anyio.to_thread.run_sync(self._scan_file, upload.path)
@@ -92,7 +110,8 @@ class Scans:
             self.in_flight -= 1
         body = relabel(report.to_dict(), upload.label)
         if _clean(body):
-            await self._remember(upload.sha256, body)
+            self._remember(upload.sha256, body)
+        await self._record(upload.sha256, body)
         return Answer(body, cached=False)
 
     def _scan_file(self, path: str) -> FileReport:
@@ -114,10 +133,14 @@ class Scans:
         store = self.store
         return await anyio.to_thread.run_sync(store.lookup, sha256, self.key, __version__)
 
-    async def _remember(self, sha256: str, body: dict[str, Any]) -> None:
+    def _remember(self, sha256: str, body: dict[str, Any]) -> None:
         with self._lock:
             self._cache[(sha256, self.key)] = body
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
+
+    async def _record(self, sha256: str, body: dict[str, Any], reused: bool = False) -> None:
+        """Every answer goes to the store (the audit trail), scanned or served again."""
         if self.store is not None:
-            await anyio.to_thread.run_sync(self.store.record, sha256, self.key, __version__, body)
+            store = self.store
+            await anyio.to_thread.run_sync(lambda: store.record(sha256, self.key, __version__, body, reused))
