@@ -197,8 +197,6 @@ class FileReport:
         }
 
 
-ItemReport = FileReport
-
 
 @dataclass(frozen=True, slots=True)
 class ScanReport:

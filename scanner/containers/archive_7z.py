@@ -7,8 +7,8 @@ from typing import Any
 
 from ..errors import CorruptItem, ItemTooLarge, UnsupportedItem
 from ..model import Item
-from .archive_common import FieldList, admit, guarded, member_item
-from .base import Budget, Expansion, error, fields_item, safe_name
+from .archive_common import FieldList, admit, guarded
+from .base import Budget, Expansion, child, error, fields_item, safe_name
 
 ENCRYPTED = "encrypted 7z member: its content cannot be read"
 
@@ -111,6 +111,6 @@ def _extract(archive: Any, item: Item, budget: Budget, files: list[Any], links: 
         if len(data) > budget.limits.max_member_bytes:
             yield error(ItemTooLarge("7z member larger than its declared size and the member cap"), "expand", name)
         elif data:
-            yield member_item(item, name, data)
+            yield child(item, name, data)
     if exc is not None:
         yield error(CorruptItem(f"7z members damaged or refused ({type(exc).__name__})"), "expand")

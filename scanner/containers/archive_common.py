@@ -6,12 +6,10 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from ..errors import ItemTooLarge, ScannerError
-from ..model import ErrorRecord, Item
-from .base import Budget, child, error, safe_name, text_item
+from ..model import ErrorRecord
+from .base import Budget, error, safe_name
 
 CHUNK = 1 << 20  # bytes per read while decompressing a member
-OCTET_STREAM = "application/octet-stream"  # what sniff() says when no format matched
-TEXT_SNIFF_BYTES = 8192  # a NUL in these means binary, not text
 MAX_FIELDS = 1_000  # link/special members listed in one archive's fields; then one "more" line
 SYSTEM_ACCOUNTS = frozenset({"root", "wheel", "staff", "users", "nobody", "nogroup", "admin", "daemon", "bin"})
 LINK = ("history", "link member")
@@ -81,17 +79,23 @@ def guarded(call: Callable[[], T]) -> tuple[T | None, Exception | None]:
         return None, exc
 
 
-def member_item(parent: Item, name: str, data: bytes) -> Item:
-    """A member as a child item; a member that is plain UTF-8 text (notes.txt, .env, .csv) as a text item,
-    so the text rules read it like a document's text."""
-    item = child(parent, name, data)
-    if item.kind != OCTET_STREAM or b"\x00" in data[:TEXT_SNIFF_BYTES]:
-        return item
+def read_member(budget: Budget, size: int, compressed: int | None, name: str,
+                opener: Callable[[], Readable | None]) -> tuple[ErrorRecord | None, bytes, Exception | None]:
+    """(refused, bytes, damage) for one member: admitted against the budget by its declared sizes first,
+    then opened and read with the member cap; a parser failure keeps what was read before it."""
+    refused = admit(budget, size, compressed, name)
+    if refused is not None:
+        return refused, b"", None
+    stream, exc = guarded(opener)
+    if stream is None:
+        return None, b"", exc
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return item
-    return text_item(parent, name, [text]) or item
+        data, exc = read_capped(stream, budget.limits.max_member_bytes)
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()
+    return None, data, exc
 
 
 def decode_name(raw: bytes) -> str:

@@ -14,8 +14,8 @@ from typing import BinaryIO
 from ..errors import CorruptItem, ItemTooLarge
 from ..formats import sniff
 from ..model import Item
-from .archive_common import SPECIAL, FieldList, admit, guarded, member_item, read_capped, stream_cap
-from .base import Budget, Expansion, error, fields_item, safe_name
+from .archive_common import SPECIAL, FieldList, admit, guarded, read_capped, read_member, stream_cap
+from .base import Budget, Expansion, child, error, fields_item, safe_name
 
 TAR_KIND = "application/x-tar"
 BLOCK = 512
@@ -49,7 +49,7 @@ def expand_stream(item: Item, budget: Budget) -> Expansion:
         yield from expand_tar(item, out, budget, complete=exc is None)
     elif out:
         refused = admit(budget, len(out), len(item.data), name)
-        yield refused if refused is not None else member_item(item, name, out)
+        yield refused if refused is not None else child(item, name, out)
     if exc is not None:
         yield error(CorruptItem(f"compressed stream truncated or damaged ({type(exc).__name__})"), "expand", name)
     comment = header.get("comment", "")
@@ -119,16 +119,12 @@ def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, item: Item, budget
     if not member.isreg():
         fields.add(SPECIAL, name)
         return
-    refused = admit(budget, member.size, None, name)
+    refused, data, exc = read_member(budget, member.size, None, name, lambda: tf.extractfile(member))
     if refused is not None:
         yield refused
         return
-    stream, exc = guarded(lambda: tf.extractfile(member))
-    data = b""
-    if stream is not None:
-        data, exc = read_capped(stream, budget.limits.max_member_bytes)
     if data:
-        yield member_item(item, name, data)
+        yield child(item, name, data)
     if exc is not None or len(data) != member.size:
         why = type(exc).__name__ if exc else "short"
         yield error(CorruptItem(f"tar member truncated or damaged ({why})"), "expand", name)

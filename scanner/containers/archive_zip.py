@@ -11,8 +11,8 @@ from collections.abc import Generator
 
 from ..errors import CorruptItem, UnsupportedItem
 from ..model import ErrorRecord, Item
-from .archive_common import SPECIAL, FieldList, admit, decode_name, guarded, member_item, read_capped, stream_cap
-from .base import Budget, Expansion, error, fields_item, safe_name
+from .archive_common import SPECIAL, FieldList, admit, decode_name, guarded, read_member, stream_cap
+from .base import Budget, Expansion, child, error, fields_item, safe_name
 
 ENCRYPTED_FLAG = 0x1
 DESCRIPTOR_FLAG = 0x8  # sizes follow the data instead of the header
@@ -73,17 +73,12 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item, budget: Budg
     if info.compress_type not in READABLE_METHODS:
         yield error(UnsupportedItem(f"zip compression method {info.compress_type} not supported"), "expand", name)
         return
-    refused = admit(budget, info.file_size, info.compress_size, name)
+    refused, data, exc = read_member(budget, info.file_size, info.compress_size, name, lambda: zf.open(info))
     if refused is not None:
         yield refused
         return
-    opened, exc = guarded(lambda: zf.open(info))
-    data = b""
-    if opened is not None:
-        with opened:
-            data, exc = read_capped(opened, budget.limits.max_member_bytes)
     if data:
-        yield member_item(item, name, data)
+        yield child(item, name, data)
     if exc is not None:
         yield error(CorruptItem(f"zip member damaged ({type(exc).__name__})"), "expand", name)
 
@@ -142,7 +137,7 @@ def _local_member(item: Item, budget: Budget, name: str, header: tuple[int, int,
             yield refused
             return body + used
     if out:
-        yield member_item(item, name, out)
+        yield child(item, name, out)
     if not complete or (sized and len(out) != usize):
         yield error(CorruptItem("zip member truncated or damaged"), "expand", name)
     return body + used

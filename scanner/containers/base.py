@@ -79,11 +79,12 @@ class Budget:
             raise ItemTooLarge(f"members expand past {lim.max_total_bytes / 1e6:.0f} MB in one file")
 
 
-def child(parent: Item, name: str, data: bytes) -> Item:
-    """A member of `parent` named `name` (a display name built by the expander: never a file-system path)."""
+def child(parent: Item, name: str, data: bytes, kind: str | None = None) -> Item:
+    """A member of `parent` named `name` (a display name built by the expander: never a file-system path);
+    its kind sniffed from its bytes unless the expander made it (its text, its fields)."""
     location = f"{parent.location}{LOCATION_SEP}{name}" if parent.location else name
-    return Item(source=parent.source, data=data, sha256=hashlib.sha256(data).hexdigest(), kind=sniff(data),
-                location=location, depth=parent.depth + 1)
+    return Item(source=parent.source, data=data, sha256=hashlib.sha256(data).hexdigest(),
+                kind=kind or sniff(data), location=location, depth=parent.depth + 1)
 
 
 def text_item(parent: Item, name: str, texts: Iterable[str]) -> Item | None:
@@ -91,9 +92,7 @@ def text_item(parent: Item, name: str, texts: Iterable[str]) -> Item | None:
     body = "\n".join(t for t in texts if t and t.strip())
     if not body:
         return None
-    data = body.encode("utf-8", "surrogatepass")
-    item = child(parent, name, data)
-    return Item(item.source, item.data, item.sha256, TEXT_KIND, item.location, item.depth)
+    return child(parent, name, body.encode("utf-8", "surrogatepass"), TEXT_KIND)
 
 
 def fields_item(parent: Item, name: str, fields: Iterable[tuple[str, str, str]]) -> Item | None:
@@ -101,8 +100,7 @@ def fields_item(parent: Item, name: str, fields: Iterable[tuple[str, str, str]])
     data = encode_fields(fields)
     if not data:
         return None
-    item = child(parent, name, data)
-    return Item(item.source, item.data, item.sha256, FIELDS_KIND, item.location, item.depth)
+    return child(parent, name, data, FIELDS_KIND)
 
 
 def read_fields(item: Item) -> list[tuple[str, str, str]]:

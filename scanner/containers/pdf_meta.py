@@ -37,7 +37,6 @@ XMP_NAMESPACES = {
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a person wrote on the page
 RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
-MAX_XMP_BYTES = 4_000_000
 MAX_NAME_TREE_NODES = 10_000
 MAX_FIELD_CHARS = 100_000
 

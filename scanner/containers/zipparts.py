@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
@@ -67,9 +67,6 @@ class ZipDoc:
 
     def get(self, name: str) -> zipfile.ZipInfo | None:
         return self.by_name.get(name)
-
-    def matching(self, pattern: re.Pattern[str]) -> list[zipfile.ZipInfo]:
-        return [i for i in self.infos if pattern.fullmatch(i.filename)]
 
     def read(self, info: zipfile.ZipInfo) -> bytes | None:
         """A member's bytes as stored, after the budget admitted its declared size; None (and an error) if not."""
@@ -181,7 +178,3 @@ def blocks(root: Element, block_names: frozenset[str], leaves: frozenset[str] | 
             out.append(el.text)
         stack.extend(reversed(el))
     return out
-
-
-def texts_of(elements: Iterable[Element]) -> list[str]:
-    return [t.strip() for el in elements if (t := "".join(el.itertext())).strip()]

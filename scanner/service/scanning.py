@@ -62,11 +62,6 @@ class Answer:
         return str(self.report["decision"])
 
 
-def settings_hash(settings: Settings) -> str:
-    """Two front ends with the same policy and limits share answers (the audit trail's policy hash)."""
-    return policy_hash(settings)
-
-
 def relabel(report: Mapping[str, Any], label: str) -> dict[str, Any]:
     """The report with every node's `path` set to the upload's label (never the temp file's name)."""
     out = dict(report)
@@ -85,7 +80,7 @@ class Scans:
     def __init__(self, settings: Settings, store: ReportStore | None = None, workers: int | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.key = settings_hash(settings)
+        self.key = policy_hash(settings)  # the audit trail's key: front ends with one policy share answers
         self.folder = tempfile.TemporaryDirectory(prefix="leakscan-serve-")  # mode 0700
         self.pool = Pool(settings, workers)  # detectors and models built once, here
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
