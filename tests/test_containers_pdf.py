@@ -197,3 +197,20 @@ def test_corpus_pdfs(name: str) -> None:
         assert any(n == "Creator" and "IEEE PDFeXpress" in v for _, n, v in fields(out))
     else:
         assert children(out)["page[1]/image[1]"].kind == "image/jpeg"
+
+
+def test_a_long_info_value_is_read_whole() -> None:
+    """A secret behind 150,000 characters of padding in /Subject still reaches the text rules."""
+    import io
+
+    from pypdf import PdfWriter
+
+    from scanner import Settings, scan_bytes
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Subject": "x " * 75_000 + "card 4539 1488 0343 6467"})
+    buf = io.BytesIO()
+    writer.write(buf)
+    report = scan_bytes(buf.getvalue(), "long.pdf", Settings(detectors=("metadata", "text"), jobs=1))
+    assert "text.payment_card" in {f.rule_id for node in report.walk() for f in node.findings}

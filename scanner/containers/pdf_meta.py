@@ -38,7 +38,6 @@ RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a person wrote on the page
 RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
 MAX_NAME_TREE_NODES = 10_000
-MAX_FIELD_CHARS = 100_000
 
 
 @dataclass
@@ -57,13 +56,14 @@ def deref(value: Any) -> Any:
 
 
 def text_of(value: Any) -> str:
-    """Any PDF value as bounded text (strings, names, arrays of them)."""
+    """Any PDF value as text (strings, names, arrays of them), whole: a cut value could hide what follows
+    (the file cap bounds it)."""
     value = deref(value)
     if isinstance(value, list | tuple):
-        return "; ".join(text_of(v) for v in value)[:MAX_FIELD_CHARS]
+        return "; ".join(text_of(v) for v in value)
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    return str(value)[:MAX_FIELD_CHARS]
+    return str(value)
 
 
 def info_fields(trailer: Any) -> list[Field]:
@@ -94,7 +94,7 @@ def _xmp_field(tag: str, value: str) -> Field:
     if tag.startswith("{"):
         uri, _, local = tag[1:].partition("}")
         name = f"{XMP_NAMESPACES.get(uri, uri.rstrip('/#').rsplit('/', 1)[-1])}:{local}"
-    return (XMP_CATEGORY.get(name, OTHER), name, value[:MAX_FIELD_CHARS])
+    return (XMP_CATEGORY.get(name, OTHER), name, value)
 
 
 def stream_bytes(stream: Any, budget: Budget, what: str) -> bytes:
