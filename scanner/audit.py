@@ -47,6 +47,15 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_answer ON decisions (sha256, policy_hash, scanner_version);
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
 """
+# version 2 (batch store, `scan --store`): the file's size and (size, mtime_ns, ctime_ns) when it was scanned, so a
+# re-run finds an unchanged file without reading it. Added in place: a version-1 file stays readable.
+SCHEMA_VERSION = 2
+_MIGRATIONS = (
+    "ALTER TABLE decisions ADD COLUMN file_size INTEGER",
+    "ALTER TABLE decisions ADD COLUMN file_stat TEXT",
+    "CREATE INDEX IF NOT EXISTS decisions_stat ON decisions (name, file_stat)",
+    "CREATE INDEX IF NOT EXISTS decisions_size ON decisions (file_size)",
+)
 _COLUMNS = "id, time, sha256, source, decision, rule_ids, policy_hash, scanner_version, name, reused"
 
 
@@ -97,6 +106,7 @@ class AuditStore:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash, not a power cut
         conn.executescript(_SCHEMA)
+        _migrate(conn)
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
@@ -108,17 +118,43 @@ class AuditStore:
             self._local.conn = None
 
     def record(self, body: dict[str, Any], source: str, phash: str, *, name: str | None = None,
-               reused: bool = False) -> int:
-        """Add one decision (`body`: a report's to_dict(), masked); its row id. `name` defaults to its path."""
+               reused: bool = False, stat: tuple[int, str] | None = None) -> int:
+        """Add one decision (`body`: a report's to_dict(), masked); its row id. `name` defaults to its path;
+        `stat`: the file's (size, file_stat key) when it was scanned (see scanner.store)."""
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
+        size, key = stat if stat is not None else (None, None)
         row = (utc_now(), body.get("sha256"), source, body["decision"], json.dumps(rule_ids(body)), phash,
                __version__, name if name is not None else body.get("path", ""), int(complete(body)), int(reused),
-               json.dumps(body, sort_keys=True))
+               json.dumps(body, sort_keys=True), size, key)
         cur = self._connect().execute(
             "INSERT INTO decisions (time, sha256, source, decision, rule_ids, policy_hash, scanner_version,"
-            " name, complete, reused, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            " name, complete, reused, report, file_size, file_stat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row)
         return int(cur.lastrowid or 0)
+
+    def lookup_stat(self, name: str, key: str, phash: str, version: str = __version__) -> dict[str, Any] | None:
+        """The latest fully analysed report of the file `name` as it was at `key` (size, mtime, ctime), else None."""
+        found = self._connect().execute(
+            "SELECT report FROM decisions WHERE name = ? AND file_stat = ? AND policy_hash = ?"
+            " AND scanner_version = ? AND complete = 1 ORDER BY id DESC LIMIT 1",
+            (name, key, phash, version)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def has_size(self, size: int, phash: str, version: str = __version__) -> bool:
+        """Whether any fully analysed file of this size is stored (else hashing a file to look it up is wasted)."""
+        found = self._connect().execute(
+            "SELECT 1 FROM decisions WHERE file_size = ? AND policy_hash = ? AND scanner_version = ? AND complete = 1"
+            " LIMIT 1", (size, phash, version)).fetchone()
+        return found is not None
+
+    def latest(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(name, report) of the latest row of every name, in name order, streamed (for `leakscan report`)."""
+        cur = self._connect().execute(
+            "SELECT name, report FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY name)"
+            " ORDER BY name")
+        for name, report in cur:
+            yield name, json.loads(report)
 
     def lookup(self, sha256: str, phash: str, version: str = __version__) -> dict[str, Any] | None:
         """The latest fully analysed report for this content under this policy and version, else None."""
@@ -154,6 +190,23 @@ class AuditStore:
             return int(self._connect().execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
         found = self._connect().execute("SELECT COUNT(*) FROM decisions WHERE sha256 = ?", (sha256,)).fetchone()
         return int(found[0])
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a version-1 file to SCHEMA_VERSION (idempotent; two processes may race: the loser's ALTER fails)."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+        return
+    have = {row[1] for row in conn.execute("PRAGMA table_info(decisions)")}
+    for sql in _MIGRATIONS:
+        column = sql.split(" ADD COLUMN ")[1].split()[0] if " ADD COLUMN " in sql else None
+        if column is not None and column in have:
+            continue
+        try:
+            conn.execute(sql)
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class Recorder:

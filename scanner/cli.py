@@ -53,7 +53,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=str))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="console", show_default=True,
               help="console table, one JSON document, or JSON Lines (one object per file).")
 @click.option("-o", "--output", metavar="PATH", default="-",
@@ -71,13 +71,27 @@ def cli() -> None:
 @click.option("--refs", type=click.Path(file_okay=False, path_type=str), help="Reference photo folder.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), help="Per-file time limit in seconds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--store", "store_path", metavar="DB", help="Result store (SQLite): store every result; a re-run "
+              "answers unchanged files from it and scans only the rest.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted --store scan (the store must exist).")
+@click.option("--files-from", metavar="LIST", help="Also scan the paths listed in LIST, one per line (- = stdin); "
+              "read as it goes.")
 def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None, fail_on: str, quiet: bool,
-         **overrides: Any) -> None:
+         store_path: str | None, resume: bool, files_from: str | None, **overrides: Any) -> None:
     """Scan files and folders (recursively) and print a verdict for each file."""
+    if not paths and files_from is None:
+        raise click.UsageError("give files or folders to scan, or --files-from LIST")
     settings = build_settings(policy_file, overrides)
     for line in policy_notice(settings):  # a leakscan.toml that switches rules off must never act silently
         click.echo(line, err=True)
-    counts = _run_scan(list(paths), settings, fmt, output, quiet)
+    if store_path or resume or files_from is not None:  # streamed, resumable: scanner.batch_cli
+        from .batch_cli import run_batch
+        from .threads import limit_threads
+
+        limit_threads()
+        counts = run_batch(list(paths), files_from, store_path, resume, settings, fmt, output, quiet)
+    else:
+        counts = _run_scan(list(paths), settings, fmt, output, quiet)
     if not sum(counts.values()):  # a mistyped or empty drop folder must not read as "all approved"
         raise click.UsageError("no files found under the given paths")
     worst = max(d for d in Decision if counts[d.label])

@@ -1,0 +1,121 @@
+"""A batch scan that streams and survives: inputs read lazily (folders, a manifest of paths, stdin), files
+answered from the result store when unchanged, the rest scanned in slices through one worker pool, each
+result stored the moment it arrives (a kill loses at most the files in flight), reports streamed out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from . import sources
+from .config import Settings
+from .execution import Pool
+from .model import ErrorRecord, FileReport
+from .pipeline import Pipeline
+from .store import ResultStore, Target, report_from_dict, target
+
+SLICE_PER_WORKER = 64  # files handed to the pool at once, per worker: big enough to keep every worker busy
+OUTPUT_IS_INPUT = ErrorRecord("unsupported", "this is the report file being written by this scan; not scanned",
+                              "sources")
+
+
+def manifest_lines(stream: BinaryIO) -> Iterator[str]:
+    """One path per line (bytes decoded as file names are, so any name round-trips); blank lines skipped."""
+    for raw in stream:
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line:
+            yield os.fsdecode(line)
+
+
+def count_manifest(path: str) -> int:
+    """Non-blank lines of a manifest file (read once more, in blocks: the total for the ETA)."""
+    with open(path, "rb") as fh:
+        return sum(1 for raw in fh if raw.strip(b"\n"))
+
+
+def entries(paths: Iterable[str]) -> Iterator[sources.Entry]:
+    """Every file under each path, walked one given path at a time (a manifest is never held whole)."""
+    for path in paths:
+        yield from sources.walk([path])
+
+
+@dataclass
+class Outcome:
+    """One finished file: its report, and whether it came from the store rather than a scan."""
+
+    report: FileReport
+    from_store: bool
+
+
+class BatchScan:
+    """The loop of `leakscan scan --store/--files-from`. The pool starts only when a file must be scanned."""
+
+    def __init__(self, settings: Settings, store: ResultStore | None, skip: tuple[int, int] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.skip = skip  # (st_dev, st_ino) of the report file: never read as an input
+        self.slice = max(1, settings.worker_count) * SLICE_PER_WORKER
+        self._pool: Pool | None = None
+        self._plain: Pipeline | None = None
+
+    def run(self, found: Iterable[sources.Entry]) -> Iterator[Outcome]:
+        pending: list[Target] = []
+        try:
+            for entry in found:
+                outcome = self._answer(entry, pending)
+                if outcome is not None:
+                    yield outcome
+                if len(pending) >= self.slice:
+                    yield from self._scan(pending)
+                    pending = []
+            yield from self._scan(pending)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+
+    def _answer(self, entry: sources.Entry, pending: list[Target]) -> Outcome | None:
+        """An outcome now (a problem, a stored answer), or None with the file queued to be scanned."""
+        problem = OUTPUT_IS_INPUT if self.skip is not None and entry.key == self.skip else entry.problem
+        if problem is not None:
+            report = self._plain_pipeline().error_report(sources.display_path(entry.path), problem)
+            self._record(report.to_dict(), target(entry.path))
+            return Outcome(report, False)
+        t = target(entry.path)
+        found = self.store.answer(t) if self.store is not None else None
+        if found is None:
+            pending.append(t)
+            return None
+        body, by_content = found
+        body = with_path(body, sources.display_path(entry.path))
+        if by_content:  # a new path or stat: a row of its own, so the next run's stat check finds it
+            self._record(body, t, reused=True)
+        return Outcome(report_from_dict(body), True)
+
+    def _scan(self, pending: list[Target]) -> Iterator[Outcome]:
+        if not pending:
+            return
+        by_path = {sources.display_path(t.path): t for t in pending}
+        for report in self._pool_for().scan([t.path for t in pending]):
+            self._record(report.to_dict(), by_path.get(report.path) or target(report.path))
+            yield Outcome(report, False)
+
+    def _record(self, body: dict[str, Any], t: Target, *, reused: bool = False) -> None:
+        if self.store is not None:  # before the report is emitted: what was shown is stored
+            self.store.record(body, t, reused=reused)
+
+    def _pool_for(self) -> Pool:
+        if self._pool is None:
+            self._pool = Pool(self.settings, self.settings.worker_count)
+        return self._pool
+
+    def _plain_pipeline(self) -> Pipeline:
+        if self._plain is None:
+            self._plain = self._pool.local if self._pool is not None else Pipeline(self.settings, detectors=())
+        return self._plain
+
+
+def with_path(body: dict[str, Any], path: str) -> dict[str, Any]:
+    """A stored report shown under the path given this time (a copy or a moved file), parts included."""
+    return {**body, "path": path, "parts": [with_path(p, path) for p in body.get("parts", ())]}

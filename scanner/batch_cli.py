@@ -1,0 +1,114 @@
+"""`leakscan scan --store/--resume/--files-from`: the CLI's streaming batch path (scanner.batch does the work)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import click
+
+from .config import Settings
+from .formats import TEXT_KIND, sniff
+from .model import Decision
+from .sources import display_path
+from .text_safety import printable
+
+SNIFF_BYTES = 4096
+
+
+@contextlib.contextmanager
+def _manifest(files_from: str | None) -> Iterator[tuple[BinaryIO | None, int | None]]:
+    """The manifest stream (stdin for `-`) and its line count when it is a file (for the ETA)."""
+    from .batch import count_manifest
+
+    if files_from is None:
+        yield None, None
+    elif files_from == "-":
+        yield sys.stdin.buffer, None
+    else:
+        try:
+            total = count_manifest(files_from)
+            fh = open(files_from, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            shown = printable(display_path(files_from), 300)
+            raise click.UsageError(f"cannot read the list {shown}: {exc.strerror}") from None
+        with fh:
+            yield fh, total
+
+
+def _check_output(output: str) -> None:
+    """The inputs are not walked in advance here, so an existing report path must hold text (a previous report),
+    never a picture or document that may be one of the inputs: it is truncated before the first file is read."""
+    if output == "-":
+        return
+    with contextlib.suppress(OSError):
+        st = os.stat(output)
+        if stat.S_ISREG(st.st_mode) and st.st_size:
+            with open(output, "rb") as fh:
+                if sniff(fh.read(SNIFF_BYTES)) != TEXT_KIND:
+                    shown = printable(display_path(output), 300)
+                    raise click.UsageError(f"refusing to write the report over {shown}: it is not a text file")
+
+
+def _total(paths: list[str], counted: int | None, from_stdin: bool) -> int | None:
+    """Files to expect (for the ETA): the manifest's lines plus the files under the given paths, walked once
+    to count; None with a manifest on stdin (it can be read only once)."""
+    from .batch import entries
+
+    if from_stdin:
+        return None
+    return (counted or 0) + (sum(1 for _ in entries(paths)) if paths else 0)
+
+
+def run_batch(paths: list[str], files_from: str | None, store_path: str | None, resume: bool, settings: Settings,
+              fmt: str, output: str, quiet: bool) -> dict[str, int]:
+    """Stream every report (stored or scanned) to the reporter; the count of each decision."""
+    from . import reporters
+    from .audit import Recorder
+    from .batch import BatchScan, entries, manifest_lines
+    from .batch_progress import BatchProgress
+    from .cli import _open_report
+    from .store import ResultStore
+
+    if resume and (store_path is None or not os.path.exists(store_path)):
+        raise click.UsageError("--resume needs the --store file of the interrupted scan (it does not exist)")
+    store = ResultStore(store_path, settings) if store_path else None
+    same_db = store is not None and settings.audit_path is not None and \
+        os.path.abspath(settings.audit_path) == os.path.abspath(store.path)
+    recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True)) if not same_db else None
+    _check_output(output)
+    counts = {d.label: 0 for d in Decision}
+    with _manifest(files_from) as (manifest, counted), _open_report(output, frozenset()) as out:
+        st = os.fstat(out.fileno()) if _has_fileno(out) else None
+        batch = BatchScan(settings, store, skip=(st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None)
+        listed = manifest_lines(manifest) if manifest is not None else iter(())
+        found = entries(_chain(paths, listed))
+        reporter = reporters.make(fmt, out)
+        reporter.start(settings)
+        total = _total(paths, counted, files_from == "-")
+        with BatchProgress(not quiet, total) as progress:
+            for outcome in batch.run(found):
+                reporter.add(outcome.report)
+                if recorder is not None:
+                    recorder.record(outcome.report.to_dict(), reused=outcome.from_store)
+                counts[outcome.report.decision.label] += 1
+                progress.advance(outcome.from_store)
+        reporter.finish(counts)
+    return counts
+
+
+def _chain(paths: list[str], listed: Iterator[str]) -> Iterator[str]:
+    yield from paths
+    yield from listed
+
+
+def _has_fileno(out: object) -> bool:
+    try:
+        out.fileno()  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
