@@ -1,0 +1,165 @@
+"""`leakscan report STORE --html/--sarif/--csv` over a store from a real scan (metadata + OCR) of files whose
+names attack the renderers; the HTML also rendered in headless Chromium (no script runs; screenshot kept)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from fixtures.report_fixtures import HOSTILE_CSV, HOSTILE_HTML, build
+from fixtures.text_fixtures import CARD_PAN
+from scanner.cli import main
+from scanner.reporters.csv import cell
+from scanner.reporters.stored import real_path
+from scanner.sources import display_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "docs" / "report.png"
+SCREENSHOT_MAX_BYTES = 300_000
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """A result store of one real scan; stale.jpg changed afterwards."""
+    folder = tmp_path_factory.mktemp("report")
+    files = build(folder / "in")
+    db = folder / "results.sqlite"
+    code = main(["scan", str(folder / "in"), "--store", str(db), "--detectors", "metadata,text", "-j", "1", "-q",
+                 "--format", "jsonl", "-o", str(folder / "scan.jsonl")])
+    assert code == 1
+    files["stale.jpg"].write_bytes(files["clean.jpg"].read_bytes())
+    return db, files
+
+
+def _report(db: Path, out: Path, *args: str) -> int:
+    return main(["report", str(db), *args])
+
+
+def _pan_digits(text: str) -> bool:
+    return CARD_PAN.replace(" ", "") in re.sub(r"[\s-]", "", text)
+
+
+def test_html_is_escaped_offline_masked_and_draws_thumbnails(store: tuple[Path, dict[str, Path]],
+                                                               tmp_path: Path) -> None:
+    db, files = store
+    html_path = tmp_path / "r.html"
+    assert _report(db, tmp_path, "--html", str(html_path)) == 0
+    html = html_path.read_text("utf-8")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script" not in html.lower() and not re.search(r"""(src|href)=["']?(https?:|//)""", html)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp and "default-src &#39;none&#39;" in csp.group(1) and "img-src data:" in csp.group(1)
+    sections = html.split('<section class="file">')[1:]
+    shown = {n: s for s in sections for n in files if display_path(str(files[n])).replace('"', "&#34;")
+             .replace("<", "&lt;").replace(">", "&gt;") in s}
+    assert set(shown) == {HOSTILE_HTML, HOSTILE_CSV, "stale.jpg"}  # clean.jpg is approved: summary only
+    assert "data:image/jpeg;base64," in shown[HOSTILE_HTML] and "data:image/jpeg;base64," in shown[HOSTILE_CSV]
+    assert "no thumbnail" in shown["stale.jpg"]  # changed since the scan: its boxes would mark the wrong place
+    assert "**** " in shown[HOSTILE_HTML] and not _pan_digits(html)
+    assert "text.payment_card" in html and "metadata.gps" in html
+
+
+def test_sarif_2_1_0_structure(store: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
+    db, files = store
+    assert _report(db, tmp_path, "--sarif", str(tmp_path / "r.sarif")) == 0
+    doc = json.loads((tmp_path / "r.sarif").read_text("utf-8"))
+    assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = doc["runs"]
+    rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert run["tool"]["driver"]["name"] == "leakscan" and len(rules) == len(set(rules))
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]] == result["ruleId"] and result["level"] in ("error", "warning", "note")
+        assert result["message"]["text"]
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert urlparse(uri).scheme == "file"
+        by_file.setdefault(unquote(urlparse(uri).path), []).append(result)
+    assert set(by_file) == {str(files[n]) for n in (HOSTILE_HTML, HOSTILE_CSV, "stale.jpg")}
+    card = [r for r in by_file[str(files[HOSTILE_HTML])] if r["ruleId"] == "text.payment_card"]
+    assert card and card[0]["level"] == "error"
+    (rect, *_) = card[0]["attachments"][0]["rectangles"]
+    assert 0 <= rect["left"] < rect["right"] and 0 <= rect["top"] < rect["bottom"]
+    gps = by_file[str(files[HOSTILE_CSV])]
+    assert [r["ruleId"] for r in gps] == ["metadata.gps"] and gps[0]["level"] == "warning"
+    assert not _pan_digits(json.dumps(doc))
+
+
+def test_csv_has_a_row_per_reason_and_per_approved_file_and_no_formula(store: tuple[Path, dict[str, Path]],
+                                                                     tmp_path: Path) -> None:
+    db, files = store
+    assert _report(db, tmp_path, "--csv", str(tmp_path / "r.csv")) == 0
+    text = (tmp_path / "r.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["file"] for r in rows} == {display_path(str(p)) for p in files.values()}
+    assert [r["rule_id"] for r in rows if r["file"].endswith("clean.jpg")] == [""]
+    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+    assert not _pan_digits(text)
+
+
+@pytest.mark.parametrize(("value", "safe"), [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("plain", "plain"), ("a=b", "a=b"), (None, ""), (3, "3"),
+])
+def test_csv_cells_are_never_formulas(value: object, safe: str) -> None:
+    assert cell(value) == safe
+
+
+@pytest.mark.parametrize("name", ["/a/b.jpg", "/a\\b.jpg", os.fsdecode(b"/caf\xe9.jpg"), "/x\x1b[31m\u202e.jpg",
+                                  "/lit\\x41.jpg", "/\U0001f600.jpg"])
+def test_real_path_inverts_display_path(name: str) -> None:
+    assert real_path(display_path(name)) == name
+
+
+def test_report_needs_an_output_and_an_existing_store(tmp_path: Path, store: tuple[Path, dict[str, Path]]) -> None:
+    assert _report(store[0], tmp_path) == 2
+    assert main(["report", str(tmp_path / "none.sqlite"), "--csv", str(tmp_path / "x.csv")]) == 2
+    assert not (tmp_path / "x.csv").exists()
+
+
+def _browser() -> Any:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("Debian chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    return sync_api, chromium
+
+
+def test_html_in_headless_chromium_runs_no_script_and_is_kept_as_a_screenshot(
+        store: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
+    sync_api, chromium = _browser()
+    db, _ = store
+    html_path = tmp_path / "r.html"
+    assert _report(db, tmp_path, "--html", str(html_path)) == 0
+    events: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1000, "height": 1200})
+        page.on("dialog", lambda d: (events.append(f"dialog {d.message}"), d.dismiss()))
+        page.on("request", lambda r: r.url.startswith(("file:", "data:")) or events.append(f"request {r.url}"))
+        page.on("console", lambda m: events.append(f"console {m.type}: {m.text}"))
+        page.goto(html_path.as_uri())
+        page.wait_for_load_state("load")
+        state = page.evaluate("""() => ({
+            hostile: document.body.textContent.includes('"><img src=x onerror=alert(1)>.jpg'),
+            injected: document.querySelectorAll('img[src="x"], script').length,
+            thumbs: [...document.images].filter(i => i.complete && i.naturalWidth > 0).length,
+            styled: getComputedStyle(document.body).backgroundColor,
+        })""")
+        page.screenshot(path=str(tmp_path / "shot.png"), full_page=True)
+        browser.close()
+    assert events == [], events  # no alert, no request beyond the file and its data: URIs, no CSP violation
+    assert state["hostile"] and state["injected"] == 0 and state["thumbs"] == 2
+    assert state["styled"] == "rgb(250, 250, 250)"  # the style sheet passed the CSP by its hash
+    shot = (tmp_path / "shot.png").read_bytes()
+    assert 10_000 < len(shot) < SCREENSHOT_MAX_BYTES
+    if not SCREENSHOT.exists() or os.environ.get("LEAKSCAN_UPDATE_SCREENSHOT"):  # docs/report.png, committed
+        SCREENSHOT.write_bytes(shot)
