@@ -71,9 +71,15 @@ class BatchScan:
                     yield from self._scan(pending)
                     pending = []
             yield from self._scan(pending)
-        finally:
-            if self._pool is not None:
-                self._pool.close()
+        except BaseException:  # a signal, Ctrl-C, the consumer gone: stop the workers at once
+            self._close(kill=True)
+            raise
+        self._close(kill=False)
+
+    def _close(self, kill: bool) -> None:
+        if self._pool is not None:
+            self._pool.close(kill=kill)
+            self._pool = None
 
     def _answer(self, entry: sources.Entry, pending: list[Target]) -> Outcome | None:
         """An outcome now (a problem, a stored answer), or None with the file queued to be scanned."""

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,25 @@ def test_kill_9_mid_batch_then_resume_loses_no_file_and_scans_none_twice(tmp_pat
     assert len(out.decode().splitlines()) == n  # stored answers re-emitted, the rest scanned
     in_flight = set(_lines(tmp_path / "scanned1")) - stored
     print(f"stored before the kill: {len(stored)}, finished but not stored (in flight): {len(in_flight)}")
+
+
+def test_a_manifest_is_consumed_as_the_scan_goes_never_read_whole(tmp_path: Path) -> None:
+    from scanner.batch import SLICE_PER_WORKER, BatchScan, entries
+    from scanner.config import Settings
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(_jpeg(1))
+    pulled = 0
+
+    def manifest() -> Iterator[str]:
+        nonlocal pulled
+        for _ in range(3 * SLICE_PER_WORKER):
+            pulled += 1
+            yield str(photo)
+
+    batch = BatchScan(Settings(detectors=("metadata",), jobs=1), None)
+    seen_at = []
+    for _ in batch.run(entries(manifest())):
+        seen_at.append(pulled)
+    assert len(seen_at) == 3 * SLICE_PER_WORKER
+    assert seen_at[0] <= SLICE_PER_WORKER + 1  # the first results came out after one slice, not the whole list
