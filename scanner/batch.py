@@ -7,14 +7,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import sources
 from .config import Settings
-from .execution import Pool
 from .model import ErrorRecord, FileReport
-from .pipeline import Pipeline
 from .store import ResultStore, Target, report_from_dict, target
+
+if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only when a file must be scanned
+    from .execution import Pool
+    from .pipeline import Pipeline
 
 SLICE_PER_WORKER = 64  # files handed to the pool at once, per worker: big enough to keep every worker busy
 OUTPUT_IS_INPUT = ErrorRecord("unsupported", "this is the report file being written by this scan; not scanned",
@@ -113,11 +115,15 @@ class BatchScan:
 
     def _pool_for(self) -> Pool:
         if self._pool is None:
+            from .execution import Pool
+
             self._pool = Pool(self.settings, self.settings.worker_count)
         return self._pool
 
     def _plain_pipeline(self) -> Pipeline:
         if self._plain is None:
+            from .pipeline import Pipeline
+
             self._plain = self._pool.local if self._pool is not None else Pipeline(self.settings, detectors=())
         return self._plain
 
