@@ -40,9 +40,12 @@ def _photos(folder: Path, n: int) -> dict[str, bytes]:
 
 
 def _rows(db: Path) -> list[tuple[str, str, int]]:
-    """(name, sha256, reused) of every row."""
+    """(name, sha256, reused) of every row (none while the scan is still creating the file)."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT name, sha256, reused FROM decisions ORDER BY id").fetchall()
+        try:
+            return conn.execute("SELECT name, sha256, reused FROM decisions ORDER BY id").fetchall()
+        except sqlite3.OperationalError:  # the table is not there yet
+            return []
 
 
 def _decisions(out: str) -> dict[str, str]:
