@@ -163,3 +163,12 @@ def test_html_in_headless_chromium_runs_no_script_and_is_kept_as_a_screenshot(
     assert 10_000 < len(shot) < SCREENSHOT_MAX_BYTES
     if not SCREENSHOT.exists() or os.environ.get("LEAKSCAN_UPDATE_SCREENSHOT"):  # docs/report.png, committed
         SCREENSHOT.write_bytes(shot)
+
+
+def test_html_shows_at_most_max_files_and_says_how_many_more(store: tuple[Path, dict[str, Path]],
+                                                            tmp_path: Path) -> None:
+    db, _ = store
+    assert _report(db, tmp_path, "--html", str(tmp_path / "r.html"), "--max-files", "1", "--no-thumbnails") == 0
+    html = (tmp_path / "r.html").read_text("utf-8")
+    assert html.count('<section class="file">') == 1 and "2 more files need a look" in html
+    assert "data:image" not in html
