@@ -236,9 +236,11 @@ class Pipeline:
         skipped = list(self.skipped) if t_read is not None else []
         if not w.handled:
             idle = self._not_selected(item.kind)
-            skipped += idle
-            if not idle:  # no detector at all looks at this kind: not analysed, fail closed
-                w.fail(UnsupportedItem(f"no detector handles {item.kind} files"), "pipeline")
+            if idle and t_read is None:  # a part left unread on purpose; the file around it was checked
+                skipped += idle
+            else:  # a file nothing looked at, or a kind no detector reads: not analysed, fail closed
+                chosen = f" (not selected: {', '.join(c.check for c in idle)})" if idle else ""
+                w.fail(UnsupportedItem(f"no detector handles {item.kind} files{chosen}"), "pipeline")
         policy = self.settings.policy
         findings = tuple(f for f in (policy.apply(f) for f in w.findings) if f is not None)
         errors = tuple(w.subject.errors)

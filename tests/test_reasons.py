@@ -98,6 +98,10 @@ def test_a_file_no_detector_handles_is_still_reviewed(cli, tmp_path) -> None:
     for chosen in ("all", "metadata"):
         (row,) = cli("scan", "-j", "1", "--format", "jsonl", "--detectors", chosen, str(blob)).jsonl()
         assert row["decision"] == "review" and row["errors"][0]["code"] == "unsupported"
+    notes = tmp_path / "notes.txt"  # a whole file that no selected detector reads: nothing about it was checked
+    notes.write_text("wifi password: Hunter2Secret!\n")
+    (row,) = cli("scan", "-j", "1", "--format", "jsonl", "--detectors", "metadata", str(notes)).jsonl()
+    assert row["decision"] == "review" and "not selected: text" in row["errors"][0]["message"]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
