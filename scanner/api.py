@@ -14,6 +14,7 @@ from .errors import ItemError, ItemTooLarge, UnsupportedItem
 from .execution import Pool, run
 from .model import ErrorRecord, FileReport, ScanReport
 from .pipeline import Pipeline, deadline
+from .preflight import check_setup
 
 if TYPE_CHECKING:
     from .visual.check import CheckReport
@@ -51,11 +52,15 @@ def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
     Paths that cannot be read come back as `review` reports with an error entry. `on_start` is
     told how many files will be scanned once the inputs have been walked (for progress bars).
     `inputs` may be a Plan already walked (the CLI walks first to protect its output file).
+    A wrong set-up (scanner/preflight.py) raises ConfigError before any file is scanned; whoever starts a
+    long-lived `pool` calls `preflight.check_setup` once instead.
     Files are scanned by worker processes under a watchdog (a file past timeout_s gets `review`
     even when it hangs in C code): a pool made for this call, or `pool`, a long-lived one shared
     by threads (a service). With `engines`, files are scanned in the calling thread instead.
     """
     settings = settings or Settings()
+    if pool is None:  # a wrong set-up is one ConfigError, not a review per file (a shared pool's owner checked)
+        check_setup(settings)
     walked = inputs if isinstance(inputs, Plan) else plan(inputs)
     pipeline = Pipeline(settings, engines) if engines is not None else None
     if walked.problems:
@@ -78,6 +83,7 @@ class Scanner:
 
     def __init__(self, settings: Settings | None = None, engines: EngineSet | None = None) -> None:
         self.settings = settings or Settings()
+        check_setup(self.settings)
         self.pipeline = Pipeline(self.settings, engines)
 
     def scan_bytes(self, data: bytes, name: str = "<bytes>") -> FileReport:

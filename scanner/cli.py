@@ -105,8 +105,10 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
     limit_threads()  # before numpy loads: this process may run detectors itself (--jobs 1), like the workers
     from . import api, reporters
     from .audit import Recorder
+    from .preflight import check_setup
     from .progress import Progress
 
+    check_setup(settings)  # a wrong set-up stops here, before the report is opened (exit 2)
     recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True))
     plan = api.plan(paths)
     counts = {d.label: 0 for d in Decision}

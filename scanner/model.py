@@ -7,7 +7,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-SCHEMA_VERSION = "2.0"
+from .hints import fix_for
+
+SCHEMA_VERSION = "2.1"
 
 EvidenceValue = str | int | float | bool | None
 
@@ -75,11 +77,14 @@ class Finding:
     location: str = ""
     region: Region | None = None
     evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+    fix: str = ""  # what the person can do; "" = the rule's hint (scanner/hints.py)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence out of range: {self.confidence}")
         object.__setattr__(self, "evidence", _copy(self.evidence))
+        if not self.fix:
+            object.__setattr__(self, "fix", fix_for(self.rule_id))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +93,7 @@ class Finding:
             "severity": self.severity.label,
             "confidence": round(self.confidence, 3),
             "message": self.message,
+            "fix": self.fix,
             "location": self.location,
             "region": self.region.to_dict() if self.region else None,
             "evidence": dict(self.evidence),
@@ -131,10 +137,28 @@ class Reason:
     decision: Decision
     message: str
     location: str = ""
+    fix: str = ""  # "" = the rule's hint (errors: `error.<code>`)
+
+    def __post_init__(self) -> None:
+        if not self.fix:
+            object.__setattr__(self, "fix", fix_for(self.rule_id))
 
     def to_dict(self) -> dict[str, str]:
         return {"rule_id": self.rule_id, "decision": self.decision.label, "message": self.message,
-                "location": self.location}
+                "fix": self.fix, "location": self.location}
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedCheck:
+    """A check that did not run on purpose (a detector not selected, no reference folder): said, not an error.
+
+    A check that was wanted but could not run is an ErrorRecord instead (fail closed)."""
+
+    check: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"check": self.check, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +186,7 @@ class FileReport:
     timings: Mapping[str, float] = field(default_factory=dict)
     location: str = ""
     parts: tuple[FileReport, ...] = ()
+    checks_skipped: tuple[SkippedCheck, ...] = ()
 
     @property
     def decision(self) -> Decision:
@@ -192,10 +217,10 @@ class FileReport:
             "reasons": [r.to_dict() for r in self.verdict.reasons],
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
+            "checks_skipped": [c.to_dict() for c in self.checks_skipped],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "parts": [p._body() for p in self.parts],
         }
-
 
 
 @dataclass(frozen=True, slots=True)

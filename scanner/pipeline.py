@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from . import containers, sources
+from . import containers, coverage, sources
 from . import detectors as registry
 from .config import Settings
 from .containers.base import Expander
@@ -19,7 +19,7 @@ from .detectors.base import BatchDetector, Detector
 from .engines import EngineSet
 from .errors import EngineError, ItemError, ItemTimeout, UnsupportedItem
 from .expansion import MemberNames, Node, expand_tree
-from .model import ErrorRecord, FileReport, Finding, Item, Verdict
+from .model import ErrorRecord, FileReport, Finding, Item, SkippedCheck, Verdict
 from .subject import Subject
 from .text import load_rules
 
@@ -84,6 +84,8 @@ class Pipeline:
         self.settings = settings
         self.engines = engines or EngineSet(settings)
         self.detectors = list(detectors) if detectors is not None else registry.build(settings, self.engines)
+        self._factories = registry.available()
+        self.skipped = coverage.scan_skips(settings, self._factories, self.detectors)  # said in every file report
         self.expanders = containers.build(settings) if expanders is None else dict(expanders)
         self._names = MemberNames(load_rules(settings.sections.get("text"), settings.hash_key))
         # told when a stage over N items starts (a worker turns it into a heartbeat for the parent's watchdog)
@@ -231,8 +233,14 @@ class Pipeline:
 
     def _report(self, w: _Work, parts: tuple[FileReport, ...], t_read: float | None) -> FileReport:
         item = w.subject.item
+        skipped = list(self.skipped) if t_read is not None else []
         if not w.handled:
-            w.fail(UnsupportedItem(f"no detector handles {item.kind} files"), "pipeline")
+            idle = self._not_selected(item.kind)
+            if idle and t_read is None:  # a part left unread on purpose; the file around it was checked
+                skipped += idle
+            else:  # a file nothing looked at, or a kind no detector reads: not analysed, fail closed
+                chosen = f" (not selected: {', '.join(c.check for c in idle)})" if idle else ""
+                w.fail(UnsupportedItem(f"no detector handles {item.kind} files{chosen}"), "pipeline")
         policy = self.settings.policy
         findings = tuple(f for f in (policy.apply(f) for f in w.findings) if f is not None)
         errors = tuple(w.subject.errors)
@@ -240,7 +248,13 @@ class Pipeline:
                    **w.subject.facts.timings}
         verdict = policy.combine(policy.decide(findings, errors), ((p.location, p.verdict) for p in parts))
         return FileReport(item.source, item.sha256, item.kind, item.size, verdict, findings, errors, timings,
-                          item.location, parts)
+                          item.location, parts, tuple(skipped))
+
+    def _not_selected(self, kind: str) -> list[SkippedCheck]:
+        """Notes for the detectors left out by the `detectors` setting that would have looked at `kind` items
+        (a document's text under `--detectors metadata`): a choice, not an error. [] when none would have."""
+        return [coverage.not_selected(f.id, self.settings) for f in coverage.handled_by(self._factories, kind)
+                if not self.settings.wants(f.id)]
 
     def error_report(self, path: str, error: ErrorRecord) -> FileReport:
         verdict: Verdict = self.settings.policy.decide((), (error,))

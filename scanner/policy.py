@@ -102,7 +102,7 @@ class Policy:
         for f in findings:
             decision = self.decisions[f.severity]
             if decision > Decision.APPROVE:
-                reasons.append(Reason(f.rule_id, decision, f.message))
+                reasons.append(Reason(f.rule_id, decision, f.message, fix=f.fix))
         for e in errors:
             part = f" {e.location}" if e.location else ""  # a member the container could not open
             reasons.append(Reason(f"error.{e.code}", self.on_error, f"could not fully analyse{part}: {e.message}"))

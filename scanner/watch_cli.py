@@ -31,6 +31,7 @@ def watch(folder: str, poll: bool, interval: float, policy_file: str | None, qui
     from .audit import Recorder
     from .dropfolder import FolderBusy
     from .execution import Pool
+    from .preflight import check_setup
     from .threads import limit_threads
     from .watcher import Watcher
 
@@ -38,6 +39,7 @@ def watch(folder: str, poll: bool, interval: float, policy_file: str | None, qui
     for line in policy_notice(settings):
         click.echo(line, err=True)
     limit_threads()
+    check_setup(settings)  # a wrong set-up: exit 2 now, not a review for every dropped file
     recorder = Recorder(settings, "watch", warn=lambda line: click.echo(line, err=True))
     echo = None if quiet else (lambda line: click.echo(printable(line, 500)))
     with Pool(settings) as pool:

@@ -116,7 +116,7 @@ def test_reasons_name_the_part_and_the_json_tree_nests(reports: dict[str, FileRe
     gps = next(r for r in report.verdict.reasons if r.rule_id == "metadata.gps")
     assert gps.location == "word/media/image1.jpeg"
     doc = json.loads(json.dumps(report.to_dict()))
-    assert doc["schema_version"] == "2.0"
+    assert doc["schema_version"] == "2.1"
     media = next(p for p in doc["parts"] if p["location"] == "word/media/image1.jpeg")
     assert media["decision"] == "review" and media["parts"] == []
     assert "4111 1111 1111 1111" not in json.dumps(doc)

@@ -169,7 +169,7 @@ def test_gps_photo_review_with_metadata_gps(server: Server, fx: dict[str, Path])
         r = _post(c, fx["gps_dirty.jpg"], name="../../etc/holiday\x1b[2J.jpg")
     assert r.status_code == 200
     body = r.json()
-    assert body["decision"] == "review" and body["schema_version"] == "2.0"
+    assert body["decision"] == "review" and body["schema_version"] == "2.1"
     assert "metadata.gps" in {f["rule_id"] for f in body["findings"]}
     assert body["path"] == "holiday\\u001b[2J.jpg"  # a label: no directories, control characters escaped
     assert "leakscan-serve-" not in r.text  # never the temp file's name

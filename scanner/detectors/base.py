@@ -17,6 +17,11 @@ class Detector(Protocol):
 
     Raise an ItemError (or EngineError) when the subject cannot be fully analysed: the pipeline
     records it and the policy turns it into `review`.
+
+    Optional, looked up with getattr: `kinds` (media-type prefixes it looks at: when the detector is not
+    selected, items of those kinds are noted as skipped instead of reviewed) and `skipped_checks() ->
+    list[SkippedCheck]` (what this set-up leaves out on purpose, e.g. no reference folder; said once per
+    scan, scanner/coverage.py). A check that was wanted but cannot run is an error, never a skipped check.
     """
 
     id: str

@@ -36,6 +36,7 @@ _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestL
 
 class MetadataDetector:
     id = "metadata"
+    kinds = ("image/", FIELDS_KIND)  # media-type prefixes it looks at (what is left unread when it is not selected)
     provides = frozenset[str]()
     needs = frozenset[str]()
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
@@ -237,6 +238,6 @@ class MetadataDetector:
     def _payload(self, data: bytes, fmt: str, found: payload.Payload) -> Finding:
         where = hidden.region(data, fmt, found.offset)
         return Finding("metadata.hidden_payload", self.id, Severity.MEDIUM, 0.9,
-                       f"{printable(found.detail, 120)} hidden in the file ({where}, offset {found.offset})",
+                       f"{printable(found.detail, 120)} hidden in the file ({where})",
                        location=f"{where}, offset {found.offset}",
                        evidence={"offset": found.offset, "kind": found.kind, "where": where})

@@ -21,7 +21,7 @@ from ..engines import EngineSet
 from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, ScannerError
 from ..formats import TEXT_KIND, decode_text
-from ..model import Finding, Region
+from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import score_whiteboard
@@ -76,6 +76,7 @@ class TextDetector:
     """Runs the configured OCR engine(s) and the text rules on one picture."""
 
     id = "text"
+    kinds = ("image/", TEXT_KIND)  # media-type prefixes it looks at (what is left unread when it is not selected)
     needs = frozenset({"scenes"})
     provides = frozenset({"text_notes", "text_located", "text_present"})
     rules = RULE_IDS  # every rule id it may report; the tables are `self.table`
@@ -91,6 +92,12 @@ class TextDetector:
         if subject.item.kind == TEXT_KIND:
             return True
         return subject.item.kind.startswith("image/") and any(self.settings.policy.enabled(r) for r in self.rules)
+
+    def skipped_checks(self) -> list[SkippedCheck]:
+        """What this set-up leaves unread (said once per scan; scanner/coverage.py)."""
+        if any(self.settings.policy.enabled(r) for r in self.rules):
+            return []
+        return [SkippedCheck("text", "text in pictures not read: the policy turns every text rule off")]
 
     # -- engines (built once per process through the EngineSet) ------------------------------
     def _ocr(self) -> Sequence[OcrEngine]:

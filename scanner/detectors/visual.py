@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,8 +13,9 @@ import numpy as np
 from ..config import Settings
 from ..engines import EngineSet
 from ..engines.embedder import ImageEmbedder, build_embedder
-from ..model import Finding, Severity
+from ..model import Finding, Severity, SkippedCheck
 from ..subject import Subject
+from ..text_safety import printable
 from ..visual.cues import cues_for, image_stats
 from ..visual.gallery import Gallery
 from ..visual.options import VisualOptions, parse_options
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 CUE_RULES = {"screen": "visual.screen", "whiteboard": "visual.whiteboard", "document": "visual.document"}
+HASH_BITS = 256  # the perceptual hash's length: a distance is out of this many bits
 CUE_SEVERITY = {"screen": Severity.INFO, "whiteboard": Severity.INFO, "document": Severity.INFO}
 
 
@@ -30,6 +34,7 @@ class VisualDetector:
     """Batches subjects through one embedder; the gallery and known hashes load once per process."""
 
     id = "visual"
+    kinds = ("image/",)  # media-type prefixes it looks at (what is left unread when it is not selected)
     provides = frozenset({"scenes"})
     needs = frozenset[str]()
     rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document")
@@ -42,6 +47,21 @@ class VisualDetector:
 
     def accepts(self, subject: Subject) -> bool:
         return subject.item.kind.startswith("image/")
+
+    def skipped_checks(self) -> list[SkippedCheck]:
+        """What this set-up cannot check (said once per scan; scanner/coverage.py)."""
+        out = []
+        if self.options.refs is None:
+            out.append(SkippedCheck("visual.restricted",
+                                    "restricted places not checked: no reference folder (--refs or [visual] refs)"))
+        known = self.options.known_dir
+        if known is None or not known.is_dir():
+            out.append(SkippedCheck("visual.known_image", "known confidential images not checked: no folder of "
+                                    "known images ([visual] known_images, or known/ in the reference folder)"))
+        if not self.options.cues:
+            out.append(SkippedCheck("visual.screen", "screens, whiteboards and documents not recognised "
+                                    "([visual] cues = false)"))
+        return out
 
     @property
     def embedder(self) -> ImageEmbedder:
@@ -98,26 +118,32 @@ class VisualDetector:
         from ..visual.gallery import Match
 
         assert isinstance(match, Match)
+        nearest = self._relative(match.nearest)
         return Finding(
             rule_id="visual.restricted",
             detector=self.id,
             severity=Severity.HIGH,
             confidence=match.confidence,
-            message=(
-                f"looks like restricted {match.label!r} (similarity {match.similarity:.2f}"
-                f"{'' if match.score is None else f', head score {match.score:.2f}'}; "
-                f"nearest reference {match.nearest})"
-            ),
+            message=f"looks like the restricted place or object '{printable(match.label, 80)}' "
+                    f"(closest reference photo: {printable(nearest, 200)})",
             location="pixels",
-            evidence={
+            evidence={  # the numbers behind the match: for the JSON report, not the headline
                 "label": match.label,
                 "similarity": round(match.similarity, 3),
                 "threshold": round(match.threshold, 3),
                 "allowed_similarity": round(match.allowed_similarity, 3),
-                "nearest_reference": str(match.nearest),
+                "nearest_reference": nearest,
                 **({"head_score": round(match.score, 3)} if match.score is not None else {}),
             },
         )
+
+    def _relative(self, path: Path) -> str:
+        """A reference as the user enrolled it: relative to the reference folder (never the whole path)."""
+        root = self.options.refs
+        if root is not None:
+            with contextlib.suppress(ValueError):
+                return path.relative_to(root).as_posix()
+        return path.name
 
     def _known_finding(self, name: str, distance: int, how: str) -> Finding:
         limit = max(1, self.options.known_distance)
@@ -126,9 +152,9 @@ class VisualDetector:
             detector=self.id,
             severity=Severity.HIGH,
             confidence=float(min(0.99, 1.0 - 0.4 * distance / limit)),
-            message=f"near-duplicate of known confidential image {name!r} (hash distance {distance}/256, {how})",
+            message=f"a copy of the known confidential image '{printable(name, 120)}'",
             location="pixels",
-            evidence={"known_image": name, "distance": distance, "matched_as": how},
+            evidence={"known_image": name, "distance": distance, "distance_of": HASH_BITS, "matched_as": how},
         )
 
     def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
@@ -141,7 +167,7 @@ class VisualDetector:
                     detector=self.id,
                     severity=CUE_SEVERITY[cue.scene],
                     confidence=float(min(0.99, max(0.01, cue.score))),
-                    message=f"shows a {cue.scene} ({cue.basis})",
+                    message=f"shows a {cue.scene}",
                     location="pixels",
                     evidence={"scene": cue.scene, "score": round(cue.score, 3), "basis": cue.basis},
                 )
