@@ -323,6 +323,14 @@ def test_page_is_offline_and_strict(server: Server) -> None:
     assert not re.search(r"https?://", page.text + js + assets[1].text)
 
 
+def test_healthz_waited_for_the_warm_workers(server: Server) -> None:
+    with server.client(None) as c:
+        health = c.get("/healthz").json()
+    assert health["status"] == "ok" and health["workers"] == 2 and health["warmup_s"] > 0
+    assert "warmup_errors" not in health
+    assert re.search(r"workers ready: 2 in [0-9.]+ s", server.log.read_text("utf-8", "replace"))
+
+
 def test_log_has_request_ids_and_no_secrets(server: Server) -> None:
     time.sleep(0.2)
     log = server.log.read_text("utf-8", "replace")
