@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from .auth import authorized
 from .batcher import BatchOptions
+from .docs import mount_docs
 from .jobs import Jobs, WebhookConfig
 from .metrics import Metrics
 from .page import mount_page
@@ -74,6 +75,7 @@ def create_app(settings: Settings, tokens: Sequence[str] = (), no_auth: bool = F
     app.post("/v1/jobs", dependencies=guarded, status_code=202)(_submit)
     app.get("/v1/jobs/{job_id}", dependencies=guarded)(_job)
     mount_page(app)
+    mount_docs(app)
     return app
 
 
