@@ -120,3 +120,16 @@ def test_token_sign_in(tmp_path: Path, uploads: dict[str, Path]) -> None:
     assert stored == [TOKEN, 0, ""]  # the session only: nothing in localStorage or cookies
     assert kept == TOKEN  # the same tab keeps it across a reload
     assert tab.csp_errors == [] and tab.page_errors == [] and tab.outside_requests == []
+
+
+def test_docs_render_offline_under_the_csp(open_server: RunningServer) -> None:
+    with chromium_page() as tab:
+        page = tab.page
+        page.goto(open_server.url + "/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=WAIT_MS)
+        title = page.inner_text(".swagger-ui .info .title")
+        page.wait_for_selector("#operations-default-_scan_v1_scan_post, .opblock-summary-path", timeout=WAIT_MS)
+        paths = page.eval_on_selector_all(".opblock-summary-path", "(xs) => xs.map((x) => x.textContent)")
+    assert title.startswith("leakscan")
+    assert "/v1/scan" in " ".join(paths)
+    assert tab.csp_errors == [] and tab.page_errors == [] and tab.outside_requests == []

@@ -1,4 +1,4 @@
-"""`/docs`: Swagger UI served from the installed `swagger-ui-bundle` wheel, nothing from a CDN.
+"""`/docs`: Swagger UI 5 served from the installed `swagger-ui-bundle-v2` wheel, nothing from a CDN.
 
 FastAPI's own get_swagger_ui_html() starts Swagger UI from an inline <script>, which a Content-Security-
 Policy of 'self' forbids; this page loads the bundle and a small start script (static/docs.js) from this
@@ -25,7 +25,7 @@ HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP, "Cache-Contr
 
 
 def bundle_folder() -> Path | None:
-    """The Swagger UI files of the installed swagger-ui-bundle wheel, or None when it is not installed."""
+    """The Swagger UI files of the installed swagger-ui-bundle-v2 wheel, or None when it is not installed."""
     try:
         from swagger_ui_bundle import swagger_ui_path
     except ImportError:
@@ -44,7 +44,7 @@ def mount_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
         if bundle_folder() is None:
-            raise HTTPException(404, "API docs need the swagger-ui-bundle package; /openapi.json is served")
+            raise HTTPException(404, "API docs need the swagger-ui-bundle-v2 package; /openapi.json is served")
         return Response(docs_page(), media_type="text/html; charset=utf-8", headers=HEADERS)
 
     @app.get(ASSET_PREFIX + "{name}", include_in_schema=False)
