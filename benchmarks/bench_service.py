@@ -9,7 +9,7 @@ formed, the peak RSS of the server and its workers, and whether every request go
 (goal: the service adds under 10%).
 
     python benchmarks/bench_service.py [--clients 4] [--count 40] [--jobs 2] [--detectors metadata,text]
-                                       [--max-batch 8] [--max-wait-ms 20]
+                                       [--max-batch 8] [--max-wait-ms 20] [--unbatched-baseline]
 
 Images: the corpus photos ($LEAKSCAN_CORPUS or ../shared/corpus/dev), else generated fixtures.
 """
@@ -105,28 +105,15 @@ def post(port: int, path: Path) -> tuple[float, str | None]:
     return time.perf_counter() - t0, decision
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--count", type=int, default=40)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--detectors", default="metadata,text")
-    ap.add_argument("--max-batch", type=int, help="passed to leakscan serve (default: its own)")
-    ap.add_argument("--max-wait-ms", type=float, help="passed to leakscan serve (default: its own)")
-    args = ap.parse_args()
-    files = images(args.count)
-    # no audit trail: an earlier run's answers would otherwise be served again from it (no scan measured)
-    env = {**os.environ, "LEAKSCAN_DETECTORS": args.detectors, "PYTHONPATH": str(ROOT), "LEAKSCAN_AUDIT_DB": "off"}
+def run_service(label: str, files: list[Path], flags: list[str], env: dict[str, str], clients: int) -> float:
+    """Start a server with `flags`, time its start and first requests, then the load; print; the load's wall time."""
     port = free_port()
-    flags = ["-j", str(args.jobs)]
-    flags += ["--max-batch", str(args.max_batch)] if args.max_batch else []
-    flags += ["--max-wait-ms", str(args.max_wait_ms)] if args.max_wait_ms is not None else []
     server, ready = serve(port, flags, env)
     try:
         first, _ = post(port, files[0])  # the first request after /healthz said ok (not counted below)
         second, _ = post(port, files[1])  # and a second one, alone too: what a warm worker costs
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
+        with ThreadPoolExecutor(clients) as pool:
             results = list(pool.map(lambda p: post(port, p), files[2:]))
         wall = time.perf_counter() - t0
         rss = peak_rss_mb(server.pid)
@@ -138,11 +125,36 @@ def main() -> None:
     decided = sum(1 for _, d in results if d in ("approve", "review", "block"))
     q = statistics.quantiles(latencies, n=100)
     n = len(results)
-    print(f"start: /healthz ok after {ready:.1f} s; the first request then took {first:.2f} s, "
+    print(f"{label}: start: /healthz ok after {ready:.1f} s; the first request then took {first:.2f} s, "
           f"a second one alone {second:.2f} s")
-    print(f"service: {n} images, {args.clients} clients, {args.jobs} workers: {wall:.1f} s = {n / wall:.2f} images/s; "
+    print(f"{label}: {n} images, {clients} clients: {wall:.1f} s = {n / wall:.2f} images/s; "
           f"latency p50 {q[49]:.2f} s, p95 {q[94]:.2f} s, p99 {q[98]:.2f} s; peak RSS {rss:.0f} MB; "
           f"answered with a decision {decided}/{n}; {formed}")
+    return wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--count", type=int, default=40)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--detectors", default="metadata,text")
+    ap.add_argument("--max-batch", type=int, help="passed to leakscan serve (default: its own)")
+    ap.add_argument("--max-wait-ms", type=float, help="passed to leakscan serve (default: its own)")
+    ap.add_argument("--unbatched-baseline", action="store_true",
+                    help="also run the same load against a server with --max-batch 1, in this run")
+    args = ap.parse_args()
+    files = images(args.count)
+    # no audit trail: an earlier run's answers would otherwise be served again from it (no scan measured)
+    env = {**os.environ, "LEAKSCAN_DETECTORS": args.detectors, "PYTHONPATH": str(ROOT), "LEAKSCAN_AUDIT_DB": "off"}
+    flags = ["-j", str(args.jobs)]
+    flags += ["--max-batch", str(args.max_batch)] if args.max_batch else []
+    flags += ["--max-wait-ms", str(args.max_wait_ms)] if args.max_wait_ms is not None else []
+    wall = run_service("service", files, flags, env, args.clients)
+    if args.unbatched_baseline:
+        alone = run_service("service, --max-batch 1", files, [*flags, "--max-batch", "1"], env, args.clients)
+        print(f"batched / unbatched time: {wall / alone:.2f}x")
+    n = len(files[2:])
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "scanner", "scan", "-q", "-j", str(args.jobs), "--format", "jsonl",
                     *map(str, files[2:])], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False)
