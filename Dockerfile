@@ -23,7 +23,7 @@ RUN pip install "torch==2.13.0" \
 RUN useradd --create-home --uid 10001 leakscan
 USER leakscan
 ENV OMP_NUM_THREADS=1 OMP_THREAD_LIMIT=1
-# for `serve`: healthy once the worker pool is up (the other commands exit before the first check)
+# for `serve`: healthy once every worker has loaded its models (503 "starting" before; other commands exit first)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=4)" || exit 1
 EXPOSE 8080

@@ -26,15 +26,22 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
               help="Callback deliveries tried before giving up.")
 @click.option("--webhook-backoff", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="Seconds before the first retry; doubled after each.")
+@click.option("--max-batch", type=click.IntRange(1, 256), default=8, show_default=True, envvar="LEAKSCAN_MAX_BATCH",
+              help="Uploads that arrive together and go to one worker as one batch, at most.")
+@click.option("--max-wait-ms", type=click.FloatRange(0, 10_000), default=20.0, show_default=True,
+              envvar="LEAKSCAN_MAX_WAIT_MS", help="How long a batch waits for more uploads after its first.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=str), help="Policy TOML.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (one thread each); 0 = cores.")
 def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_upload_mb: float | None,
-          webhook_secret_file: str | None, webhook_attempts: int, webhook_backoff: float, policy_file: str | None,
-          **overrides: Any) -> None:
-    """Serve POST /v1/scan and /v1/jobs (approve/review/block over HTTP), /healthz and /metrics."""
+          webhook_secret_file: str | None, webhook_attempts: int, webhook_backoff: float, max_batch: int,
+          max_wait_ms: float, policy_file: str | None, **overrides: Any) -> None:
+    """Serve POST /v1/scan and /v1/jobs (approve/review/block over HTTP), /healthz, /metrics and /docs.
+
+    The workers load their models at start; /healthz answers 503 "starting" until they have."""
     from .audit import Recorder
     from .service import create_app
     from .service.auth import check_auth_config, load_tokens
+    from .service.batcher import BatchOptions
     from .service.scanning import AuditReportStore
     from .service.webhooks import load_secret
     from .threads import limit_threads
@@ -47,7 +54,8 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     store = AuditReportStore(Recorder(settings, "serve"))  # off when audit_db is "off": answers then live in memory
     app = create_app(settings, tokens, no_auth, max_upload_mb=max_upload_mb, webhook_secret=secret,
-                     webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff, store=store)
+                     webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff, store=store,
+                     batching=BatchOptions(max_batch, max_wait_ms))
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="info")

@@ -310,7 +310,6 @@ def test_page_is_offline_and_strict(server: Server) -> None:
         page = c.get("/")
         assets = [c.get(f"/static/{n}") for n in ("app.js", "app.css")]
         assert c.get("/static/..%2Fapp.py").status_code == 404
-        assert c.get("/docs").status_code == 404  # swagger would load from a CDN
         assert c.get("/openapi.json").json()["info"]["title"] == "leakscan"
     assert page.status_code == 200 and all(a.status_code == 200 for a in assets)
     for r in (page, *assets):
@@ -321,6 +320,31 @@ def test_page_is_offline_and_strict(server: Server) -> None:
     js = assets[0].text
     assert "innerHTML" not in js and "eval(" not in js
     assert not re.search(r"https?://", page.text + js + assets[1].text)
+
+
+def test_docs_are_served_offline(server: Server) -> None:
+    with server.client(None) as c:
+        page = c.get("/docs")
+        assert page.status_code == 200, page.text
+        refs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assets = {ref: c.get(ref) for ref in refs}
+        assert c.get("/docs/assets/index.html").status_code == 404  # the bundle's demo page points at petstore
+    assert not re.search(r"https?://", page.text)
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/static/docs.js"} <= set(refs)
+    for ref, r in assets.items():
+        assert r.status_code == 200 and len(r.content) > 100, ref
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "unsafe" not in csp
+    assert "http" not in csp
+    assert "validatorUrl: null" in assets["/static/docs.js"].text  # no badge fetched from validator.swagger.io
+
+
+def test_healthz_waited_for_the_warm_workers(server: Server) -> None:
+    with server.client(None) as c:
+        health = c.get("/healthz").json()
+    assert health["status"] == "ok" and health["workers"] == 2 and health["warmup_s"] > 0
+    assert "warmup_errors" not in health
+    assert re.search(r"workers ready: 2 in [0-9.]+ s", server.log.read_text("utf-8", "replace"))
 
 
 def test_log_has_request_ids_and_no_secrets(server: Server) -> None:

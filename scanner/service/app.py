@@ -3,6 +3,7 @@ metrics, and fail-closed errors (a bug answers 500 with a JSON body that says re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -18,6 +19,8 @@ from .. import __version__
 from ..config import Settings
 from ..errors import ConfigError
 from .auth import authorized
+from .batcher import BatchOptions
+from .docs import mount_docs
 from .jobs import Jobs, WebhookConfig
 from .metrics import Metrics
 from .page import mount_page
@@ -34,8 +37,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 def create_app(settings: Settings, tokens: Sequence[str] = (), no_auth: bool = False, *,
                max_upload_mb: float | None = None, store: ReportStore | None = None,
                webhook_secret: bytes | None = None, webhook_attempts: int = 5, webhook_backoff_s: float = 1.0,
-               workers: int | None = None) -> FastAPI:
-    """The service. The worker pool starts with the app (lifespan) and is closed with it."""
+               workers: int | None = None, batching: BatchOptions | None = None) -> FastAPI:
+    """The service. The worker pool starts with the app (lifespan), is warmed in the background (/healthz
+    answers 503 "starting" until every worker has loaded its models) and is closed with the app."""
     if not tokens and not no_auth:
         raise ConfigError("no API token given (and no_auth not set)")
     limit = int((max_upload_mb or settings.max_file_mb) * 1_000_000)
@@ -45,13 +49,16 @@ def create_app(settings: Settings, tokens: Sequence[str] = (), no_auth: bool = F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scans = Scans(settings, store, workers)
+        scans = Scans(settings, store, workers, batching, metrics.batch_size.observe)
         app.state.scans, app.state.jobs = scans, Jobs(scans, hooks)
+        scans.start()
+        warming = asyncio.get_running_loop().create_task(scans.warm_up(), name="leakscan-warm-up")
         try:
             yield
         finally:
             app.state.jobs.cancel_all()
-            scans.close()
+            warming.cancel()
+            await scans.close()
 
     app = FastAPI(title="leakscan", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.limit, app.state.metrics = limit, metrics
@@ -68,16 +75,26 @@ def create_app(settings: Settings, tokens: Sequence[str] = (), no_auth: bool = F
     app.post("/v1/jobs", dependencies=guarded, status_code=202)(_submit)
     app.get("/v1/jobs/{job_id}", dependencies=guarded)(_job)
     mount_page(app)
+    mount_docs(app)
     return app
 
 
-async def _healthz() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+async def _healthz(request: Request) -> JSONResponse:
+    """200 {"status": "ok"} once every worker is warm; 503 while "starting", or "failed" (cannot scan)."""
+    scans = request.app.state.scans
+    body: dict[str, Any] = {"status": scans.status, "version": __version__}
+    if scans.warmup is not None:
+        body["workers"] = scans.warmup.workers
+        body["warmup_s"] = round(scans.warmup.seconds, 2)
+        if scans.warmup.errors:  # e.g. an engine missing: scans then answer review with that error
+            body["warmup_errors"] = list(scans.warmup.errors)
+    return JSONResponse(body, 200 if scans.status == "ok" else 503)
 
 
 async def _metrics(request: Request) -> Response:
     state = request.app.state
     state.metrics.scans_in_flight.set(state.scans.in_flight)
+    state.metrics.queue_depth.set(state.scans.batcher.queued)
     state.metrics.jobs_in_flight.set(state.jobs.in_flight)
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -1,5 +1,8 @@
 """Uploads -> reports through ONE persistent execution.Pool (the watchdog bounds each file), with an answer cache.
 
+Uploads that are not known go through the micro-batcher (batcher.py): those that arrive together are
+sent to one worker as one chunk. The pool is warmed at start (warmup.py); `ready` says when.
+
 A report is cached under (sha256 of the bytes, hash of the settings and version) in a small in-memory
 LRU, and, when a `store` is given (the audit store: `lookup`/`record`), there too. Only reports
 without errors are cached: a timeout or a crash is retried on the next post, never replayed.
@@ -7,10 +10,11 @@ without errors are cached: a timeout or a crash is retried on the next post, nev
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,9 +25,13 @@ from ..audit import Recorder, policy_hash
 from ..config import Settings
 from ..execution import Pool
 from ..model import ErrorRecord, FileReport
+from ..sources import display_path
+from .batcher import Batcher, BatchOptions
 from .uploads import Upload
+from .warmup import Warmup, warm
 
 CACHE_ENTRIES = 1024
+log = logging.getLogger("leakscan.service")
 
 
 class ReportStore(Protocol):
@@ -75,24 +83,50 @@ def _clean(report: Mapping[str, Any]) -> bool:
 
 
 class Scans:
-    """The pool, the private upload folder, the LRU and the store; `scan` may be awaited from many requests."""
+    """The pool, the private upload folder, the LRU, the store and the batcher; `scan` may be awaited from
+    many requests. Call `start()` and `await warm_up()` inside the event loop, `await close()` at the end."""
 
-    def __init__(self, settings: Settings, store: ReportStore | None = None, workers: int | None = None) -> None:
+    def __init__(self, settings: Settings, store: ReportStore | None = None, workers: int | None = None,
+                 batching: BatchOptions | None = None, on_batch: Callable[[int], None] = lambda _: None) -> None:
         self.settings = settings
         self.store = store
         self.key = policy_hash(settings)  # the audit trail's key: front ends with one policy share answers
         self.folder = tempfile.TemporaryDirectory(prefix="leakscan-serve-")  # mode 0700
-        self.pool = Pool(settings, workers)  # detectors and models built once, here
+        self.pool = Pool(settings, workers)  # detectors built here; workers and their models in warm_up()
+        self.batcher = Batcher(self._scan_batch, self._failed, batching or BatchOptions(), self.pool.size, on_batch)
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.in_flight = 0
+        self.warmup: Warmup | None = None  # set once every worker has scanned the warm-up picture
+        self.broken: str | None = None  # why the warm-up could not run (the pool cannot scan)
 
-    def close(self) -> None:
+    @property
+    def status(self) -> str:
+        """starting (workers loading models), ok, or failed (the warm-up raised: nothing can be scanned)."""
+        return "failed" if self.broken else "ok" if self.warmup is not None else "starting"
+
+    def start(self) -> None:
+        self.batcher.start()
+
+    async def warm_up(self) -> None:
+        """Start every worker and load its models (one warm-up scan each); then the service is ready."""
+        try:
+            result = await anyio.to_thread.run_sync(warm, self.pool, self.folder.name)
+        except Exception as exc:  # the type only: scans would fail the same way, /healthz says so
+            self.broken = type(exc).__name__
+            log.error("warm-up failed: %s", self.broken)
+            return
+        log.info("workers ready: %d in %.1f s%s", result.workers, result.seconds,
+                 f" (warm-up errors: {', '.join(result.errors)})" if result.errors else "")
+        self.warmup = result
+
+    async def close(self) -> None:
+        await self.batcher.close()
         self.pool.close()
         self.folder.cleanup()
 
     async def scan(self, upload: Upload) -> Answer:
-        """The upload's report: from the cache or the store when known, else scanned through the pool."""
+        """The upload's report: from the cache or the store when known, else scanned through the batcher."""
         known = await self._known(upload.sha256)
         if known is not None:
             body = relabel(known, upload.label)
@@ -100,22 +134,23 @@ class Scans:
             return Answer(body, cached=True)
         self.in_flight += 1
         try:
-            report = await anyio.to_thread.run_sync(self._scan_file, upload.path)
+            report = await self.batcher.submit(upload.path)
         finally:
             self.in_flight -= 1
+        if report.sha256 is not None and report.sha256 != upload.sha256:  # never another upload's answer
+            report = self._failed(upload.path, "the report does not match the uploaded bytes")
         body = relabel(report.to_dict(), upload.label)
         if _clean(body):
             self._remember(upload.sha256, body)
         await self._record(upload.sha256, body)
         return Answer(body, cached=False)
 
-    def _scan_file(self, path: str) -> FileReport:
-        """One file through the shared pool; anything but exactly one report is a `review`."""
-        reports = list(self.pool.scan([path]))
-        if len(reports) == 1:
-            return reports[0]
-        error = ErrorRecord("internal", f"the pool returned {len(reports)} reports for one file", "service")
-        return self.pool.local.error_report("upload", error)
+    def _scan_batch(self, paths: Sequence[str]) -> list[FileReport]:
+        """One batch through the shared pool as one chunk: one worker, one model batch."""
+        return list(self.pool.scan(paths, chunk=len(paths)))
+
+    def _failed(self, path: str, reason: str) -> FileReport:
+        return self.pool.local.error_report(display_path(path), ErrorRecord("internal", reason, "service"))
 
     async def _known(self, sha256: str) -> Mapping[str, Any] | None:
         with self._lock:

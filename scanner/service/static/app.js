@@ -91,5 +91,9 @@ document.addEventListener("DOMContentLoaded", () => {
     drop.classList.remove("over");
     scanAll(e.dataTransfer.files);
   });
-  document.getElementById("files").addEventListener("change", (e) => scanAll(e.target.files));
+  document.getElementById("files").addEventListener("change", (e) => {
+    const files = Array.from(e.target.files);
+    e.target.value = "";  // so the same file can be chosen again (e.g. after signing in)
+    scanAll(files);
+  });
 });
