@@ -29,7 +29,7 @@ import pytest
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-LOCAL_SCHEMES = frozenset({"blob", "data", "about"})
+LOCAL_SCHEMES = frozenset({"blob", "data", "about", "file"})  # file: a report opened from disk
 FLAGS = ("--no-sandbox", "--disable-gpu", "--no-first-run")  # no sandbox: tests may run as root in a container
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
 
@@ -96,3 +96,11 @@ def chromium_page(width: int = 1000, height: int = 760) -> Iterator[Tab]:
             yield tab
         finally:
             browser.close()
+
+
+def keep_screenshot(shot: bytes, target: os.PathLike[str] | str) -> None:
+    """Write a committed screenshot under docs/ only when it is missing or LEAKSCAN_UPDATE_SCREENSHOT is set,
+    so a test run does not rewrite a tracked file (PNG bytes differ between Chromium builds)."""
+    if not os.path.exists(target) or os.environ.get("LEAKSCAN_UPDATE_SCREENSHOT"):
+        with open(target, "wb") as out:
+            out.write(shot)

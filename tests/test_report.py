@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -21,6 +20,7 @@ from scanner.cli import main
 from scanner.reporters.csv import cell
 from scanner.reporters.stored import real_path
 from scanner.sources import display_path
+from tests.browser import chromium_page, keep_screenshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "report.png"
@@ -125,27 +125,13 @@ def test_report_needs_an_output_and_an_existing_store(tmp_path: Path, store: tup
     assert not (tmp_path / "x.csv").exists()
 
 
-def _browser() -> Any:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        pytest.skip("Debian chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    return sync_api, chromium
-
-
 def test_html_in_headless_chromium_runs_no_script_and_is_kept_as_a_screenshot(
         store: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
-    sync_api, chromium = _browser()
     db, _ = store
     html_path = tmp_path / "r.html"
     assert _report(db, tmp_path, "--html", str(html_path)) == 0
-    events: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1000, "height": 1200})
-        page.on("dialog", lambda d: (events.append(f"dialog {d.message}"), d.dismiss()))
-        page.on("request", lambda r: r.url.startswith(("file:", "data:")) or events.append(f"request {r.url}"))
-        page.on("console", lambda m: events.append(f"console {m.type}: {m.text}"))
+    with chromium_page(width=1000, height=1200) as tab:
+        page = tab.page
         page.goto(html_path.as_uri())
         page.wait_for_load_state("load")
         state = page.evaluate("""() => ({
@@ -154,15 +140,13 @@ def test_html_in_headless_chromium_runs_no_script_and_is_kept_as_a_screenshot(
             thumbs: [...document.images].filter(i => i.complete && i.naturalWidth > 0).length,
             styled: getComputedStyle(document.body).backgroundColor,
         })""")
-        page.screenshot(path=str(tmp_path / "shot.png"), full_page=True)
-        browser.close()
-    assert events == [], events  # no alert, no request beyond the file and its data: URIs, no CSP violation
+        shot = page.screenshot(full_page=True)
+    # no alert, no request beyond the file and its data: URIs, no console message (a CSP violation is one)
+    assert tab.dialogs == [] and tab.outside_requests == [] and tab.console == [] and tab.page_errors == []
     assert state["hostile"] and state["injected"] == 0 and state["thumbs"] == 2
     assert state["styled"] == "rgb(250, 250, 250)"  # the style sheet passed the CSP by its hash
-    shot = (tmp_path / "shot.png").read_bytes()
     assert 10_000 < len(shot) < SCREENSHOT_MAX_BYTES
-    if not SCREENSHOT.exists() or os.environ.get("LEAKSCAN_UPDATE_SCREENSHOT"):  # docs/report.png, committed
-        SCREENSHOT.write_bytes(shot)
+    keep_screenshot(shot, SCREENSHOT)
 
 
 def test_html_shows_at_most_max_files_and_says_how_many_more(store: tuple[Path, dict[str, Path]],
