@@ -39,6 +39,7 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
 
     The workers load their models at start; /healthz answers 503 "starting" until they have."""
     from .audit import Recorder
+    from .preflight import check_setup
     from .service import create_app
     from .service.auth import check_auth_config, load_tokens
     from .service.batcher import BatchOptions
@@ -48,6 +49,7 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
 
     limit_threads()
     settings = build_settings(policy_file, overrides)
+    check_setup(settings)  # a wrong set-up: exit 2 now, not a review for every upload
     tokens = load_tokens(token_file, os.environ)
     check_auth_config(tokens, no_auth, host)
     secret = load_secret(webhook_secret_file, dict(os.environ))
