@@ -53,7 +53,8 @@ def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
     `inputs` may be a Plan already walked (the CLI walks first to protect its output file).
     Files are scanned by worker processes under a watchdog (a file past timeout_s gets `review`
     even when it hangs in C code): a pool made for this call, or `pool`, a long-lived one shared
-    by threads (a service), or another Engine (the Ray engine). With `engines`, files are scanned in the calling thread instead.
+    by threads (a service), or another Engine (the Ray engine). With `engines`, files are scanned in
+    the calling thread instead.
     """
     settings = settings or Settings()
     walked = inputs if isinstance(inputs, Plan) else plan(inputs)

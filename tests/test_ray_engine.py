@@ -19,8 +19,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from fixtures import office_fixtures, text_fixtures  # noqa: E402
 from ray.job_config import JobConfig  # noqa: E402
+
+from fixtures import office_fixtures, text_fixtures  # noqa: E402
 from scanner.config import Settings  # noqa: E402
 from scanner.execution import GRACE_S, run  # noqa: E402
 from scanner.execution import ray_engine as engine_module  # noqa: E402
