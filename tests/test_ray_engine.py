@@ -91,24 +91,18 @@ def test_ray_gives_the_local_engines_reports_on_mixed_fixtures(mixed: list[str])
     assert {f.rule_id for f in remote[mixed[-1]].findings} == {f.rule_id for f in local[mixed[-1]].findings}
 
 
-def test_relative_paths_are_read_by_the_actors_and_shown_as_given(mixed: list[str], monkeypatch) -> None:
+def test_relative_paths_are_read_by_the_actors_and_a_vanished_file_is_reviewed(mixed: list[str], monkeypatch) -> None:
+    """One scan: relative names are shown as given; a file gone before its batch gets review, the rest goes on."""
     monkeypatch.chdir(Path(mixed[0]).parent)
-    names = [Path(p).name for p in mixed[:4]]
+    names = [Path(p).name for p in mixed[:4]] + ["gone.jpg"]
     with RayEngine(Settings(jobs=2, detectors=("metadata",))) as engine:
         reports = _by_path(engine.scan(names))
     assert sorted(reports) == sorted(names)
     assert reports["gps_dirty.jpg"].decision == Decision.REVIEW
     assert "metadata.gps" in {f.rule_id for f in reports["gps_dirty.jpg"].findings}
-
-
-def test_a_file_gone_before_its_batch_is_reviewed_and_the_rest_is_scanned(mixed: list[str], tmp_path: Path) -> None:
-    gone = tmp_path / "gone.jpg"
-    paths = [*mixed[:2], str(gone)]
-    with RayEngine(Settings(jobs=2, detectors=("metadata",))) as engine:
-        reports = _by_path(engine.scan(paths))
-    assert reports[str(gone)].decision == Decision.REVIEW
-    assert [e.code for e in reports[str(gone)].errors] == ["unreadable"]
-    assert reports[mixed[0]].decision == Decision.APPROVE
+    assert reports["clean.jpg"].decision == Decision.APPROVE
+    assert reports["gone.jpg"].decision == Decision.REVIEW
+    assert [e.code for e in reports["gone.jpg"].errors] == ["unreadable"]
 
 
 def test_a_job_that_fails_midway_reviews_every_file_without_a_report(mixed: list[str], monkeypatch) -> None:
