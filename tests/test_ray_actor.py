@@ -1,9 +1,12 @@
-"""The Ray engine's actor, without Ray: one seam (its Pool's scan) replaced, to reach the nets that real files
-rarely reach. The actor must answer every path of a batch, in order, however the scan of the batch fails."""
+"""The Ray engine without a Ray cluster: its actor, with one seam (its Pool's scan) replaced to reach the nets
+that real files rarely reach (every path of a batch answered, in order, however the batch's scan fails);
+and a --ray-address nobody answers."""
 
 from __future__ import annotations
 
 import pickle
+import socket
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -59,3 +62,15 @@ def test_ordered_puts_reports_back_in_input_order_and_refuses_a_missing_one(acto
     assert ordered(["/x/a", "/x/b"], [b, a]) == [a, b]
     with pytest.raises(RuntimeError):
         ordered(["/x/a", "/x/b"], [b])
+
+
+def test_a_ray_address_that_takes_no_connection_is_a_configuration_error_at_once(cli, fx) -> None:
+    pytest.importorskip("ray")
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    res = cli("scan", "-q", "--engine", "ray", "--ray-address", f"127.0.0.1:{port}", str(fx["clean.jpg"]))
+    assert res.code == 2
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in res.err
+    assert time.monotonic() - t0 < 60  # Ray alone retries for minutes

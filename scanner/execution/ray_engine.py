@@ -29,6 +29,7 @@ import contextlib
 import logging
 import os
 import pickle
+import socket
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -47,6 +48,7 @@ from .worker import PipelineFactory
 
 INSTALL_HINT = 'the Ray engine needs Ray: pip install "leakscan[ray]" (ray[data])'
 STAGE = "execution.ray"
+PROBE_S = 5.0  # a --ray-address that takes no TCP connection within this is a configuration error
 CODE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the scanner package
 
 
@@ -181,6 +183,18 @@ class RayEngine:
         return min(1.0, gpus / actors)
 
 
+def _check_reachable(address: str) -> None:
+    """A ConfigError at once when HOST:PORT takes no TCP connection (Ray itself retries for minutes)."""
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():  # "auto", or a form Ray resolves itself
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or type(exc).__name__}") from None
+
+
 def _connect(settings: Settings, address: str | None) -> tuple[Any, bool]:
     """`ray`, initialised (joined to the cluster at `address`, or a local cluster of worker_count CPUs), and
     whether this call started it (then close() stops it); a Ray already initialised in this process is used."""
@@ -196,6 +210,8 @@ def _connect(settings: Settings, address: str | None) -> tuple[Any, bool]:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     if ray.is_initialized():
         return ray, False
+    if address is not None:
+        _check_reachable(address)
     options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address is None:  # the workers import this very scanner package, whatever their working directory
