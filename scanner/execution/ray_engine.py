@@ -138,17 +138,15 @@ class RayEngine:
         """FileReports for `paths` as batches finish (order not kept); exactly one per path."""
         if not paths:
             return
-        absolute = [os.path.abspath(p) for p in paths]
-        shown = {display_path(a): display_path(p) for a, p in zip(absolute, paths, strict=True)}
         todo = set(range(len(paths)))
         try:
-            for row in self._rows(absolute, chunk):
+            for row in self._rows([os.path.abspath(p) for p in paths], chunk):
                 index = int(row["index"])
-                if index not in todo:
+                if index not in todo:  # a batch Ray ran twice (an actor restarted): reported once
                     continue
-                todo.discard(index)
                 report = pickle.loads(row["report"])  # noqa: S301 - written by our own actors on our cluster
-                yield relabel(report, report.path, shown.get(report.path, report.path))
+                todo.discard(index)
+                yield relabel(report, report.path, display_path(paths[index]))
         except Exception as exc:  # the job failed (actors gone, cluster lost): what is missing is reviewed below
             failure: Exception | None = exc
         else:
