@@ -11,7 +11,7 @@ from . import sources
 from .config import Settings
 from .engines import EngineSet
 from .errors import ItemError, ItemTooLarge, UnsupportedItem
-from .execution import Pool, run
+from .execution import Engine, run
 from .model import ErrorRecord, FileReport, ScanReport
 from .pipeline import Pipeline, deadline
 from .preflight import check_setup
@@ -46,7 +46,7 @@ def plan(inputs: Inputs) -> Plan:
 
 def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
               engines: EngineSet | None = None, on_start: Callable[[int], None] | None = None,
-              pool: Pool | None = None) -> Iterator[FileReport]:
+              pool: Engine | None = None) -> Iterator[FileReport]:
     """Reports for every file under `inputs`, streamed as files finish (order not guaranteed with jobs > 1).
 
     Paths that cannot be read come back as `review` reports with an error entry. `on_start` is
@@ -56,7 +56,8 @@ def scan_iter(inputs: Inputs | Plan, settings: Settings | None = None,
     long-lived `pool` calls `preflight.check_setup` once instead.
     Files are scanned by worker processes under a watchdog (a file past timeout_s gets `review`
     even when it hangs in C code): a pool made for this call, or `pool`, a long-lived one shared
-    by threads (a service). With `engines`, files are scanned in the calling thread instead.
+    by threads (a service), or another Engine (the Ray engine). With `engines`, files are scanned in
+    the calling thread instead.
     """
     settings = settings or Settings()
     if pool is None:  # a wrong set-up is one ConfigError, not a review per file (a shared pool's owner checked)

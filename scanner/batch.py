@@ -16,6 +16,7 @@ from .store import ResultStore, Target, report_from_dict, target
 
 if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only when a file must be scanned
     from .execution import Pool
+    from .execution.stream import Engine
     from .pipeline import Pipeline
 
 SLICE_PER_WORKER = 64  # files handed to the pool at once, per worker: big enough to keep every worker busy
@@ -54,9 +55,11 @@ class Outcome:
 class BatchScan:
     """The loop of `leakscan scan --store/--files-from`. The pool starts only when a file must be scanned."""
 
-    def __init__(self, settings: Settings, store: ResultStore | None, skip: tuple[int, int] | None = None) -> None:
+    def __init__(self, settings: Settings, store: ResultStore | None, skip: tuple[int, int] | None = None,
+                 engine: Engine | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.engine = engine  # given (and closed) by the caller, e.g. a RayEngine
         self.skip = skip  # (st_dev, st_ino) of the report file: never read as an input
         self.slice = max(1, settings.worker_count) * SLICE_PER_WORKER
         self._pool: Pool | None = None
@@ -105,7 +108,8 @@ class BatchScan:
         if not pending:
             return
         by_path = {sources.display_path(t.path): t for t in pending}
-        for report in self._pool_for().scan([t.path for t in pending]):
+        runner: Engine = self.engine if self.engine is not None else self._pool_for()
+        for report in runner.scan([t.path for t in pending]):
             self._record(report.to_dict(), by_path.get(report.path) or target(report.path))
             yield Outcome(report, False)
 

@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
@@ -16,6 +16,9 @@ from .formats import TEXT_KIND, sniff
 from .model import Decision
 from .sources import display_path
 from .text_safety import printable
+
+if TYPE_CHECKING:
+    from .execution.stream import Engine
 
 SNIFF_BYTES = 4096
 
@@ -65,8 +68,9 @@ def _total(paths: list[str], counted: int | None, from_stdin: bool) -> int | Non
 
 
 def run_batch(paths: list[str], files_from: str | None, store_path: str | None, resume: bool, settings: Settings,
-              fmt: str, output: str, quiet: bool) -> dict[str, int]:
-    """Stream every report (stored or scanned) to the reporter; the count of each decision."""
+              fmt: str, output: str, quiet: bool, engine: Engine | None = None) -> dict[str, int]:
+    """Stream every report (stored or scanned) to the reporter; the count of each decision. `engine` scans
+    what the store does not answer (a RayEngine; None = a local pool started when a file must be scanned)."""
     from . import reporters
     from .audit import Recorder
     from .batch import BatchScan, entries, manifest_lines
@@ -84,7 +88,8 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     counts = {d.label: 0 for d in Decision}
     with _manifest(files_from) as (manifest, counted), _open_report(output, frozenset()) as out:
         st = os.fstat(out.fileno()) if _has_fileno(out) else None
-        batch = BatchScan(settings, store, skip=(st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None)
+        skip = (st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None
+        batch = BatchScan(settings, store, skip=skip, engine=engine)
         listed = manifest_lines(manifest) if manifest is not None else iter(())
         found = entries(_chain(paths, listed))
         reporter = reporters.make(fmt, out)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -24,6 +24,9 @@ from .model import Decision
 from .reporters import FORMATS
 from .sources import display_path
 from .text_safety import printable
+
+if TYPE_CHECKING:
+    from .execution import Engine
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_SIGNAL_BASE = 128  # stopped by signal N: exit 128 + N (SIGINT 130, SIGTERM 143, SIGHUP 129)
@@ -76,29 +79,58 @@ def cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted --store scan (the store must exist).")
 @click.option("--files-from", metavar="LIST", help="Also scan the paths listed in LIST, one per line (- = stdin); "
               "read as it goes.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address); needs leakscan[ray].")
+@click.option("--ray-address", metavar="HOST:PORT", help="Join this Ray cluster (with --engine ray; see docs/ray.md).")
 def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None, fail_on: str, quiet: bool,
-         store_path: str | None, resume: bool, files_from: str | None, **overrides: Any) -> None:
+         store_path: str | None, resume: bool, files_from: str | None, engine: str, ray_address: str | None,
+         **overrides: Any) -> None:
     """Scan files and folders (recursively) and print a verdict for each file."""
     if not paths and files_from is None:
         raise click.UsageError("give files or folders to scan, or --files-from LIST")
+    _check_engine(engine, ray_address)
     settings = build_settings(policy_file, overrides)
     for line in policy_notice(settings):  # a leakscan.toml that switches rules off must never act silently
         click.echo(line, err=True)
-    if store_path or resume or files_from is not None:  # streamed, resumable: scanner.batch_cli
-        from .batch_cli import run_batch
-        from .threads import limit_threads
+    with _engine(engine, ray_address, settings) as runner:
+        if store_path or resume or files_from is not None:  # streamed, resumable: scanner.batch_cli
+            from .batch_cli import run_batch
+            from .threads import limit_threads
 
-        limit_threads()
-        counts = run_batch(list(paths), files_from, store_path, resume, settings, fmt, output, quiet)
-    else:
-        counts = _run_scan(list(paths), settings, fmt, output, quiet)
+            limit_threads()
+            counts = run_batch(list(paths), files_from, store_path, resume, settings, fmt, output, quiet, runner)
+        else:
+            counts = _run_scan(list(paths), settings, fmt, output, quiet, runner)
     if not sum(counts.values()):  # a mistyped or empty drop folder must not read as "all approved"
         raise click.UsageError("no files found under the given paths")
     worst = max(d for d in Decision if counts[d.label])
     raise SystemExit(EXIT_FLAGGED if worst >= Decision.parse(fail_on) else EXIT_OK)
 
 
-def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet: bool) -> dict[str, int]:
+def _check_engine(engine: str, ray_address: str | None) -> None:
+    """Usage errors before anything starts: --ray-address without Ray, or Ray asked for but not installed."""
+    from .execution import ray_engine
+
+    if ray_address is not None and engine != "ray":
+        raise click.UsageError("--ray-address needs --engine ray")
+    if engine == "ray" and not ray_engine.available():
+        raise click.UsageError(ray_engine.INSTALL_HINT)
+
+
+@contextlib.contextmanager
+def _engine(engine: str, ray_address: str | None, settings: Settings) -> Iterator[Engine | None]:
+    """None for the local engine (api.scan_iter makes its pool), else a RayEngine, closed afterwards."""
+    if engine != "ray":
+        yield None
+        return
+    from .execution.ray_engine import RayEngine
+
+    with RayEngine(settings, ray_address) as runner:
+        yield runner
+
+
+def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet: bool,
+              engine: Engine | None = None) -> dict[str, int]:
     """Walk, open the report file (never over a scanned file), stream every report; the count of each decision."""
     from .threads import limit_threads
 
@@ -116,7 +148,7 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
         reporter = reporters.make(fmt, out)
         reporter.start(settings)
         with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
-            for report in api.scan_iter(plan, settings, on_start=progress.start):
+            for report in api.scan_iter(plan, settings, on_start=progress.start, pool=engine):
                 reporter.add(report)
                 recorder.record(report.to_dict())
                 counts[report.decision.label] += 1

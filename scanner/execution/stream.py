@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from ..config import Settings
 from ..model import FileReport
@@ -11,11 +12,17 @@ from .pool import Pool, chunk_size
 from .worker import Task, scan_chunk
 
 
+class Engine(Protocol):
+    """What runs a scan's files: the local Pool, or the Ray engine (ray_engine.RayEngine); one report per path."""
+
+    def scan(self, paths: Sequence[str], chunk: int | None = None) -> Iterator[FileReport]: ...
+
+
 def run(paths: Sequence[str], settings: Settings, pipeline: Pipeline | None = None, *,
-        pool: Pool | None = None, task: Task = scan_chunk) -> Iterator[FileReport]:
+        pool: Engine | None = None, task: Task = scan_chunk) -> Iterator[FileReport]:
     """FileReports for `paths`, streamed as chunks finish.
 
-    - `pool`: scan through that (persistent, shared) pool; it stays open afterwards.
+    - `pool`: scan through that (persistent, shared) pool, or another Engine (Ray); it stays open afterwards.
     - `pipeline` given (the caller built its engines in this process): scan here, in the calling
       thread; per-file limits are then only SIGALRM's, in the main thread (see pipeline.deadline).
     - otherwise: a pool of min(jobs, files) workers for this scan, closed at the end (killed if
