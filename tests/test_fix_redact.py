@@ -126,3 +126,11 @@ def test_a_face_end_to_end_once_a_faces_detector_is_registered(tmp_path: Path) -
 
 def _walk(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [report, *(q for p in report["parts"] for q in _walk(p))]
+
+
+def test_the_default_policy_file_holds_the_builtin_fix_options() -> None:
+    from scanner.config import build_settings
+
+    root = Path(__file__).resolve().parents[1]
+    settings = build_settings(str(root / "scanner" / "default_policy.toml"), env={})
+    assert FixOptions.parse(settings.sections.get("fix")) == FixOptions()
