@@ -215,3 +215,25 @@ def vfx(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from fixtures import visual_fixtures
 
     return visual_fixtures.build(tmp_path_factory.mktemp("visual"))
+
+
+def test_watch_fix_files_an_approved_safe_copy(tmp_path: Path, fx: dict[str, Path]) -> None:
+    """`watch --fix` in process: the GPS photo goes to review/, its safe copy to approved/ with a sidecar."""
+    from scanner.audit import Recorder
+    from scanner.config import Settings
+    from scanner.execution import Pool
+    from scanner.watcher import Watcher
+
+    settings = Settings(detectors=("metadata",), jobs=1, audit_db=str(tmp_path / "audit.sqlite"))
+    root = tmp_path / "drop"
+    with Pool(settings, 1) as pool:
+        watcher = Watcher(root, settings, pool, Recorder(settings, "watch"), fix=True)
+        shutil.copy(fx["gps_dirty.jpg"], root / ".processing" / "photo.jpg")
+        watcher.process(watcher.folder.left_over())
+    assert (root / "review" / "photo.jpg").is_file()
+    copy = root / "approved" / "photo.safe.jpg"
+    card = json.loads((root / "approved" / "photo.safe.jpg.leakscan.json").read_text())
+    assert card["decision"] == "approve" and card["fixed_from"] == "photo.jpg"
+    assert any(c["rule_id"] == "metadata.gps" for c in card["changes"])
+    assert not any("GPS" in k for k in exif_groups(copy))
+    assert not [p for p in (root / ".processing").iterdir()]  # no temporary copy left behind
