@@ -32,8 +32,8 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
 
     Pictures: orientation applied, text covered with a solid fill, faces pixelated or blurred, re-encoded
     without metadata, thumbnails, extra frames or trailing bytes (ICC profile kept); HEIC becomes JPEG.
-    DOCX/PPTX/XLSX/ODT and ZIP: pictures replaced by safe copies, document properties cleared. The
-    original is never changed. Exit 0 only when every copy is approved; 1 when something needs a human.
+    DOCX/PPTX/XLSX/ODT, ZIP and PDF: pictures replaced by safe copies, document properties (PDF: Info,
+    XMP) removed. The original is never changed. Exit 0 only when every copy is approved; 1 when something needs a human.
     """
     from .cli import EXIT_FLAGGED, EXIT_OK
     from .threads import limit_threads

@@ -37,7 +37,7 @@ def sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def fixed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The four fix fixtures fixed in one run (full detectors), with the originals' hashes from before."""
+    """The fix fixtures fixed in one run (full detectors), with the originals' hashes from before."""
     work = tmp_path_factory.mktemp("fix")
     files = fix_fixtures.build(work)
     hashes = {name: sha(p) for name, p in files.items()}
@@ -122,6 +122,19 @@ def test_zip_copy_is_approved_with_comment_and_picture_metadata_gone(fixed: dict
         picture = zf.read("photos/card.jpg")
     tags = Image.open(io.BytesIO(picture)).info
     assert "exif" not in tags and "xmp" not in tags and jpeg_ends_at_eoi(picture)
+
+
+def test_pdf_copy_is_approved_with_info_and_picture_metadata_gone(fixed: dict[str, Any]) -> None:
+    from pypdf import PdfReader
+
+    row = fixed["rows"]["card_gps.pdf"]
+    assert row["original_decision"] == "block" and row["decision"] == "approve", row["needs_human"]
+    reader = PdfReader(row["safe_copy"])
+    assert reader.metadata is None or not {"/Author", "/Title"} & set(reader.metadata)
+    (image,) = reader.pages[0].images
+    assert "exif" not in Image.open(io.BytesIO(image.data)).info
+    assert not any("Author" in k or "GPS" in k for k in exif_groups(Path(row["safe_copy"])))
+    assert {c["location"] for c in row["changes"] if c["action"] == "fill"} == {"page[1]/image[1]"}
 
 
 def test_exit_code_is_zero_when_every_copy_is_approved(fixed: dict[str, Any]) -> None:
