@@ -134,3 +134,38 @@ def test_the_default_policy_file_holds_the_builtin_fix_options() -> None:
     root = Path(__file__).resolve().parents[1]
     settings = build_settings(str(root / "scanner" / "default_policy.toml"), env={})
     assert FixOptions.parse(settings.sections.get("fix")) == FixOptions()
+
+
+def _encoded(fmt: str, mode: str, frames: int = 1, **kw: Any) -> bytes:
+    rng = np.random.default_rng(1)
+    pics = [Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).convert(mode) for _ in range(frames)]
+    exif = Image.Exif()
+    exif[0x010F] = "Leakscan Test Camera"
+    buf = io.BytesIO()
+    extra: dict[str, Any] = {"save_all": True, "append_images": pics[1:]} if frames > 1 else {}
+    if fmt in ("JPEG", "PNG", "WEBP", "TIFF", "MPO"):
+        extra["exif"] = exif.tobytes()
+    pics[0].save(buf, fmt, **extra, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "mode", "frames", "kind", "out_fmt"), [
+    ("JPEG", "CMYK", 1, "image/jpeg", "JPEG"),
+    ("JPEG", "L", 1, "image/jpeg", "JPEG"),
+    ("MPO", "RGB", 2, "image/jpeg", "JPEG"),
+    ("PNG", "I;16", 1, "image/png", "PNG"),
+    ("PNG", "P", 1, "image/png", "PNG"),
+    ("PNG", "LA", 1, "image/png", "PNG"),
+    ("GIF", "P", 3, "image/gif", "GIF"),
+    ("TIFF", "RGB", 2, "image/tiff", "TIFF"),
+    ("WEBP", "RGBA", 1, "image/webp", "WEBP"),
+])
+def test_every_mode_and_format_is_rewritten_as_one_picture_without_metadata(
+        fmt: str, mode: str, frames: int, kind: str, out_fmt: str) -> None:
+    data = _encoded(fmt, mode, frames)
+    ctx = context([finding("text.secret", Region(5, 5, 20, 10)), finding("faces.person", Region(30, 10, 20, 20))])
+    fixed = ImageFixer().fix(data, kind, "", ctx, keep_format=True)
+    out = Image.open(io.BytesIO(fixed.data))
+    assert out.format == out_fmt and out.size == (64, 48) and getattr(out, "n_frames", 1) == 1
+    assert "exif" not in out.info and 0x010F not in out.getexif()  # no camera make (TIFF keeps layout tags)
+    assert ("dropped" in {c.action for c in fixed.changes}) == (frames > 1)
