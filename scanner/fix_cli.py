@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -33,7 +32,8 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     Pictures: orientation applied, text covered with a solid fill, faces pixelated or blurred, re-encoded
     without metadata, thumbnails, extra frames or trailing bytes (ICC profile kept); HEIC becomes JPEG.
     DOCX/PPTX/XLSX/ODT, ZIP and PDF: pictures replaced by safe copies, document properties (PDF: Info,
-    XMP) removed. The original is never changed. Exit 0 only when every copy is approved; 1 when something needs a human.
+    XMP) removed. The original is never changed. Exit 0 only when every copy is approved; 1 when something
+    needs a human.
     """
     from .cli import EXIT_FLAGGED, EXIT_OK
     from .threads import limit_threads
@@ -42,6 +42,7 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     from . import __version__
     from .actions.safecopy import fix_paths
     from .model import SCHEMA_VERSION
+    from .reporters.json import dumps
 
     settings = build_settings(policy_file, overrides)
     for line in policy_notice(settings):
@@ -53,7 +54,7 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
         doc = {"schema_version": SCHEMA_VERSION, "scanner_version": __version__, "settings": settings.to_dict(),
                "files": [r.to_dict() for r in results],
                "summary": {"approved": sum(r.decision == Decision.APPROVE for r in results), "files": len(results)}}
-        click.echo(json.dumps(doc, ensure_ascii=True, default=str))
+        click.echo(dumps(doc))
     else:
         for r in results:
             _console(r)

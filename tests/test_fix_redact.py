@@ -86,6 +86,15 @@ def test_findings_without_a_region_paint_nothing() -> None:
     assert not [c for c in fixed.changes if c.region is not None]
 
 
+@pytest.mark.parametrize("rule", ["text.receipt", "text.whiteboard", "text.pos_screen"])
+def test_scene_findings_are_not_blacked_out(rule: str) -> None:
+    """A receipt or whiteboard finding spans the picture: a fill would return a black picture as approved."""
+    data = face_photo()
+    fixed = ImageFixer().fix(data, "image/png", "", context([finding(rule, Region(0, 0, 480, 300))]),
+                             keep_format=False)
+    assert np.array_equal(pixels(fixed.data), pixels(data))
+
+
 def test_a_box_outside_the_picture_is_clipped() -> None:
     data = face_photo()
     ctx = context([finding("text.secret", Region(470, 290, 500, 500))])

@@ -1,6 +1,7 @@
 """Pixel edits on an oriented image: solid fill over text, strong pixelation or blur over faces.
 
-Text is covered with an opaque fill, never blurred or pixelated (both can be reversed for text).
+Text is covered with an opaque fill, never blurred or pixelated (both can be reversed for text);
+scene findings (a receipt, a till screen, a whiteboard: SCENE_RULES) are not painted over.
 Faces (`faces.person`) are hidden by the style in the policy; consented faces (`faces.consented`)
 are left alone. Regions are in oriented-image pixels, as every detector reports them.
 """
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 TEXT_PREFIX = "text."
+# the whole picture is the finding (a receipt, a till screen, a whiteboard full of text): their boxes span
+# most of it, and a fill would hand back a black picture as "approved"; a person decides
+SCENE_RULES = frozenset({"text.receipt", "text.pos_screen", "text.whiteboard"})
 FACE_RULE = "faces.person"
 TEXT_MARGIN = 0.25  # of the box height, around a text box (OCR boxes hug the glyphs; descenders stick out)
 TEXT_MARGIN_MIN_PX = 3
@@ -82,7 +86,7 @@ def redact(image: Image.Image, findings: Iterable[Finding], options: FixOptions,
     for f in findings:
         if f.region is None:
             continue
-        if f.rule_id.startswith(TEXT_PREFIX):
+        if f.rule_id.startswith(TEXT_PREFIX) and f.rule_id not in SCENE_RULES:
             box, action = fill(image, f.region), "fill"
         elif f.rule_id == FACE_RULE:
             box, action = hide_face(image, f.region, options.faces), options.faces
