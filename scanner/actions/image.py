@@ -65,6 +65,8 @@ def _save_args(fmt: str, source: Image.Image, options: FixOptions, icc: bytes | 
         else:
             q = options.jpeg_quality
             args["quality"] = q if isinstance(q, int) else DEFAULT_JPEG_QUALITY
+    elif fmt == "PNG":
+        args["optimize"] = True  # the copy should not grow much over an optimised original
     elif fmt == "WEBP":
         args["quality"] = WEBP_QUALITY
     elif fmt == "TIFF":
