@@ -178,3 +178,12 @@ def test_every_mode_and_format_is_rewritten_as_one_picture_without_metadata(
     assert out.format == out_fmt and out.size == (64, 48) and getattr(out, "n_frames", 1) == 1
     assert "exif" not in out.info and 0x010F not in out.getexif()  # no camera make (TIFF keeps layout tags)
     assert ("dropped" in {c.action for c in fixed.changes}) == (frames > 1)
+
+
+def test_a_policy_with_a_fix_table_still_scans() -> None:
+    """[fix] belongs to the fix action: the detector registry must not reject it as a stray table."""
+    from scanner.detectors import build
+    from scanner.engines import EngineSet
+
+    settings = Settings(detectors=("metadata",), sections={"fix": {"faces": "blur"}})
+    assert [d.id for d in build(settings, EngineSet(settings))] == ["metadata"]

@@ -135,8 +135,8 @@ def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, 
                 continue
             result.safe_path, result.changes = sources.display_path(target), fixed.changes
             written[target] = result
+        by_label = {result.safe_path: result for result in written.values()}
         for after in api.scan_iter(list(written), settings, engines, pool=pool):
-            for target, result in written.items():
-                if sources.display_path(target) == after.path:
-                    result.after = after
+            if after.path in by_label:
+                by_label[after.path].after = after
     yield from results
