@@ -250,3 +250,22 @@ def test_watch_fix_files_an_approved_safe_copy(tmp_path: Path, fx: dict[str, Pat
     assert any(c["rule_id"] == "metadata.gps" for c in card["changes"])
     assert not any("GPS" in k for k in exif_groups(copy))
     assert not [p for p in (root / ".processing").iterdir()]  # no temporary copy left behind
+
+
+def test_a_document_inside_an_archive_is_rewritten_too(tmp_path: Path, quick: Path) -> None:
+    """ZIP > DOCX > JPEG: the nested document's properties and its picture's GPS are gone from the copy."""
+    from fixtures.office_fixtures import docx
+
+    src = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.writestr("reports/q3.docx", docx(dirty=True))
+    code, out = run_fix("--policy", str(quick), "--format", "json", str(src))
+    row = json.loads(out)["files"][0]
+    assert row["safe_copy"] == str(tmp_path / "bundle.safe.zip")
+    with zipfile.ZipFile(row["safe_copy"]) as outer:
+        inner = zipfile.ZipFile(io.BytesIO(outer.read("reports/q3.docx")))
+    assert "creator" not in inner.read("docProps/core.xml").decode()
+    assert "exif" not in Image.open(io.BytesIO(inner.read("word/media/image1.jpeg"))).info
+    assert "reports/q3.docx!word/media/image1.jpeg" in {c["location"] for c in row["changes"]}
+    # the tracked changes and comments are content: kept, and the re-scan says so (a person decides)
+    assert code == 1 and any("comments" in line for line in row["needs_human"])
