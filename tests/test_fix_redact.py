@@ -180,6 +180,22 @@ def test_every_mode_and_format_is_rewritten_as_one_picture_without_metadata(
     assert ("dropped" in {c.action for c in fixed.changes}) == (frames > 1)
 
 
+@pytest.mark.parametrize("transparent", [False, True])
+def test_a_palette_png_stays_a_palette_png_with_the_same_colours(transparent: bool) -> None:
+    rng = np.random.default_rng(2)
+    img = Image.fromarray(rng.integers(0, 16, (48, 64), dtype=np.uint8) * 16, "L").convert("P")
+    buf = io.BytesIO()
+    img.save(buf, "PNG", **({"transparency": 0} if transparent else {}))
+    ctx = context([finding("text.secret", Region(5, 5, 20, 10))])
+    fixed = ImageFixer().fix(buf.getvalue(), "image/png", "", ctx, keep_format=False)
+    out = Image.open(io.BytesIO(fixed.data))
+    assert out.mode == "P" and ("transparency" in out.info) == transparent
+    want = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGBA"))
+    got = np.asarray(out.convert("RGBA"))
+    assert np.array_equal(got[30:, 40:], want[30:, 40:])  # outside the box: the very same colours
+    assert (got[6:14, 6:24, :3] == 0).all()
+
+
 def test_a_policy_with_a_fix_table_still_scans() -> None:
     """[fix] belongs to the fix action: the detector registry must not reject it as a stray table."""
     from scanner.detectors import build

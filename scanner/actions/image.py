@@ -26,6 +26,8 @@ KEEP = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "GIF": "GIF
 EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif"}
 MODES = {"JPEG": ("L", "RGB", "CMYK"), "PNG": ("L", "LA", "RGB", "RGBA"), "WEBP": ("RGB", "RGBA"),
          "GIF": ("L", "RGB", "RGBA"), "TIFF": ("L", "LA", "RGB", "RGBA", "CMYK")}
+PALETTE_FORMATS = ("PNG", "GIF")
+PALETTE_SIZE = 256
 DEFAULT_JPEG_QUALITY = 92
 WEBP_QUALITY = 90
 CONVERTED_FORMATS = ("HEIF", "AVIF")
@@ -74,6 +76,24 @@ def _save_args(fmt: str, source: Image.Image, options: FixOptions, icc: bytes | 
     return args
 
 
+def _palette(image: Image.Image, args: dict[str, Any]) -> tuple[Image.Image, dict[str, Any]]:
+    """The edited picture back as an exact palette image when it has at most 256 colours (else as it is)."""
+    import numpy as np
+    from PIL import Image
+
+    if image.getcolors(PALETTE_SIZE) is None:
+        return image, args
+    arr = np.asarray(image)
+    bands = arr.shape[2] if arr.ndim == 3 else 1
+    colours, index = np.unique(arr.reshape(-1, bands), axis=0, return_inverse=True)
+    out = Image.fromarray(index.reshape(arr.shape[:2]).astype(np.uint8), "P")
+    rgb = colours[:, :3] if bands >= 3 else np.repeat(colours[:, :1], 3, axis=1)
+    out.putpalette(rgb.astype(np.uint8).tobytes())
+    if bands in (2, 4):  # alpha per palette entry (tRNS)
+        return out, {**args, "transparency": colours[:, -1].astype(np.uint8).tobytes()}
+    return out, args
+
+
 class ImageFixer:
     """Pictures of every format the scanner decodes."""
 
@@ -99,8 +119,11 @@ class ImageFixer:
             pixels.info = {}  # nothing of the original's metadata may ride along into the encoder
             report = ctx.report(location)
             changes = redact(pixels, report.findings if report else (), ctx.options, location)
+            args = _save_args(fmt, source, ctx.options, icc)
+            if oriented.mode == "P" and fmt in PALETTE_FORMATS:  # a palette picture stays one (size)
+                pixels, args = _palette(pixels, args)
             out = io.BytesIO()
-            pixels.save(out, fmt, **_save_args(fmt, source, ctx.options, icc))
+            pixels.save(out, fmt, **args)
         except ItemError as exc:
             raise Unfixable(f"picture cannot be rewritten: {exc}") from None
         except _PIL_ERRORS as exc:
