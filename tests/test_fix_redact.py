@@ -203,3 +203,14 @@ def test_a_policy_with_a_fix_table_still_scans() -> None:
 
     settings = Settings(detectors=("metadata",), sections={"fix": {"faces": "blur"}})
     assert [d.id for d in build(settings, EngineSet(settings))] == ["metadata"]
+
+
+def test_a_file_that_changed_after_its_scan_gets_no_copy(tmp_path: Path) -> None:
+    from scanner.actions import Unfixable
+    from scanner.actions.safecopy import make_copy
+
+    photo = tmp_path / "p.png"
+    photo.write_bytes(face_photo())
+    report = FileReport(str(photo), "0" * 64, "image/png", None, Verdict(Decision.REVIEW))
+    with pytest.raises(Unfixable, match="changed"):
+        make_copy(str(photo), report, Settings(), FixOptions())

@@ -104,6 +104,8 @@ def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], 
 def make_copy(path: str, report: FileReport, settings: Settings, options: FixOptions) -> Fixed:
     """The safe copy's bytes for one file already scanned; Unfixable (or another ItemError) when there is none."""
     item = sources.read_item(path, int(settings.max_file_mb * 1_000_000))
+    if report.sha256 is not None and item.sha256 != report.sha256:  # the boxes belong to the bytes scanned
+        raise Unfixable("the file changed after it was scanned")
     reports = {r.location: r for r in report.walk()}
     ctx = Context(options, int(settings.max_megapixels * 1_000_000), Budget(settings.limits), reports, FIXERS)
     fixer = ctx.fixer_for(item.kind)
