@@ -296,12 +296,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 # each front end's command lives in its own module (imported last: they use this module's exit codes)
+from .fix_cli import fix  # noqa: E402
 from .history_cli import history  # noqa: E402
 from .report_cli import report  # noqa: E402
 from .serve_cli import serve  # noqa: E402
 from .watch_cli import watch  # noqa: E402
 
-for _command in (serve, watch, history, report):
+for _command in (serve, watch, history, report, fix):
     cli.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

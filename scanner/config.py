@@ -27,6 +27,7 @@ from .text_safety import printable
 
 POLICY_FILE_NAME = "leakscan.toml"
 KNOWN_TABLES = {"decisions", "rules", "sites", "limits", "scan"}
+ACTION_TABLES = frozenset({"fix"})  # read (and validated) by scanner.actions, not by a detector
 NOTICE_MAX_CHARS = 1000  # per stderr line of policy_notice
 SUGGEST_CUTOFF = 0.75  # difflib similarity for a "did you mean" (metdata.gps -> metadata.gps: 0.96)
 AUDIT_OFF = "off"

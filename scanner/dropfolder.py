@@ -112,10 +112,10 @@ class DropFolder:
             return None
         return target
 
-    def place(self, claimed: Path, outcome: str, sidecar: dict[str, Any]) -> Path:
-        """Write the sidecar (temp + os.replace), then move the file next to it; the file's new path."""
+    def place(self, claimed: Path, outcome: str, sidecar: dict[str, Any], name: str | None = None) -> Path:
+        """Write the sidecar (temp + os.replace), then move the file next to it (as `name`: default its own)."""
         folder = self.root / DESTINATIONS.get(outcome, FAILED)
-        target = free_name(folder, claimed.name, sidecar=True, sha256=sidecar.get("sha256"))
+        target = free_name(folder, name or claimed.name, sidecar=True, sha256=sidecar.get("sha256"))
         write_json(target.with_name(target.name + SIDECAR_SUFFIX), sidecar)
         os.rename(claimed, target)
         return target

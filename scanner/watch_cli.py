@@ -21,8 +21,11 @@ DEFAULT_INTERVAL_S = 1.0
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (one thread each); 0 = cores.")
 @click.option("--detectors", help="Comma-separated detector ids to run (default: all).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), help="Per-file time limit in seconds.")
+@click.option("--fix", "fix", is_flag=True,
+              help="Also file a safe copy (leakscan fix) of each file not approved under approved/ when it passes.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per file on stdout (DIR/leakscan.log has them).")
-def watch(folder: str, poll: bool, interval: float, policy_file: str | None, quiet: bool, **overrides: Any) -> None:
+def watch(folder: str, poll: bool, interval: float, policy_file: str | None, quiet: bool, fix: bool,
+          **overrides: Any) -> None:
     """Watch FOLDER/incoming/ and file each drop under approved/, review/, blocked/ or failed/ with its report.
 
     Runs until SIGTERM or Ctrl-C; a file being scanned then stays in FOLDER/.processing/ and is
@@ -43,7 +46,7 @@ def watch(folder: str, poll: bool, interval: float, policy_file: str | None, qui
     recorder = Recorder(settings, "watch", warn=lambda line: click.echo(line, err=True))
     echo = None if quiet else (lambda line: click.echo(printable(line, 500)))
     with Pool(settings) as pool:
-        watcher = Watcher(folder, settings, pool, recorder, interval=interval, poll=poll, echo=echo)
+        watcher = Watcher(folder, settings, pool, recorder, interval=interval, poll=poll, echo=echo, fix=fix)
         try:
             watcher.run()
         except FolderBusy as exc:

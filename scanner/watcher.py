@@ -4,7 +4,9 @@ files each under approved|review|blocked|failed/ with its report, and records ev
 Wake-ups come from watchdog's inotify observer (any event in incoming/) and, as a safety net and for
 network shares (`poll`), a rescan every half interval. A file is taken only when its size and mtime
 stayed the same for `interval` seconds. A file whose content was already decided under the same policy
-and scanner version is answered from the audit trail without a scan. Thin: scans go through
+and scanner version is answered from the audit trail without a scan. With `fix`, a file that is not
+approved also gets a safe copy (scanner.actions): filed under approved/ as `<stem>.safe.<ext>` when its
+own re-scan approves it, dropped otherwise (the original is filed as always). Thin: scans go through
 scanner.api with a shared execution.Pool (one for the watcher's life: models load once, a hang is killed
 by its watchdog).
 """
@@ -23,7 +25,7 @@ from .audit import Recorder, utc_now
 from .config import Settings
 from .dropfolder import DropFolder, Stability
 from .execution import Pool
-from .model import SCHEMA_VERSION
+from .model import SCHEMA_VERSION, Decision, FileReport
 from .sources import display_path
 
 CLAIMS_PER_WORKER = 4  # files taken per round and worker: a stop leaves few in .processing/
@@ -34,7 +36,9 @@ class Watcher:
     """One drop folder, one pool, one audit recorder. `run()` until `stop` is set or a signal unwinds it."""
 
     def __init__(self, root: str | Path, settings: Settings, pool: Pool, recorder: Recorder, *,
-                 interval: float = 1.0, poll: bool = False, echo: Callable[[str], None] | None = None) -> None:
+                 interval: float = 1.0, poll: bool = False, echo: Callable[[str], None] | None = None,
+                 fix: bool = False) -> None:
+        self.fixer = SafeCopies(settings, pool) if fix else None  # a bad [fix] table fails here, at start
         self.folder = DropFolder(root)
         self.settings, self.pool, self.recorder = settings, pool, recorder
         self.interval, self.poll = interval, poll
@@ -96,7 +100,7 @@ class Watcher:
                 self._failed(path, None, f"cannot read: {exc.strerror or type(exc).__name__}")
                 continue
             stored = self.recorder.lookup(sha)
-            if stored is not None:
+            if stored is not None and (self.fixer is None or stored.get("decision") == "approve"):
                 self._finish(path, stored, reused=True)
             else:
                 fresh[display_path(str(path))] = (path, sha)
@@ -105,10 +109,15 @@ class Watcher:
 
     def _scan(self, fresh: dict[str, tuple[Path, str]]) -> None:
         try:
-            for report in api.scan_iter([str(p) for p, _ in fresh.values()], self.settings, pool=self.pool):
+            reports = api.scan_iter([str(p) for p, _ in fresh.values()], self.settings, pool=self.pool)
+            # with --fix the copies are scanned through the same pool: the batch's own scan must be over first
+            for report in list(reports) if self.fixer is not None else reports:
                 entry = fresh.pop(report.path, None)
                 if entry is not None:
+                    copy = self.fixer.make(entry[0], report) if self.fixer is not None else None
                     self._finish(entry[0], report.to_dict(), reused=False)
+                    if copy is not None:
+                        self._file_copy(entry[0].name, *copy)
         except Exception as exc:  # the pool failed as a whole: what has no report goes to failed/
             for path, sha in fresh.values():
                 self._failed(path, sha, f"not scanned ({type(exc).__name__})")
@@ -125,6 +134,17 @@ class Watcher:
         self.done += 1
         self.echo(f"{body['decision']:7} {body['path']}")
 
+    def _file_copy(self, original: str, path: Path, body: dict[str, Any]) -> None:
+        """An approved safe copy goes to approved/ with its own sidecar; one that is not is deleted."""
+        if body["decision"] != "approve":
+            path.unlink(missing_ok=True)
+            self.folder.log(utc_now(), "fix", original, "the safe copy still needs a human: not filed")
+            return
+        self.recorder.record(body)
+        placed = self.folder.place(path, "approve", body, name=body["path"])
+        self.folder.log(utc_now(), "fix", original, f"safe copy filed as approved/{placed.name}")
+        self.echo(f"fixed   {body['path']}")
+
     def _failed(self, path: Path, sha: str | None, why: str) -> None:
         body = {"schema_version": SCHEMA_VERSION, "path": display_path(path.name), "sha256": sha,
                 "decision": "review", "reasons": [{"rule_id": "error.failed", "decision": "review",
@@ -135,6 +155,42 @@ class Watcher:
         self.folder.place(path, "failed", body)
         self.folder.log(utc_now(), "failed", path.name, why)
         self.done += 1
+
+
+class SafeCopies:
+    """`watch --fix`: the safe copy of a file not approved, written as a dot file beside it and re-scanned."""
+
+    def __init__(self, settings: Settings, pool: Pool) -> None:
+        from .actions import FixOptions
+
+        self.settings, self.pool = settings, pool
+        self.options = FixOptions.parse(settings.sections.get("fix"))
+
+    def make(self, path: Path, report: FileReport) -> tuple[Path, dict[str, Any]] | None:
+        """(the copy's temporary path, its relabelled report with the changes), or None when none is made."""
+        from .actions.safecopy import make_copy, target_path
+        from .errors import ItemError
+
+        if report.decision == Decision.APPROVE:
+            return None
+        try:
+            fixed = make_copy(str(path), report, self.settings, self.options)
+        except (ItemError, OSError):
+            return None
+        name = Path(target_path(path.name, fixed, None)).name
+        tmp = path.with_name(f".fix-{path.name}")  # a dot file: never taken as a left-over drop
+        try:
+            tmp.write_bytes(fixed.data)
+        except OSError:
+            return None
+        after = next(iter(api.scan_iter([str(tmp)], self.settings, pool=self.pool)), None)
+        if after is None:
+            tmp.unlink(missing_ok=True)
+            return None
+        body = relabel(after.to_dict(), display_path(name))
+        body["fixed_from"] = display_path(path.name)
+        body["changes"] = [c.to_dict() for c in fixed.changes]
+        return tmp, body
 
 
 def _sha256(path: Path) -> str:

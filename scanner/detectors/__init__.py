@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from .. import facts
-from ..config import Settings, did_you_mean
+from ..config import ACTION_TABLES, Settings, did_you_mean
 from ..engines import EngineSet
 from ..errors import ConfigError
 from ..text.rules import pattern_ids
@@ -84,7 +84,7 @@ def build(settings: Settings, engines: EngineSet) -> list[Detector]:
     unknown = set(settings.detectors) - ids - {"all"}
     if unknown:
         raise ConfigError(f"unknown detector ids: {', '.join(sorted(unknown))} (known: {', '.join(sorted(ids))})")
-    stray = set(settings.sections) - ids
+    stray = set(settings.sections) - ids - ACTION_TABLES
     if stray:
         first = min(stray)
         raise ConfigError(f"unknown policy tables: {', '.join(f'[{t}]' for t in sorted(stray))}"
