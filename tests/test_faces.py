@@ -150,3 +150,11 @@ def test_refs_check_reports_the_consent_list(cli: Callable[..., Any], ff: dict[s
     data = __import__("json").loads(cli("refs", "check", "--refs", str(refs), "--format", "json").out)
     assert data["consent"]["people"] == 1 and data["consent"]["problems"] == [{"photo": "group-photo/both.jpg",
                                                                                 "faces": 2}]
+
+
+def test_a_refs_folder_with_only_a_consent_list_is_not_an_error_for_the_visual_detector(
+        ff: dict[str, Path], tmp_path: Path) -> None:
+    settings = Settings(detectors=("visual", "faces"), cache_dir=tmp_path, refs=ff["consent_1.jpg"].parents[2])
+    report = scan([str(ff["face_collins_new.jpg"])], settings, EngineSet(settings)).files[0]
+    assert not report.errors, report.errors
+    assert report.decision == Decision.APPROVE and "faces.consented" in _rules(report)
