@@ -119,7 +119,8 @@ def end_to_end(images: list[tuple[Path, bool, str]], verbose: bool) -> None:
     badges = [s for s in seen if s[2] == "badge"]
     elsewhere = sum(s[3] for s in seen if s[2] != "badge")
     print(f"\nfaces detector end to end: recall {sum(s[1] for s in pos)}/{len(pos)}, "
-          f"false {sum(s[1] for s in neg)}/{len(neg)}; badge/: {sum(s[1] for s in badges)}/{len(badges)} held for review, "
+          f"false {sum(s[1] for s in neg)}/{len(neg)}; "
+          f"badge/: {sum(s[1] for s in badges)}/{len(badges)} held for review, "
           f"faces.badge on {sum(s[3] for s in badges)}/{len(badges)} (elsewhere {elsewhere}); "
           f"{per_file:.3f} s/file (incl. OCR of cards)")
 
