@@ -31,7 +31,9 @@ LABEL = re.compile(
     r"[\s.:#-]*(?:no\.?|nr\.?|number|#)?[\s.:#-]*[A-Z]{0,3}[- ]?\d{3,}"
 )
 LONG_NUMBER = re.compile(r"\b\d{5,}\b")
-NAME = re.compile(r"^(?:[A-Z][a-z'\u00C0-\u017F-]+\.?\s+){1,2}[A-Z][A-Za-z'\u00C0-\u017F-]+$")
+NAME_WORD = r"[A-Z\u00C0-\u00DE](?:\.|[a-z'\u00DF-\u017F]+(?:-[A-Z][a-z'\u00DF-\u017F]+)?)"  # Anna-Lena, Müller, J.
+PARTICLE = r"(?:van|von|de|der|den|ten|ter|du|da|di|le|la|el|al)"  # Jan de Vries, Ludwig van der Berg
+NAME = re.compile(rf"^{NAME_WORD}(?:\s+{PARTICLE})*(?:\s+{NAME_WORD}(?:\s+{PARTICLE})*){{0,1}}\s+{NAME_WORD}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,12 @@ def read_badge(picture: Image.Image, face: FaceBox, ocr: OcrEngine) -> BadgeHit 
     scale = READ_SIDE / max(crop.size)
     if scale > 1:
         crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), PILImage.Resampling.LANCZOS)
-    lines = [w.text.strip() for w in ocr.read(crop).words]
-    has_number = any(LABEL.search(t) or LONG_NUMBER.search(t) for t in lines)
-    has_name = any(NAME.match(t) for t in lines)
+    has_name, has_number = badge_text([w.text for w in ocr.read(crop).words])
     return BadgeHit(card, has_name, has_number) if has_name or has_number else None
+
+
+def badge_text(lines: list[str]) -> tuple[bool, bool]:
+    """(a line looks like a person's name, a line holds an ID number) for the text read on a card."""
+    stripped = [t.strip() for t in lines]
+    has_number = any(LABEL.search(t) or LONG_NUMBER.search(t) for t in stripped)
+    return any(NAME.match(t) for t in stripped), has_number
