@@ -158,3 +158,31 @@ def test_a_refs_folder_with_only_a_consent_list_is_not_an_error_for_the_visual_d
     report = scan([str(ff["face_collins_new.jpg"])], settings, EngineSet(settings)).files[0]
     assert not report.errors, report.errors
     assert report.decision == Decision.APPROVE and "faces.consented" in _rules(report)
+
+
+def test_consent_embeddings_are_cached_by_file_hash(ff: dict[str, Path], tmp_path: Path) -> None:
+    """A second load embeds nothing; a new photo is the only one embedded."""
+    import shutil
+
+    from scanner.engines.face_embed import DlibFaceEmbedder
+    from scanner.engines.faces import SlimefaceDetector
+    from scanner.faces.consent import ConsentGallery
+
+    class Counting(DlibFaceEmbedder):
+        calls = 0
+
+        def embed(self, image: Any, boxes: Any) -> Any:
+            Counting.calls += 1
+            return super().embed(image, boxes)
+
+    folder = tmp_path / "consented"
+    shutil.copytree(ff["consent_1.jpg"].parents[1], folder)
+    detector, embedder = SlimefaceDetector(), Counting()
+    first = ConsentGallery.load(folder, detector, embedder, 0.8, 0.45, tmp_path / "cache")
+    assert Counting.calls == 3 and first.people == ("eileen-collins",) and len(first.problems) == 1
+    ConsentGallery.load(folder, detector, embedder, 0.8, 0.45, tmp_path / "cache")
+    assert Counting.calls == 3
+    (folder / "cameraman").mkdir()
+    shutil.copy(ff["face_stranger.jpg"], folder / "cameraman" / "1.jpg")
+    third = ConsentGallery.load(folder, detector, embedder, 0.8, 0.45, tmp_path / "cache")
+    assert Counting.calls == 4 and third.people == ("cameraman", "eileen-collins")
