@@ -162,7 +162,8 @@ def consent_distances(root: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cnn", action="store_true", help="also dlib's CNN detector (about 10x slower)")
+    ap.add_argument("--cnn", action="store_true",
+                    help="also dlib's CNN detector (slow; dlib-bin 20.0.1 aborted on the dev corpus, docs/people.md)")
     ap.add_argument("--verbose", action="store_true", help="list the end-to-end misses and false faces")
     args = ap.parse_args()
     root = corpus_dir()
