@@ -17,6 +17,7 @@ from .pipeline import Pipeline, deadline
 from .preflight import check_setup
 
 if TYPE_CHECKING:
+    from .faces.check import ConsentReport
     from .visual.check import CheckReport
 
 Inputs = Iterable[str | os.PathLike[str]]
@@ -118,6 +119,17 @@ def scan(inputs: Inputs | str | os.PathLike[str], settings: Settings | None = No
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     return ScanReport(tuple(scan_iter(inputs, settings, engines)))
+
+
+def check_consent(settings: Settings) -> ConsentReport | None:
+    """The consent list (`refs/consented/<name>/`): people, photos, photos without exactly one face."""
+    from .detectors.faces import FacesDetector
+    from .faces.check import check_consent as check
+
+    detector = FacesDetector(settings, EngineSet(settings))
+    gallery = detector.consent()
+    folder = detector.options.consented
+    return check(gallery, folder) if gallery is not None and folder is not None else None
 
 
 def check_references(settings: Settings) -> CheckReport:

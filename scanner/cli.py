@@ -191,7 +191,8 @@ def _check_report_fd(fd: int, shown: str, scanned: frozenset[tuple[int, int]], a
 
 @cli.group()
 def refs() -> None:
-    """Reference photos of restricted and allowed places (refs/restricted/<label>, refs/allowed/<label>)."""
+    """Reference photos: restricted and allowed places (refs/restricted/<label>, refs/allowed/<label>) and
+    the consent list (refs/consented/<name>)."""
 
 
 @refs.command("check")
@@ -200,17 +201,25 @@ def refs() -> None:
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=str), help="Policy TOML.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def refs_check(refs_dir: str | None, policy_file: str | None, fmt: str) -> None:
-    """Leave-one-out recall and false matches per label: have you enrolled enough photos?"""
+    """Leave-one-out recall and false matches per label: have you enrolled enough photos? And the consent
+    list: how many people, and photos that do not show exactly one face."""
     import json
 
     from . import api
+    from .faces.check import render_consent
     from .visual.check import render
 
-    report = api.check_references(build_settings(policy_file, {"refs": refs_dir}))
+    settings = build_settings(policy_file, {"refs": refs_dir})
+    consent = api.check_consent(settings)
+    places = settings.refs is None or (settings.refs / "restricted").is_dir() or consent is None
+    report = api.check_references(settings) if places else None  # a folder may hold the consent list only
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:  # folder and file names are untrusted: no control characters on the terminal
-        click.echo("\n".join(printable(line, 500) for line in render(report).splitlines()))
+        out = report.to_dict() if report is not None else {}
+        click.echo(json.dumps({**out, "consent": consent.to_dict() if consent else None}, indent=2))
+        return
+    text = "\n".join(part for part in (render(report) if report else "", render_consent(consent) if consent else "")
+                     if part)  # folder and file names are untrusted: no control characters on the terminal
+    click.echo("\n".join(printable(line, 500) for line in text.splitlines()))
 
 
 @cli.group()

@@ -127,7 +127,7 @@ def _audit_db(value: Any) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("jobs", 0, _whole(0), "worker processes, one thread each; 0 = number of cores"),
-    Setting("detectors", ("all",), _names, "detector ids to run (metadata, visual, text) or all"),
+    Setting("detectors", ("all",), _names, "detector ids to run (metadata, visual, text, faces) or all"),
     Setting("device", "auto", _choice("auto", "cpu", "cuda"), "where models run: auto picks cuda when present"),
     Setting("batch_size", 16, _whole(1), "images per model batch"),
     Setting("ocr_engine", "auto", _choice("auto", "tesseract", "rapidocr", "both"), "OCR back end"),

@@ -16,11 +16,12 @@ from ..engines import EngineSet
 from ..errors import ConfigError
 from ..text.rules import pattern_ids
 from .base import Detector, DetectorFactory
+from .faces import FacesDetector
 from .metadata import MetadataDetector
 from .text import TextDetector
 from .visual import VisualDetector
 
-BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector, TextDetector, VisualDetector)
+BUILTIN: tuple[DetectorFactory, ...] = (MetadataDetector, TextDetector, VisualDetector, FacesDetector)
 
 
 def available() -> tuple[DetectorFactory, ...]:

@@ -69,8 +69,12 @@ class VisualDetector:
         return engine
 
     def gallery(self) -> Gallery | None:
-        """The reference gallery, loaded once per process; a failed load is not retried per batch."""
-        if self.options.refs is None:
+        """The reference gallery, loaded once per process; a failed load is not retried per batch.
+
+        A references folder that holds only a consent list (refs/consented/, the faces detector's) has no
+        places to match: no gallery, rather than an error on every file."""
+        refs = self.options.refs
+        if refs is None or (not (refs / "restricted").exists() and (refs / "consented").is_dir()):
             return None
         gallery: Gallery = self._engines.get(
             "visual.gallery", lambda s: Gallery.load(self.options, self.embedder, s.cache_path))

@@ -1,0 +1,152 @@
+"""People in pictures: faces not on the consent list, consented faces (a note), ID badges and name tags."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Settings
+from ..engines import EngineSet
+from ..engines.face_embed import FaceEmbedder, build_face_embedder
+from ..engines.faces import MAX_SIDE, FaceBox, FaceDetector, build_face_detector
+from ..engines.ocr import OcrEngine, build_ocr
+from ..errors import EngineError
+from ..faces.badge import BadgeHit, read_badge
+from ..faces.consent import ConsentGallery, ConsentMatch
+from ..faces.options import FaceOptions, parse_options
+from ..model import Finding, Region, Severity
+from ..subject import Subject
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+MAX_BADGE_FACES = 4  # the largest faces are checked for a badge (each costs one OCR pass)
+
+
+class FacesDetector:
+    """Detects faces in a batch of pictures, matches them against the consent list, looks for badges."""
+
+    id = "faces"
+    provides = frozenset[str]()
+    needs = frozenset[str]()
+    rules = ("faces.person", "faces.consented", "faces.badge")
+
+    def __init__(self, settings: Settings, engines: EngineSet) -> None:
+        self.settings = settings
+        self.options: FaceOptions = parse_options(settings)  # a bad [faces] table fails here, not mid-scan
+        self._engines = engines
+
+    def accepts(self, subject: Subject) -> bool:
+        return subject.item.kind.startswith("image/") and any(self.settings.policy.enabled(r) for r in self.rules)
+
+    @property
+    def detector(self) -> FaceDetector:
+        engine: FaceDetector = self._engines.get("faces.detector", build_face_detector)
+        return engine
+
+    @property
+    def embedder(self) -> FaceEmbedder:
+        engine: FaceEmbedder = self._engines.get("faces.embedder", build_face_embedder)
+        return engine
+
+    def consent(self) -> ConsentGallery | None:
+        """The consent list, loaded once per process (None when no consent folder is configured)."""
+        folder, opts = self.options.consented, self.options
+        if folder is None:
+            return None
+        gallery: ConsentGallery = self._engines.get("faces.consent", lambda s: ConsentGallery.load(
+            folder, self.detector, self.embedder, opts.min_score, opts.match_distance, s.cache_path))
+        return gallery
+
+    def detect(self, subject: Subject) -> list[Finding]:
+        return self.detect_batch([subject])[0]
+
+    def detect_batch(self, subjects: Sequence[Subject]) -> list[list[Finding]]:
+        pictures = [s.picture(MAX_SIDE) for s in subjects]  # Lanczos: the box filter cost recall on dev
+        pixels = [np.asarray(p) for p in pictures]
+        started = time.perf_counter()
+        found = self.detector.detect(pixels)
+        per_item = (time.perf_counter() - started) / max(1, len(subjects))
+        out = []
+        for subject, picture, array, boxes in zip(subjects, pictures, pixels, found, strict=True):
+            subject.facts.timings["faces.detect"] = per_item
+            out.append(self._findings(subject, picture, array, self._kept(boxes, picture.size)))
+        return out
+
+    def _kept(self, boxes: list[FaceBox], size: tuple[int, int]) -> list[FaceBox]:
+        """Faces at or above the score and size limits (smaller ones are bystanders too small to identify)."""
+        short = min(size)
+        opts = self.options
+        return [b for b in boxes if b.score >= opts.min_score and max(b.w, b.h) >= opts.min_size * short]
+
+    def _findings(self, subject: Subject, picture: Image.Image, array: np.ndarray,
+                  faces: list[FaceBox]) -> list[Finding]:
+        if not faces:
+            return []
+        full_w, full_h = subject.oriented_size()
+        scale = (full_w / picture.width, full_h / picture.height)
+        matches = self._consented(subject, array, faces)
+        out = [self._face(face, match, len(faces), picture.size, scale)
+               for face, match in zip(faces, matches, strict=True)]
+        badge = self._badge(subject, picture, faces)
+        if badge is not None:
+            out.append(self._badge_finding(badge[0], badge[1], scale))
+        return out
+
+    def _consented(self, subject: Subject, array: np.ndarray, faces: list[FaceBox]) -> list[ConsentMatch | None]:
+        gallery = self.consent()
+        if gallery is None or not gallery.usable:
+            return [None] * len(faces)
+        started = time.perf_counter()
+        matches = gallery.match(self.embedder.embed(array, faces))
+        subject.facts.timings["faces.embed"] = time.perf_counter() - started
+        return matches
+
+    def _badge(self, subject: Subject, picture: Image.Image, faces: list[FaceBox]) -> tuple[FaceBox, BadgeHit] | None:
+        """The first of the largest faces that sits on a card with a name or number (OCR errors are recorded)."""
+        if not self.options.badges or not self.settings.policy.enabled("faces.badge"):
+            return None
+        started = time.perf_counter()
+        try:
+            ocr: OcrEngine = self._engines.get("ocr", build_ocr)[0]
+            for face in sorted(faces, key=lambda b: -b.w * b.h)[:MAX_BADGE_FACES]:
+                hit = read_badge(picture, face, ocr)
+                if hit is not None:
+                    return face, hit
+        except EngineError as exc:  # the faces stand; the badge check did not run: review (fail closed)
+            subject.note_error(exc, "faces.badge")
+        finally:
+            subject.facts.timings["faces.badge"] = time.perf_counter() - started
+        return None
+
+    def _face(self, face: FaceBox, match: ConsentMatch | None, count: int, size: tuple[int, int],
+              scale: tuple[float, float]) -> Finding:
+        evidence: dict[str, str | int | float | bool | None] = {
+            "faces": count,
+            "relative_size": round(max(face.w, face.h) / min(size), 3),
+            "score": round(face.score, 3),
+        }
+        if match is not None:
+            evidence.update(consented=match.name, distance=round(match.distance, 3))
+            return Finding("faces.consented", self.id, Severity.INFO, face.score,
+                           f"The face of {match.name}, who is on the consent list.", "pixels",
+                           _scaled(face, scale), evidence)
+        return Finding("faces.person", self.id, Severity.MEDIUM, face.score,
+                       "A person's face is visible, and they are not on the consent list.", "pixels",
+                       _scaled(face, scale), evidence)
+
+    def _badge_finding(self, face: FaceBox, hit: BadgeHit, scale: tuple[float, float]) -> Finding:
+        what = " and ".join(w for w, on in (("a name", hit.has_name), ("an ID number", hit.has_number)) if on)
+        card = FaceBox(hit.card.x, hit.card.y, hit.card.w, hit.card.h, face.score)
+        return Finding("faces.badge", self.id, Severity.MEDIUM, min(0.9, face.score),
+                       f"An ID badge or name tag with a photo and {what} is visible.", "pixels",
+                       _scaled(card, scale), {"name": hit.has_name, "id_number": hit.has_number})
+
+
+def _scaled(box: FaceBox, scale: tuple[float, float]) -> Region:
+    """A box in the searched picture -> the oriented full-size image."""
+    sx, sy = scale
+    return Region(round(box.x * sx), round(box.y * sy), max(1, round(box.w * sx)), max(1, round(box.h * sy)))
