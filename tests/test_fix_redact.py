@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -113,24 +115,33 @@ def test_fix_options_are_validated() -> None:
             FixOptions.parse(bad)
 
 
-def test_a_face_end_to_end_once_a_faces_detector_is_registered(tmp_path: Path) -> None:
-    """A photo the faces detector flags -> fix -> its re-scan has no `faces.person` left (pixelated)."""
+def test_a_face_a_card_and_gps_in_one_photo_fix_to_an_approved_copy_with_nothing_left(tmp_path: Path) -> None:
+    """The issue's case: GPS + a face + a card number -> fix -> the copy's re-scan approves it; ExifTool finds no
+    EXIF/XMP/GPS in it and nothing follows the end of the JPEG; the original is unchanged."""
+    from fixtures.fix_fixtures import TRAILER, build
     from scanner.cli import main
-    from scanner.detectors import available
 
-    if "faces" not in {f.id for f in available()}:
-        pytest.skip("no faces detector registered yet")
-    face_fixtures = pytest.importorskip("fixtures.face_fixtures")
-    photos = [p for p in face_fixtures.build(tmp_path / "in").values() if "stranger" in p.name or "person" in p.name]
-    if not photos:
-        pytest.skip("no face fixture named *person* or *stranger* yet")
+    photo = build(tmp_path / "in")["face_card_gps.jpg"]
+    before = photo.read_bytes()
+    (tmp_path / "out").mkdir()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(["fix", "--format", "json", "-j", "1", str(photos[0])])
+        code = main(["fix", "--format", "json", "-j", "1", "--out", str(tmp_path / "out"), str(photo)])
     row = json.loads(out.getvalue())["files"][0]
-    assert any(c["rule_id"] == "faces.person" for c in row["changes"])
-    assert row["rescan"] and not [f for p in _walk(row["rescan"]) for f in p["findings"]
-                                  if f["rule_id"] == "faces.person"]
+    changed = {c["rule_id"] for c in row["changes"]}
+    assert {"faces.person", "text.payment_card"} <= changed, row["changes"]
+    assert row["rescan"]["decision"] == "approve" and code == 0, row
+    assert not [f for p in _walk(row["rescan"]) for f in p["findings"] if f["rule_id"] == "faces.person"]
+    copy = tmp_path / "out" / "face_card_gps.safe.jpg"
+    data = copy.read_bytes()
+    assert data.endswith(b"\xff\xd9") and TRAILER not in data
+    assert photo.read_bytes() == before
+    if shutil.which("exiftool"):
+        tags = json.loads(subprocess.run(["exiftool", "-j", "-G1", "-a", str(copy)], capture_output=True,
+                                         check=True, text=True).stdout)[0]
+        left = [k for k in tags if k.split(":")[0] in ("IFD0", "ExifIFD", "GPS", "XMP-exif", "XMP-x", "IFD1")
+                or "GPS" in k]
+        assert left == [], left
 
 
 def _walk(report: dict[str, Any]) -> list[dict[str, Any]]:
