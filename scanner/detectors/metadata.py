@@ -57,7 +57,13 @@ class MetadataDetector:
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
-        im = subject.header()
+        try:
+            im = subject.header()
+        except ItemTimeout:
+            raise
+        except ItemError as exc:  # the error stays (review); what the header bytes hold is still reported
+            subject.note_error(exc, "metadata")
+            return self._header_bytes(subject)
         findings: list[Finding] = []
         positions: list[tuple[str, str, float, float]] = []
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
@@ -79,6 +85,20 @@ class MetadataDetector:
             findings.append(self._trailer(trailer))
         found = self._step(subject, "metadata.structure", lambda: payload.find(subject.item.data))
         findings.extend(self._payload(subject.item.data, im.format or "", p) for p in found or ())
+        return findings
+
+    def _header_bytes(self, subject: Subject) -> list[Finding]:
+        """EXIF and XMP read from the bytes when the image itself cannot be opened (a file cut inside its
+        header tables, a broken secondary image): a GPS position stored before the damage is never lost."""
+        findings: list[Finding] = []
+        positions: list[tuple[str, str, float, float]] = []
+        structures = self._step(subject, "metadata.exif",
+                                lambda: exif_mod.exif_structures(None, subject.item.data, self.max_meta)) or []
+        for structure in structures:
+            self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
+        self._exif_gps(subject, None, structures, positions, findings)
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        findings.extend(self._gps_findings(positions))
         return findings
 
     @staticmethod
