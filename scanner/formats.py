@@ -16,6 +16,7 @@ from dataclasses import dataclass
 # items the expanders make from a container's own content (not files): its text, and its metadata fields
 TEXT_KIND = "text/plain"
 FIELDS_KIND = "application/x-leakscan-fields+json"
+XMP_KIND = "application/rdf+xml"  # a standalone XMP packet: a sidecar file kept next to a RAW photo
 
 
 def encode_fields(fields: Iterable[tuple[str, str, str]]) -> bytes:
@@ -32,7 +33,7 @@ def decode_fields(data: bytes) -> list[tuple[str, str, str]]:
 @dataclass(frozen=True, slots=True)
 class Format:
     mime: str
-    family: str  # image | document | archive | email | video | text | other
+    family: str  # image | document | archive | email | video | sidecar | text | other
     pillow: str | None  # Image.format when Pillow opens it
     magic: Callable[[bytes], bool]
 
@@ -57,6 +58,17 @@ def _ftyp(head: bytes) -> str | None:
     return "video/mp4"
 
 
+_XMP_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[^>]*ns\.adobe\.com")
+
+
+def _xmp_sidecar(head: bytes) -> bool:
+    """A file that is one XMP packet: `<?xpacket`, `<x:xmpmeta` first, or an XML declaration before one."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
+        return True
+    return text.startswith(b"<?xml") and _XMP_ROOT.search(text) is not None
+
+
 FORMATS: tuple[Format, ...] = (
     Format("image/jpeg", "image", "JPEG", _starts(b"\xff\xd8\xff")),
     Format("image/png", "image", "PNG", _starts(b"\x89PNG\r\n\x1a\n")),
@@ -75,6 +87,7 @@ FORMATS: tuple[Format, ...] = (
     Format("application/x-xz", "archive", None, _starts(b"\xfd7zXZ\x00")),
     Format("application/x-7z-compressed", "archive", None, _starts(b"7z\xbc\xaf\x27\x1c")),
     Format("application/x-tar", "archive", None, lambda h: len(h) >= 262 and h[257:262] == b"ustar"),
+    Format(XMP_KIND, "sidecar", None, _xmp_sidecar),
 )
 OOXML_KINDS = {"word/": "wordprocessingml.document", "ppt/": "presentationml.presentation",
                "xl/": "spreadsheetml.sheet"}

@@ -14,7 +14,7 @@ from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
 from ..errors import CorruptItem, ItemError, ItemTimeout
-from ..formats import FIELDS_KIND, decode_fields
+from ..formats import FIELDS_KIND, XMP_KIND, decode_fields
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, makernote, payload, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
@@ -41,7 +41,7 @@ class MetadataDetector:
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
              "metadata.identity", "metadata.device", "metadata.capture_time", "metadata.text", "metadata.thumbnail",
              "metadata.trailing_data", "metadata.hidden_payload", "metadata.contact", "metadata.history",
-             *PATTERN_RULES)
+             "metadata.sidecar", *PATTERN_RULES)
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
@@ -52,11 +52,13 @@ class MetadataDetector:
 
     def accepts(self, subject: Subject) -> bool:
         """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
-        return subject.item.kind.startswith("image/") or subject.item.kind == FIELDS_KIND
+        return subject.item.kind.startswith("image/") or subject.item.kind in (FIELDS_KIND, XMP_KIND)
 
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
+        if subject.item.kind == XMP_KIND:
+            return self._sidecar(subject)
         try:
             im = subject.header()
         except ItemTimeout:
@@ -85,6 +87,16 @@ class MetadataDetector:
             findings.append(self._trailer(trailer))
         found = self._step(subject, "metadata.structure", lambda: payload.find(subject.item.data))
         findings.extend(self._payload(subject.item.data, im.format or "", p) for p in found or ())
+        return findings
+
+    def _sidecar(self, subject: Subject) -> list[Finding]:
+        """An XMP sidecar: its properties like a photo's XMP; it has no picture, which is said, not an error."""
+        findings = [Finding("metadata.sidecar", self.id, Severity.INFO, 1.0,
+                            "XMP sidecar file: metadata only, no picture (the pixel checks do not apply)",
+                            location="XMP")]
+        positions: list[tuple[str, str, float, float]] = []
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        findings.extend(self._gps_findings(positions))
         return findings
 
     def _header_bytes(self, subject: Subject) -> list[Finding]:
