@@ -12,7 +12,7 @@ import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,11 +59,17 @@ def _in_range(lat: float | None, lon: float | None) -> bool:
 
 def parse_record(record: Mapping[str, object]) -> list[Coordinate]:
     """The coordinates of one ExifTool JSON record (`-G1` keys: "Group:Tag"); latitude and longitude
-    count as a coordinate only as a pair from the same group, in range, as numbers."""
+    count as a coordinate only as a pair from the same group, in range, as numbers. A Composite position
+    counts only when no other group holds one (ExifTool shows a 3GPP `loci` box only as Composite)."""
+    found = _coordinates(record, lambda group: group not in DERIVED_GROUPS)
+    return found or _coordinates(record, lambda group: group in DERIVED_GROUPS)
+
+
+def _coordinates(record: Mapping[str, object], take: Callable[[str], bool]) -> list[Coordinate]:
     by_group: dict[str, dict[str, object]] = {}
     for key, value in record.items():
         group, _, tag = key.rpartition(":")
-        if group and group not in DERIVED_GROUPS:
+        if group and take(group):
             by_group.setdefault(group, {})[tag] = value
     out: list[Coordinate] = []
     for group, tags in sorted(by_group.items()):

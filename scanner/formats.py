@@ -49,13 +49,24 @@ _FTYP_BRANDS = {
 }
 
 
+_VIDEO_BRANDS = {  # the major brand of a video: QuickTime, 3GPP, Apple's M4V; anything else is MP4
+    b"qt  ": "video/quicktime", b"3gp4": "video/3gpp", b"3gp5": "video/3gpp", b"3gp6": "video/3gpp",
+    b"3gp7": "video/3gpp", b"3gg6": "video/3gpp", b"3g2a": "video/3gpp", b"3ge6": "video/3gpp",
+    b"3ge7": "video/3gpp", b"M4V ": "video/x-m4v", b"M4VH": "video/x-m4v", b"M4VP": "video/x-m4v",
+}
+VIDEO_KINDS = frozenset({"video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v"})
+_QT_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")  # QuickTime files before `ftyp`
+
+
 def _ftyp(head: bytes) -> str | None:
     if head[4:8] != b"ftyp":
+        if head[4:8] in _QT_FIRST_BOXES and int.from_bytes(head[:4], "big") >= 8:
+            return "video/quicktime"
         return None
     for brand in (head[8:12], *(head[i : i + 4] for i in range(16, min(len(head), 64), 4))):
         if brand in _FTYP_BRANDS:
             return _FTYP_BRANDS[brand]
-    return "video/mp4"
+    return _VIDEO_BRANDS.get(head[8:12], "video/mp4")
 
 
 _XMP_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[^>]*ns\.adobe\.com")
@@ -79,6 +90,9 @@ FORMATS: tuple[Format, ...] = (
     Format("image/heif", "image", "HEIF", lambda h: _ftyp(h) == "image/heif"),
     Format("image/avif", "image", "AVIF", lambda h: _ftyp(h) == "image/avif"),
     Format("video/mp4", "video", None, lambda h: _ftyp(h) == "video/mp4"),
+    Format("video/quicktime", "video", None, lambda h: _ftyp(h) == "video/quicktime"),
+    Format("video/3gpp", "video", None, lambda h: _ftyp(h) == "video/3gpp"),
+    Format("video/x-m4v", "video", None, lambda h: _ftyp(h) == "video/x-m4v"),
     Format("application/pdf", "document", None, _starts(b"%PDF-")),
     Format("application/zip", "archive", None, _starts(b"PK\x03\x04", b"PK\x05\x06")),
     Format("application/x-ole-storage", "document", None, _starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),

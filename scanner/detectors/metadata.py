@@ -14,9 +14,9 @@ from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
 from ..errors import CorruptItem, ItemError, ItemTimeout
-from ..formats import FIELDS_KIND, XMP_KIND, decode_fields
+from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, makernote, payload, xmp
+from ..metadata import hidden, makernote, payload, video, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
 from ..model import Finding, Severity
@@ -52,13 +52,16 @@ class MetadataDetector:
 
     def accepts(self, subject: Subject) -> bool:
         """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
-        return subject.item.kind.startswith("image/") or subject.item.kind in (FIELDS_KIND, XMP_KIND)
+        kind = subject.item.kind
+        return kind.startswith("image/") or kind in (FIELDS_KIND, XMP_KIND) or kind in VIDEO_KINDS
 
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
         if subject.item.kind == XMP_KIND:
             return self._sidecar(subject)
+        if subject.item.kind in VIDEO_KINDS:
+            return self._video(subject)
         try:
             im = subject.header()
         except ItemTimeout:
@@ -97,6 +100,22 @@ class MetadataDetector:
         positions: list[tuple[str, str, float, float]] = []
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
+        return findings
+
+    def _video(self, subject: Subject) -> list[Finding]:
+        """GPS and device/owner tags of a video's `moov` box (its frames are the video expander's children)."""
+        meta = self._step(subject, "metadata.video", lambda: video.read(subject.item.data))
+        if meta is None:
+            return []
+        for problem in meta.problems:
+            subject.note_error(CorruptItem(f"video structure: {problem}"), "metadata.video")
+        findings: list[Finding] = []
+        self._fields(subject, meta.fields, "QuickTime", findings)
+        findings.extend(self._gps_findings([(where, "photo", lat, lon) for where, lat, lon in meta.positions
+                                            if valid(lat, lon)]))
+        for where, lat, lon in meta.positions:
+            if not valid(lat, lon):
+                findings.append(self._partial(where, "photo", {"lat": lat, "lon": lon}))
         return findings
 
     def _header_bytes(self, subject: Subject) -> list[Finding]:

@@ -13,8 +13,9 @@ _HEADER = 8
 
 
 def _printable_type(kind: bytes) -> bool:
-    """Box types are four letters, digits or spaces ('ftyp', 'mdat', 'hvc1', 'url ')."""
-    return len(kind) == 4 and all(chr(b).isalnum() or b == 0x20 for b in kind)
+    """Box types are four letters, digits or spaces ('ftyp', 'mdat', 'hvc1', 'url '), QuickTime's user-data
+    types also start with '©' ('©xyz', '©mak')."""
+    return len(kind) == 4 and all(chr(b).isalnum() or b in (0x20, 0xA9) for b in kind)
 
 
 def boxes(data: bytes, start: int = 0, stop: int | None = None,
@@ -36,18 +37,18 @@ def boxes(data: bytes, start: int = 0, stop: int | None = None,
         payload = pos + _HEADER
         if size == 1:
             if pos + 16 > stop:
-                raise CorruptItem(f"ISOBMFF box '{kind.decode()}' header is truncated")
+                raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' header is truncated")
             (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
             payload = pos + 16
         elif size == 0:
             size = stop - pos
         if size < payload - pos:
-            raise CorruptItem(f"ISOBMFF box '{kind.decode()}' has an impossible size {size}")
+            raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' has an impossible size {size}")
         if pos + size > stop and cut_ok:
             yield kind, pos, payload, stop
             return
         if pos + size > stop:
-            raise CorruptItem(f"ISOBMFF box '{kind.decode()}' runs {pos + size - stop} bytes past the end "
+            raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' runs {pos + size - stop} bytes past the end "
                               "(truncated file)")
         yield kind, pos, payload, pos + size
         pos += size
