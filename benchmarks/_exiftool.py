@@ -53,6 +53,13 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
+    """EXIF GPS values come unsigned with a separate reference tag (`-n` keeps "S"/"W" there)."""
+    value = _number(tags.get(tag))
+    ref = str(tags.get(tag + "Ref", "")).strip().upper()[:1]
+    return -abs(value) if value is not None and ref == negative else value
+
+
 def _in_range(lat: float | None, lon: float | None) -> bool:
     return lat is not None and lon is not None and abs(lat) <= MAX_LAT and abs(lon) <= MAX_LON
 
@@ -74,7 +81,7 @@ def _coordinates(record: Mapping[str, object], take: Callable[[str], bool]) -> l
     out: list[Coordinate] = []
     for group, tags in sorted(by_group.items()):
         for lat_tag, lon_tag, label in _PAIRS:
-            lat, lon = _number(tags.get(lat_tag)), _number(tags.get(lon_tag))
+            lat, lon = _signed(tags, lat_tag, "S"), _signed(tags, lon_tag, "W")
             if _in_range(lat, lon):
                 out.append(Coordinate(group, label, lat or 0.0, lon or 0.0))
         for tag in _JOINED:

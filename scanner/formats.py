@@ -45,7 +45,7 @@ def _starts(*prefixes: bytes) -> Callable[[bytes], bool]:
 _FTYP_BRANDS = {
     b"heic": "image/heic", b"heix": "image/heic", b"hevc": "image/heic", b"heim": "image/heic",
     b"heis": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif",
-    b"avis": "image/avif",
+    b"avis": "image/avif", b"crx ": "image/x-canon-cr3",
 }
 
 
@@ -89,6 +89,7 @@ FORMATS: tuple[Format, ...] = (
     Format("image/heic", "image", "HEIF", lambda h: _ftyp(h) == "image/heic"),
     Format("image/heif", "image", "HEIF", lambda h: _ftyp(h) == "image/heif"),
     Format("image/avif", "image", "AVIF", lambda h: _ftyp(h) == "image/avif"),
+    Format("image/x-canon-cr3", "image", None, lambda h: _ftyp(h) == "image/x-canon-cr3"),  # RAW: review
     Format("video/mp4", "video", None, lambda h: _ftyp(h) == "video/mp4"),
     Format("video/quicktime", "video", None, lambda h: _ftyp(h) == "video/quicktime"),
     Format("video/3gpp", "video", None, lambda h: _ftyp(h) == "video/3gpp"),

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
-from ..errors import CorruptItem, ItemError, ItemTimeout
+from ..engines.exiftool import ExifToolReader, build_exiftool
+from ..errors import CorruptItem, EngineError, ItemError, ItemTimeout
 from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
 from ..metadata import exif as exif_mod
 from ..metadata import hidden, makernote, payload, video, xmp
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 T = TypeVar("T")
+EXIFTOOL_TIMEOUT_S = 10.0  # the second reader's answer for one file (then review)
+EXIFTOOL_SAME_DEG = 1e-3  # ExifTool's coordinate within this of one of ours is the same position
 _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
             "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
 
@@ -49,6 +52,7 @@ class MetadataDetector:
         # the text rules read every metadata string; a bad [text] table is a ConfigError here, not mid-scan
         self.fields = FieldReporter(self.id, load_rules(settings.sections.get("text"), settings.hash_key))
         self.geocoder: Geocoder = engines.get("geocoder", lambda s: Geocoder(s.cache_path))
+        self.engines = engines
 
     def accepts(self, subject: Subject) -> bool:
         """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
@@ -58,6 +62,29 @@ class MetadataDetector:
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
+        findings = self._detect(subject)
+        findings.extend(self._second_reader(subject, findings))
+        return findings
+
+    def _second_reader(self, subject: Subject, findings: list[Finding]) -> list[Finding]:
+        """Coordinates ExifTool reads that our readers did not (vendor GPS records): metadata.gps too."""
+        reader: ExifToolReader | None = self.engines.get(
+            "exiftool", lambda s: build_exiftool(s.exiftool, min(EXIFTOOL_TIMEOUT_S, s.timeout_s / 2)))
+        if reader is None:
+            return []
+        try:
+            theirs = reader.gps(subject.item.data)
+        except EngineError as exc:
+            subject.note_error(exc, "metadata.exiftool")
+            return []
+        ours = [(f.evidence["lat"], f.evidence["lon"]) for f in findings
+                if f.rule_id.startswith("metadata.gps") and "lat" in f.evidence and "lon" in f.evidence]
+        missed = [(f"exiftool {c.group}", "photo", c.lat, c.lon) for c in theirs
+                  if not any(abs(c.lat - lat) < EXIFTOOL_SAME_DEG and abs(c.lon - lon) < EXIFTOOL_SAME_DEG
+                             for lat, lon in ours)]
+        return self._gps_findings(missed)
+
+    def _detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == XMP_KIND:
             return self._sidecar(subject)
         if subject.item.kind in VIDEO_KINDS:
@@ -111,8 +138,10 @@ class MetadataDetector:
             subject.note_error(CorruptItem(f"video structure: {problem}"), "metadata.video")
         findings: list[Finding] = []
         self._fields(subject, meta.fields, "QuickTime", findings)
-        findings.extend(self._gps_findings([(where, "photo", lat, lon) for where, lat, lon in meta.positions
-                                            if valid(lat, lon)]))
+        positions = [(where, "photo", lat, lon) for where, lat, lon in meta.positions if valid(lat, lon)]
+        for packet in meta.xmp:
+            self._step(subject, "metadata.xmp", lambda p=packet: self._xmp(subject, positions, findings, p))
+        findings.extend(self._gps_findings(positions))
         for where, lat, lon in meta.positions:
             if not valid(lat, lon):
                 findings.append(self._partial(where, "photo", {"lat": lat, "lon": lon}))
@@ -222,8 +251,8 @@ class MetadataDetector:
 
     # --- XMP / IPTC / shared ------------------------------------------------------------
     def _xmp(self, subject: Subject, positions: list[tuple[str, str, float, float]],
-             findings: list[Finding]) -> None:
-        for packet in xmp.find_packets(subject.item.data, self.max_meta):
+             findings: list[Finding], data: bytes | None = None) -> None:
+        for packet in xmp.find_packets(subject.item.data if data is None else data, self.max_meta):
             coords: dict[str, list[float | None]] = {}
             fields = []
             for _ns, name, value in xmp.properties(packet):

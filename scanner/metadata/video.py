@@ -4,7 +4,8 @@ strict box walker.
 Where phones put them: `©xyz` (an ISO 6709 string in `moov/udta`, Android and older iPhones), `loci`
 (3GPP location: fixed-point longitude, latitude, altitude), and Apple's QuickTime keys (`moov/meta` with
 `keys` + `ilst`: `com.apple.quicktime.location.ISO6709`, `...make`, `...model`, `...software`,
-`...creationdate`); `udta/meta/ilst` iTunes-style items too. Only `moov`, `trak`, `udta`, `meta`, `ilst`
+`...creationdate`); `udta/meta/ilst` iTunes-style items too; XMP packets (`udta/XMP_`, a top-level
+Adobe `uuid` box) for the XMP reader. Only `moov`, `trak`, `udta`, `meta`, `ilst`
 are entered, at most MAX_DEPTH deep; a box that does not fit its parent, an unknown structure inside a
 metadata box or an unreadable location string is a problem (the caller makes it an error: review).
 """
@@ -41,6 +42,7 @@ _KEYS = {  # Apple QuickTime `mdta` keys -> (name, category)
     "com.apple.quicktime.description": ("Description", "text"), "com.apple.quicktime.title": ("Title", "text"),
     "com.apple.quicktime.comment": ("Comment", "text"), "com.apple.quicktime.keywords": ("Keywords", "text"),
 }
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 _LOCATION_KEYS = {"com.apple.quicktime.location.iso6709", "location", "com.android.location"}
 _ISO6709 = re.compile(r"^\s*([+-]\d+(?:\.\d*)?)([+-]\d+(?:\.\d*)?)")
 
@@ -52,6 +54,7 @@ class VideoMeta:
     positions: list[tuple[str, float, float]] = field(default_factory=list)
     fields: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    xmp: list[bytes] = field(default_factory=list)  # XMP packets (`moov/udta/XMP_`, Adobe's top-level `uuid`)
 
 
 def _angle(text: str, degree_digits: int) -> float:
@@ -212,6 +215,8 @@ def _walk(data: bytes, start: int, stop: int, depth: int, meta: VideoMeta) -> No
             _location(_intl_text(data[payload:end]), "QuickTime ©xyz", meta)
         elif kind == b"loci":
             _loci(data[payload:end], meta)
+        elif kind == b"XMP_":
+            meta.xmp.append(data[payload:end])
         elif kind in _TEXT_ATOMS and depth > 0:
             label, category = _TEXT_ATOMS[kind]
             value = _intl_text(data[payload:end]) if kind.startswith(b"\xa9") else _text(data[payload + 6 : end])
@@ -232,6 +237,8 @@ def read(data: bytes) -> VideoMeta:
         if kind == b"moov":
             moov = True
             _walk(data, payload, end, 0, meta)
+        elif kind == b"uuid" and data[payload : payload + 16] == XMP_UUID:
+            meta.xmp.append(data[payload + 16 : end])
     if not moov:
         meta.problems.append("no moov box: the video's metadata and index are missing")
     return meta

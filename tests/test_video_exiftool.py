@@ -1,0 +1,78 @@
+"""ExifTool as the second reader (-stay_open, one process per worker): a coordinate only ExifTool reads (GPS in
+a Canon CR3 `CMT4` box) is metadata.gps; the process is reused, a slow answer is an error (review), and the
+setting turns it off. XMP in a video's Adobe `uuid` box is read by our own reader, with or without ExifTool."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fixtures import video_fixtures
+from scanner import Decision, Settings, scan
+from scanner.engines import exiftool
+from scanner.errors import EngineError, EngineUnavailable
+
+needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
+
+
+@pytest.fixture(scope="module")
+def vids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return video_fixtures.build(tmp_path_factory.mktemp("videos"))
+
+
+def _gps(path: Path, mode: str) -> list[tuple[str, float, float]]:
+    report = scan([path], Settings(jobs=1, detectors=("metadata",), exiftool=mode)).files[0]
+    assert report.decision != Decision.APPROVE
+    return [(f.location, f.evidence["lat"], f.evidence["lon"]) for f in report.findings if f.rule_id == "metadata.gps"]
+
+
+@needs_exiftool
+def test_a_coordinate_only_exiftool_reads_is_reported(vids: dict[str, Path]) -> None:
+    found = _gps(vids["vendor_gps.cr3"], "auto")
+    assert [(where, round(lat, 4), round(lon, 4)) for where, lat, lon in found] == [
+        ("exiftool GPS", *video_fixtures.TOKYO)]
+
+
+def test_off_means_not_run_and_the_raw_file_is_still_reviewed(vids: dict[str, Path]) -> None:
+    assert _gps(vids["vendor_gps.cr3"], "off") == []  # review: a CR3 is not a format our readers decode
+
+
+@pytest.mark.parametrize("mode", ["off", pytest.param("auto", marks=needs_exiftool)])
+def test_xmp_in_a_video_uuid_box_is_ours(vids: dict[str, Path], mode: str) -> None:
+    pytest.importorskip("av")
+    found = _gps(vids["xmp_uuid.mp4"], mode)
+    assert [(where, round(lat, 4), round(lon, 4)) for where, lat, lon in found] == [("XMP", *video_fixtures.SYDNEY)]
+
+
+@needs_exiftool
+def test_one_process_is_reused_and_a_timeout_restarts_it(vids: dict[str, Path]) -> None:
+    reader = exiftool.build_exiftool("auto", 10.0)
+    assert reader is not None
+    data = vids["vendor_gps.cr3"].read_bytes()
+    try:
+        first = reader.gps(data)
+        pid = reader._proc.pid if reader._proc else None
+        assert reader.gps(data) == first and reader._proc is not None and reader._proc.pid == pid
+        reader.timeout_s = 1e-6
+        with pytest.raises(EngineError):
+            reader.gps(data)
+        reader.timeout_s = 10.0
+        assert reader.gps(data) == first  # a fresh process
+    finally:
+        reader.close()
+
+
+def test_on_without_exiftool_is_an_engine_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exiftool.shutil, "which", lambda _name: None)
+    assert exiftool.build_exiftool("auto", 1.0) is None
+    with pytest.raises(EngineUnavailable):
+        exiftool.build_exiftool("on", 1.0)
+
+
+def test_south_and_west_references_sign_the_coordinate() -> None:
+    record = {"GPS:GPSLatitude": 33.8688, "GPS:GPSLatitudeRef": "S", "GPS:GPSLongitude": 70.6693,
+              "GPS:GPSLongitudeRef": "W", "Composite:GPSPosition": "-33.8688 -70.6693"}
+    assert exiftool.coordinates(record) == [exiftool.Coordinate("GPS", -33.8688, -70.6693)]
+    assert exiftool.coordinates({"Composite:GPSPosition": "1.5 2.5"}) == [exiftool.Coordinate("Composite", 1.5, 2.5)]
