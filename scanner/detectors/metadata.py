@@ -77,8 +77,9 @@ class MetadataDetector:
         except EngineError as exc:
             subject.note_error(exc, "metadata.exiftool")
             return []
-        ours = [(f.evidence["lat"], f.evidence["lon"]) for f in findings
-                if f.rule_id.startswith("metadata.gps") and "lat" in f.evidence and "lon" in f.evidence]
+        ours = [(float(lat), float(lon)) for f in findings if f.rule_id.startswith("metadata.gps")
+                for lat, lon in [(f.evidence.get("lat"), f.evidence.get("lon"))]
+                if isinstance(lat, int | float) and isinstance(lon, int | float)]
         missed = [(f"exiftool {c.group}", "photo", c.lat, c.lon) for c in theirs
                   if not any(abs(c.lat - lat) < EXIFTOOL_SAME_DEG and abs(c.lon - lon) < EXIFTOOL_SAME_DEG
                              for lat, lon in ours)]
@@ -140,12 +141,16 @@ class MetadataDetector:
         self._fields(subject, meta.fields, "QuickTime", findings)
         positions = [(where, "photo", lat, lon) for where, lat, lon in meta.positions if valid(lat, lon)]
         for packet in meta.xmp:
-            self._step(subject, "metadata.xmp", lambda p=packet: self._xmp(subject, positions, findings, p))
+            self._video_xmp(subject, packet, positions, findings)
         findings.extend(self._gps_findings(positions))
         for where, lat, lon in meta.positions:
             if not valid(lat, lon):
                 findings.append(self._partial(where, "photo", {"lat": lat, "lon": lon}))
         return findings
+
+    def _video_xmp(self, subject: Subject, packet: bytes, positions: list[tuple[str, str, float, float]],
+                   findings: list[Finding]) -> None:
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings, packet))
 
     def _header_bytes(self, subject: Subject) -> list[Finding]:
         """EXIF and XMP read from the bytes when the image itself cannot be opened (a file cut inside its
