@@ -4,6 +4,7 @@ setting turns it off. XMP in a video's Adobe `uuid` box is read by our own reade
 
 from __future__ import annotations
 
+import select
 import shutil
 from pathlib import Path
 
@@ -76,3 +77,29 @@ def test_south_and_west_references_sign_the_coordinate() -> None:
               "GPS:GPSLongitudeRef": "W", "Composite:GPSPosition": "-33.8688 -70.6693"}
     assert exiftool.coordinates(record) == [exiftool.Coordinate("GPS", -33.8688, -70.6693)]
     assert exiftool.coordinates({"Composite:GPSPosition": "1.5 2.5"}) == [exiftool.Coordinate("Composite", 1.5, 2.5)]
+
+
+@needs_exiftool
+def test_an_interrupted_answer_is_never_read_for_the_next_file(vids: dict[str, Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-file time limit may interrupt a read (an exception from inside); the process is then dropped,
+    so the next file cannot get the interrupted file's coordinates."""
+    reader = exiftool.build_exiftool("auto", 10.0)
+    assert reader is not None
+    real = reader._read_until_ready
+    calls = {"n": 0}
+
+    def interrupted(proc: object) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 1:  # once ExifTool has begun to answer, stand for the time limit's ItemTimeout
+            select.select([proc.stdout], [], [], 10)  # type: ignore[attr-defined]
+            raise KeyboardInterrupt
+        return real(proc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "_read_until_ready", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reader.gps(vids["vendor_gps.cr3"].read_bytes())
+        assert reader.gps(b"not a picture at all") == []  # not the CR3's Tokyo position
+    finally:
+        reader.close()

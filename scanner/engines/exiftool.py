@@ -114,7 +114,14 @@ class ExifToolReader:
         except (OSError, TimeoutError) as exc:
             self.close()
             raise EngineError(f"exiftool second reader failed ({type(exc).__name__})") from None
-        records = json.loads(out or b"[]") if out.strip() else []
+        except BaseException:  # the file's own time limit ran out mid-answer: never read this answer later
+            self.close()
+            raise
+        try:
+            records = json.loads(out) if out.strip() else []
+        except ValueError:
+            self.close()
+            raise EngineError("exiftool second reader answered something that is not JSON") from None
         return records[0] if records and isinstance(records[0], dict) else {}
 
     def _read_until_ready(self, proc: subprocess.Popen[bytes]) -> bytes:
