@@ -136,3 +136,12 @@ def test_exiftool_agrees_on_the_coordinates(vids: dict[str, Path]) -> None:
         ours = next(f for f in scan([path], META).files[0].findings if f.rule_id == "metadata.gps")
         assert any(abs(c.lat - ours.evidence["lat"]) < 1e-3 and abs(c.lon - ours.evidence["lon"]) < 1e-3
                    for c in theirs[path]), (path.name, theirs[path])
+
+
+def test_a_telemetry_track_is_named_as_not_read() -> None:
+    """A GoPro GPMF (`gpmd`) track may carry a GPS track in its samples: not decoded, so it is a problem."""
+    entry = _box(b"gpmd", bytes(8))
+    stsd = _box(b"stsd", b"\x00\x00\x00\x00\x00\x00\x00\x01" + entry)
+    trak = _box(b"trak", _box(b"mdia", _box(b"minf", _box(b"stbl", stsd))))
+    meta = video.read(_box(b"ftyp", b"mp41\x00\x00\x00\x00") + _box(b"moov", trak))
+    assert any("GoPro GPMF" in p for p in meta.problems)

@@ -5,9 +5,10 @@ Where phones put them: `©xyz` (an ISO 6709 string in `moov/udta`, Android and o
 (3GPP location: fixed-point longitude, latitude, altitude), and Apple's QuickTime keys (`moov/meta` with
 `keys` + `ilst`: `com.apple.quicktime.location.ISO6709`, `...make`, `...model`, `...software`,
 `...creationdate`); `udta/meta/ilst` iTunes-style items too; XMP packets (`udta/XMP_`, a top-level
-Adobe `uuid` box) for the XMP reader. Only `moov`, `trak`, `udta`, `meta`, `ilst`
-are entered, at most MAX_DEPTH deep; a box that does not fit its parent, an unknown structure inside a
-metadata box or an unreadable location string is a problem (the caller makes it an error: review).
+Adobe `uuid` box) for the XMP reader. A telemetry track (GoPro GPMF `gpmd`, `camm`) is named as not read.
+Only `moov`, `trak`, `mdia`, `minf`, `stbl`, `udta`, `meta`, `ilst` are entered, at most MAX_DEPTH deep;
+a box that does not fit its parent, an unknown structure inside a metadata box or an unreadable location
+string is a problem (the caller makes it an error: review).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .isobmff import MAX_BOXES, boxes
 
 MAX_DEPTH = 6  # moov/trak/udta/meta/ilst/item: deeper than any metadata phones write
 MAX_VALUE = 65_536  # one metadata value; longer ones are cut (they are reported, not parsed)
-_CONTAINERS = {b"moov", b"trak", b"udta"}
+_CONTAINERS = {b"moov", b"trak", b"udta", b"mdia", b"minf", b"stbl"}
+_TELEMETRY = {b"gpmd": "GoPro GPMF", b"camm": "camera motion (camm)"}  # GPS tracks in samples: not read here
 _TEXT_ATOMS = {  # QuickTime/iTunes user-data atoms -> (name, category)
     b"\xa9mak": ("Make", "device"), b"\xa9mod": ("Model", "device"), b"\xa9swr": ("Software", "device"),
     b"\xa9too": ("Encoder", "device"), b"\xa9day": ("CreationDate", "time"), b"\xa9nam": ("Title", "text"),
@@ -203,6 +205,14 @@ def _meta(data: bytes, payload: int, stop: int, meta: VideoMeta) -> None:
         _ilst(data, *found[b"ilst"], keys, meta)
 
 
+def _sample_entries(data: bytes, payload: int, stop: int, meta: VideoMeta) -> None:
+    """A track's sample descriptions (full box, entry count, then one box per format): a telemetry track
+    (GoPro GPMF, camm) may hold a GPS track in its samples, which this reader does not decode."""
+    for kind, _s, _p, _e in _children(data, payload + 8, stop, "stsd box"):
+        if kind in _TELEMETRY:
+            meta.problems.append(f"{_TELEMETRY[kind]} telemetry track (may hold a GPS track) not read")
+
+
 def _walk(data: bytes, start: int, stop: int, depth: int, meta: VideoMeta) -> None:
     if depth > MAX_DEPTH:
         raise CorruptItem(f"video metadata boxes nested deeper than {MAX_DEPTH}")
@@ -217,6 +227,8 @@ def _walk(data: bytes, start: int, stop: int, depth: int, meta: VideoMeta) -> No
             _loci(data[payload:end], meta)
         elif kind == b"XMP_":
             meta.xmp.append(data[payload:end])
+        elif kind == b"stsd":
+            _sample_entries(data, payload, end, meta)
         elif kind in _TEXT_ATOMS and depth > 0:
             label, category = _TEXT_ATOMS[kind]
             value = _intl_text(data[payload:end]) if kind.startswith(b"\xa9") else _text(data[payload + 6 : end])
