@@ -103,3 +103,33 @@ def test_an_interrupted_answer_is_never_read_for_the_next_file(vids: dict[str, P
         assert reader.gps(b"not a picture at all") == []  # not the CR3's Tokyo position
     finally:
         reader.close()
+
+
+@needs_exiftool
+def test_exiftool_dies_with_a_killed_worker(vids: dict[str, Path], tmp_path: Path) -> None:
+    """A worker killed by the watchdog (SIGKILL) leaves no ExifTool process behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys, signal\nfrom scanner.engines import exiftool\n"
+              "r = exiftool.build_exiftool('auto', 10.0)\nr.gps(open(sys.argv[1], 'rb').read())\n"
+              "print(r._proc.pid, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script, str(vids["vendor_gps.cr3"])], capture_output=True,
+                          text=True, timeout=60, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == -signal.SIGKILL
+    pid = int(done.stdout.split()[0])
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie waits for its new parent to reap it: gone too
+            if fh.read().split()[2] == "Z":
+                return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError("exiftool outlived its killed worker")

@@ -78,6 +78,17 @@ def coordinates(record: dict[str, object]) -> list[Coordinate]:
     return out
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, be killed when the worker that started us dies (a worker killed
+    by the watchdog must not leave ExifTool behind: it does not exit when its argument pipe closes)."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig, sigkill = 1, 9
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, sigkill)
+
+
 class ExifToolReader:
     """One `exiftool -stay_open True -@ -` process; `gps(data)` -> the coordinates ExifTool reads."""
 
@@ -91,7 +102,8 @@ class ExifToolReader:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([self.executable, "-stay_open", "True", "-@", "-"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent)
         return self._proc
 
     def gps(self, data: bytes) -> list[Coordinate]:
