@@ -2,7 +2,7 @@
 
 It reads the GPS of formats our Python readers do not cover (vendor records such as FLIR segments, GoPro
 GPMF, camera RAW maker notes) and cross-checks those they do. Each file is handed over as a private temporary
-file (ExifTool reads paths, not pipes, in batch mode), deleted right after; each answer must come within
+file (mode 0600; ExifTool reads paths, not pipes, in batch mode), deleted right after; each answer must come within
 `timeout_s`, or the process is killed (the next file starts a fresh one) and the caller is told.
 ExifTool's messages are never passed on (they may quote the file's content): only numbers come back.
 """
@@ -96,8 +96,6 @@ class ExifToolReader:
         self.executable = executable
         self.timeout_s = timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
-        self._dir = tempfile.mkdtemp(prefix="leakscan-exiftool-")
-        os.chmod(self._dir, 0o700)
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
@@ -107,7 +105,7 @@ class ExifToolReader:
         return self._proc
 
     def gps(self, data: bytes) -> list[Coordinate]:
-        fd, path = tempfile.mkstemp(dir=self._dir)
+        fd, path = tempfile.mkstemp(prefix="leakscan-exiftool-")  # mode 0600, removed right after
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -161,7 +159,6 @@ class ExifToolReader:
 
     def __del__(self) -> None:
         self.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def build_exiftool(mode: str, timeout_s: float) -> ExifToolReader | None:
