@@ -145,3 +145,23 @@ def test_a_telemetry_track_is_named_as_not_read() -> None:
     trak = _box(b"trak", _box(b"mdia", _box(b"minf", _box(b"stbl", stsd))))
     meta = video.read(_box(b"ftyp", b"mp41\x00\x00\x00\x00") + _box(b"moov", trak))
     assert any("GoPro GPMF" in p for p in meta.problems)
+
+
+def test_portrait_video_frames_are_upright(vids: dict[str, Path]) -> None:
+    """A phone's portrait video is stored sideways with a display matrix: the sampled frame is turned upright."""
+    import io
+
+    from PIL import Image
+
+    from scanner.containers.base import Budget, Limits
+    from scanner.model import Item
+    from scanner.sources import item_from_bytes
+
+    item = item_from_bytes("x.mp4", vids["portrait_rotated.mp4"].read_bytes())
+    frames = [o for o in video_expander.VideoExpander(Settings()).expand(item, Budget(Limits())) if isinstance(o, Item)]
+    assert frames and frames[0].location == "frame@0.0s"
+    image = Image.open(io.BytesIO(frames[0].data)).convert("RGB")
+    assert image.size == (video_fixtures.SIZE[1], video_fixtures.SIZE[0])  # portrait
+    red, green, _blue = image.getpixel((10, 10))  # type: ignore[misc]
+    assert red > 200 and green < 60  # the mark is at the top left
+    assert image.getpixel((image.size[0] - 10, 10)) == (255, 255, 255)

@@ -1,7 +1,8 @@
 """Videos (MP4, MOV, 3GP, M4V) -> sampled frames as picture items, so OCR, visual and face detectors see them.
 
 One frame per FRAME_INTERVAL_S seconds from the start, at most MAX_FRAMES (a longer video is sampled
-evenly over its whole length instead), each a PNG child at `frame@12.0s`. Frames are decoded with PyAV
+evenly over its whole length instead), each a PNG child at `frame@12.0s`, turned upright as a player
+shows it (a phone's portrait video is stored sideways with a display matrix). Frames are decoded with PyAV
 (its wheel bundles ffmpeg), imported here only; without it the video is `review` ("frames not checked"),
 never approved unseen. The video's own metadata (GPS, device, owner) is read by the metadata detector
 from the container item itself (metadata/video.py).
@@ -93,7 +94,7 @@ class VideoExpander:
                 yield error(CorruptItem(f"video frame at {t:.1f}s missing (truncated or damaged stream)"),
                             "expand", item.location)
                 continue
-            image = frame.to_image()
+            image = _upright(frame)
             image.thumbnail((MAX_FRAME_SIDE, MAX_FRAME_SIDE))
             data = _png(image)
             budget.admit(len(data), None, f"frame@{t:.1f}s")
@@ -102,6 +103,14 @@ class VideoExpander:
         if duration is None and got:
             yield error(UnsupportedItem("video length unknown: only its first frame was checked"),
                         "expand", item.location)
+
+
+def _upright(frame: Any) -> Image.Image:
+    """The frame as shown: a phone's portrait video is stored sideways with a display matrix (PyAV's
+    `rotation`, counter-clockwise degrees, as PIL's `rotate` takes them)."""
+    image: Image.Image = frame.to_image()
+    angle = float(getattr(frame, "rotation", 0) or 0)
+    return image.rotate(angle, expand=True) if angle % 360 else image
 
 
 def _duration(stream: Any, container: Any) -> float | None:
