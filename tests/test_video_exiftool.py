@@ -133,3 +133,20 @@ def test_exiftool_dies_with_a_killed_worker(vids: dict[str, Path], tmp_path: Pat
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
     raise AssertionError("exiftool outlived its killed worker")
+
+
+@needs_exiftool
+@pytest.mark.skipif(not hasattr(__import__("os"), "memfd_create"), reason="memfd_create is Linux-only")
+def test_the_copy_for_exiftool_never_touches_the_disk(vids: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-answer cannot leave a copy of the scanned file in /tmp: there is no named copy."""
+    def no_named_files(*_args: object, **_kw: object) -> tuple[int, str]:
+        raise AssertionError("a named temporary copy was made")
+
+    monkeypatch.setattr(exiftool.tempfile, "mkstemp", no_named_files)
+    reader = exiftool.build_exiftool("auto", 10.0)
+    assert reader is not None
+    try:
+        assert [(round(c.lat, 4), round(c.lon, 4)) for c in reader.gps(vids["vendor_gps.cr3"].read_bytes())] == [
+            video_fixtures.TOKYO]
+    finally:
+        reader.close()

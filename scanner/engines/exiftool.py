@@ -2,7 +2,8 @@
 
 It reads the GPS of formats our Python readers do not cover (vendor records such as FLIR segments, GoPro
 GPMF, camera RAW maker notes) and cross-checks those they do. Each file is handed over as a private temporary
-file (mode 0600; ExifTool reads paths, not pipes, in batch mode), deleted right after; each answer must come within
+file (ExifTool reads paths, not pipes, in batch mode): on Linux an anonymous in-memory file (memfd, read
+through /proc), elsewhere a 0600 temporary file deleted right after; each answer must come within
 `timeout_s`, or the process is killed (the next file starts a fresh one) and the caller is told.
 ExifTool's messages are never passed on (they may quote the file's content): only numbers come back.
 """
@@ -105,7 +106,15 @@ class ExifToolReader:
         return self._proc
 
     def gps(self, data: bytes) -> list[Coordinate]:
-        fd, path = tempfile.mkstemp(prefix="leakscan-exiftool-")  # mode 0600, removed right after
+        if hasattr(os, "memfd_create"):  # Linux: an anonymous in-memory file, gone even if this worker is killed
+            fd = os.memfd_create("leakscan-exiftool", os.MFD_CLOEXEC)
+            try:
+                with open(fd, "wb", closefd=False) as fh:
+                    fh.write(data)
+                return coordinates(self._ask(f"/proc/{os.getpid()}/fd/{fd}"))
+            finally:
+                os.close(fd)
+        fd, path = tempfile.mkstemp(prefix="leakscan-exiftool-")  # elsewhere: mode 0600, removed right after
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
