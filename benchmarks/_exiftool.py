@@ -12,7 +12,7 @@ import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,22 +53,35 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
+    """EXIF GPS values come unsigned with a separate reference tag (`-n` keeps "S"/"W" there)."""
+    value = _number(tags.get(tag))
+    ref = str(tags.get(tag + "Ref", "")).strip().upper()[:1]
+    return -abs(value) if value is not None and ref == negative else value
+
+
 def _in_range(lat: float | None, lon: float | None) -> bool:
     return lat is not None and lon is not None and abs(lat) <= MAX_LAT and abs(lon) <= MAX_LON
 
 
 def parse_record(record: Mapping[str, object]) -> list[Coordinate]:
     """The coordinates of one ExifTool JSON record (`-G1` keys: "Group:Tag"); latitude and longitude
-    count as a coordinate only as a pair from the same group, in range, as numbers."""
+    count as a coordinate only as a pair from the same group, in range, as numbers. A Composite position
+    counts only when no other group holds one (ExifTool shows a 3GPP `loci` box only as Composite)."""
+    found = _coordinates(record, lambda group: group not in DERIVED_GROUPS)
+    return found or _coordinates(record, lambda group: group in DERIVED_GROUPS)
+
+
+def _coordinates(record: Mapping[str, object], take: Callable[[str], bool]) -> list[Coordinate]:
     by_group: dict[str, dict[str, object]] = {}
     for key, value in record.items():
         group, _, tag = key.rpartition(":")
-        if group and group not in DERIVED_GROUPS:
+        if group and take(group):
             by_group.setdefault(group, {})[tag] = value
     out: list[Coordinate] = []
     for group, tags in sorted(by_group.items()):
         for lat_tag, lon_tag, label in _PAIRS:
-            lat, lon = _number(tags.get(lat_tag)), _number(tags.get(lon_tag))
+            lat, lon = _signed(tags, lat_tag, "S"), _signed(tags, lon_tag, "W")
             if _in_range(lat, lon):
                 out.append(Coordinate(group, label, lat or 0.0, lon or 0.0))
         for tag in _JOINED:

@@ -132,6 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 16, _whole(1), "images per model batch"),
     Setting("ocr_engine", "auto", _choice("auto", "tesseract", "rapidocr", "both"), "OCR back end"),
     Setting("ocr_lang", "eng+nld+deu", _languages, "Tesseract language data to use"),
+    Setting("exiftool", "auto", _choice("auto", "on", "off"),
+            "ExifTool as a second GPS reader (-stay_open, one per worker): auto uses it when installed"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),
@@ -161,6 +163,7 @@ class Settings:
     batch_size: int = _DEFAULTS["batch_size"]
     ocr_engine: str = _DEFAULTS["ocr_engine"]
     ocr_lang: str = _DEFAULTS["ocr_lang"]
+    exiftool: str = _DEFAULTS["exiftool"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]
     audit_db: str | None = _DEFAULTS["audit_db"]  # None: the default location; "off": no audit trail

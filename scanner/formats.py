@@ -16,6 +16,7 @@ from dataclasses import dataclass
 # items the expanders make from a container's own content (not files): its text, and its metadata fields
 TEXT_KIND = "text/plain"
 FIELDS_KIND = "application/x-leakscan-fields+json"
+XMP_KIND = "application/rdf+xml"  # a standalone XMP packet: a sidecar file kept next to a RAW photo
 
 
 def encode_fields(fields: Iterable[tuple[str, str, str]]) -> bytes:
@@ -32,7 +33,7 @@ def decode_fields(data: bytes) -> list[tuple[str, str, str]]:
 @dataclass(frozen=True, slots=True)
 class Format:
     mime: str
-    family: str  # image | document | archive | email | video | text | other
+    family: str  # image | document | archive | email | video | sidecar | text | other
     pillow: str | None  # Image.format when Pillow opens it
     magic: Callable[[bytes], bool]
 
@@ -44,17 +45,39 @@ def _starts(*prefixes: bytes) -> Callable[[bytes], bool]:
 _FTYP_BRANDS = {
     b"heic": "image/heic", b"heix": "image/heic", b"hevc": "image/heic", b"heim": "image/heic",
     b"heis": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif",
-    b"avis": "image/avif",
+    b"avis": "image/avif", b"crx ": "image/x-canon-cr3",
 }
+
+
+_VIDEO_BRANDS = {  # the major brand of a video: QuickTime, 3GPP, Apple's M4V; anything else is MP4
+    b"qt  ": "video/quicktime", b"3gp4": "video/3gpp", b"3gp5": "video/3gpp", b"3gp6": "video/3gpp",
+    b"3gp7": "video/3gpp", b"3gg6": "video/3gpp", b"3g2a": "video/3gpp", b"3ge6": "video/3gpp",
+    b"3ge7": "video/3gpp", b"M4V ": "video/x-m4v", b"M4VH": "video/x-m4v", b"M4VP": "video/x-m4v",
+}
+VIDEO_KINDS = frozenset({"video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v"})
+_QT_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")  # QuickTime files before `ftyp`
 
 
 def _ftyp(head: bytes) -> str | None:
     if head[4:8] != b"ftyp":
+        if head[4:8] in _QT_FIRST_BOXES and int.from_bytes(head[:4], "big") >= 8:
+            return "video/quicktime"
         return None
     for brand in (head[8:12], *(head[i : i + 4] for i in range(16, min(len(head), 64), 4))):
         if brand in _FTYP_BRANDS:
             return _FTYP_BRANDS[brand]
-    return "video/mp4"
+    return _VIDEO_BRANDS.get(head[8:12], "video/mp4")
+
+
+_XMP_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[^>]*ns\.adobe\.com")
+
+
+def _xmp_sidecar(head: bytes) -> bool:
+    """A file that is one XMP packet: `<?xpacket`, `<x:xmpmeta` first, or an XML declaration before one."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
+        return True
+    return text.startswith(b"<?xml") and _XMP_ROOT.search(text) is not None
 
 
 FORMATS: tuple[Format, ...] = (
@@ -66,7 +89,11 @@ FORMATS: tuple[Format, ...] = (
     Format("image/heic", "image", "HEIF", lambda h: _ftyp(h) == "image/heic"),
     Format("image/heif", "image", "HEIF", lambda h: _ftyp(h) == "image/heif"),
     Format("image/avif", "image", "AVIF", lambda h: _ftyp(h) == "image/avif"),
+    Format("image/x-canon-cr3", "image", None, lambda h: _ftyp(h) == "image/x-canon-cr3"),  # RAW: review
     Format("video/mp4", "video", None, lambda h: _ftyp(h) == "video/mp4"),
+    Format("video/quicktime", "video", None, lambda h: _ftyp(h) == "video/quicktime"),
+    Format("video/3gpp", "video", None, lambda h: _ftyp(h) == "video/3gpp"),
+    Format("video/x-m4v", "video", None, lambda h: _ftyp(h) == "video/x-m4v"),
     Format("application/pdf", "document", None, _starts(b"%PDF-")),
     Format("application/zip", "archive", None, _starts(b"PK\x03\x04", b"PK\x05\x06")),
     Format("application/x-ole-storage", "document", None, _starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
@@ -75,6 +102,7 @@ FORMATS: tuple[Format, ...] = (
     Format("application/x-xz", "archive", None, _starts(b"\xfd7zXZ\x00")),
     Format("application/x-7z-compressed", "archive", None, _starts(b"7z\xbc\xaf\x27\x1c")),
     Format("application/x-tar", "archive", None, lambda h: len(h) >= 262 and h[257:262] == b"ustar"),
+    Format(XMP_KIND, "sidecar", None, _xmp_sidecar),
 )
 OOXML_KINDS = {"word/": "wordprocessingml.document", "ppt/": "presentationml.presentation",
                "xl/": "spreadsheetml.sheet"}

@@ -18,7 +18,10 @@ from fixtures import (
     hardening_metadata_text,
     hardening_payloads,
     metadata_fixtures,
+    sidecar_fixtures,
     text_fixtures,
+    truncated_gps,
+    video_fixtures,
     visual_fixtures,
 )
 from scanner import Decision, FileReport, Settings, scan
@@ -31,7 +34,7 @@ from _corpus import default_corpus  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not _exiftool.available(), reason="exiftool not installed")
 GENERATORS = (metadata_fixtures, gps_carriers, text_fixtures, visual_fixtures, hardening_gps, hardening_payloads,
-              hardening_metadata_text)
+              hardening_metadata_text, truncated_gps, sidecar_fixtures, video_fixtures)
 META = Settings(detectors=("metadata",), jobs=1)
 MIN_FIXTURE_COORDINATES = 15  # 9 GPS fixtures in metadata_fixtures (truncated.jpg too) + 9 carriers, today
 

@@ -46,4 +46,4 @@ def test_every_container_kind_has_one_expander_and_every_format_is_handled_or_kn
     kinds = [k for f in expanders() for k in f.kinds]
     assert len(kinds) == len(set(kinds))
     for fmt in FORMATS:
-        assert fmt.family in ("image", "video") or fmt.mime in kinds, fmt.mime
+        assert fmt.family in ("image", "video", "sidecar") or fmt.mime in kinds, fmt.mime

@@ -18,6 +18,7 @@ from .office import OoxmlExpander
 from .ole import OleExpander
 from .outlook import OutlookExpander
 from .pdf import PdfExpander
+from .video import VideoExpander
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -33,7 +34,7 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander, ArchiveExpander, OleExpander)
+                                         OutlookExpander, ArchiveExpander, OleExpander, VideoExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import frames
 from ..config import Settings
 from ..engines import EngineSet
-from ..errors import CorruptItem, ItemError, ItemTimeout
-from ..formats import FIELDS_KIND, decode_fields
+from ..engines.exiftool import ExifToolReader, build_exiftool
+from ..errors import CorruptItem, EngineError, ItemError, ItemTimeout
+from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, makernote, payload, xmp
+from ..metadata import hidden, makernote, payload, video, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
 from ..model import Finding, Severity
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 T = TypeVar("T")
+EXIFTOOL_TIMEOUT_S = 10.0  # the second reader's answer for one file (then review)
+EXIFTOOL_SAME_DEG = 1e-3  # ExifTool's coordinate within this of one of ours is the same position
 _XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
             "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
 
@@ -42,7 +45,7 @@ class MetadataDetector:
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
              "metadata.identity", "metadata.device", "metadata.capture_time", "metadata.text", "metadata.thumbnail",
              "metadata.trailing_data", "metadata.hidden_payload", "metadata.contact", "metadata.history",
-             *PATTERN_RULES)
+             "metadata.sidecar", *PATTERN_RULES)
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
@@ -50,15 +53,51 @@ class MetadataDetector:
         # the text rules read every metadata string; a bad [text] table is a ConfigError here, not mid-scan
         self.fields = FieldReporter(self.id, load_rules(settings.sections.get("text"), settings.hash_key))
         self.geocoder: Geocoder = engines.get("geocoder", lambda s: Geocoder(s.cache_path))
+        self.engines = engines
 
     def accepts(self, subject: Subject) -> bool:
         """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
-        return subject.item.kind.startswith("image/") or subject.item.kind == FIELDS_KIND
+        kind = subject.item.kind
+        return kind.startswith("image/") or kind in (FIELDS_KIND, XMP_KIND) or kind in VIDEO_KINDS
 
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
-        im = subject.header()
+        findings = self._detect(subject)
+        findings.extend(self._second_reader(subject, findings))
+        return findings
+
+    def _second_reader(self, subject: Subject, findings: list[Finding]) -> list[Finding]:
+        """Coordinates ExifTool reads that our readers did not (vendor GPS records): metadata.gps too."""
+        reader: ExifToolReader | None = self.engines.get(
+            "exiftool", lambda s: build_exiftool(s.exiftool, min(EXIFTOOL_TIMEOUT_S, s.timeout_s / 2)))
+        if reader is None:
+            return []
+        try:
+            theirs = reader.gps(subject.item.data)
+        except EngineError as exc:
+            subject.note_error(exc, "metadata.exiftool")
+            return []
+        ours = [(float(lat), float(lon)) for f in findings if f.rule_id.startswith("metadata.gps")
+                for lat, lon in [(f.evidence.get("lat"), f.evidence.get("lon"))]
+                if isinstance(lat, int | float) and isinstance(lon, int | float)]
+        missed = [(f"exiftool {c.group}", "photo", c.lat, c.lon) for c in theirs
+                  if not any(abs(c.lat - lat) < EXIFTOOL_SAME_DEG and abs(c.lon - lon) < EXIFTOOL_SAME_DEG
+                             for lat, lon in ours)]
+        return self._gps_findings(missed)
+
+    def _detect(self, subject: Subject) -> list[Finding]:
+        if subject.item.kind == XMP_KIND:
+            return self._sidecar(subject)
+        if subject.item.kind in VIDEO_KINDS:
+            return self._video(subject)
+        try:
+            im = subject.header()
+        except ItemTimeout:
+            raise
+        except ItemError as exc:  # the error stays (review); what the header bytes hold is still reported
+            subject.note_error(exc, "metadata")
+            return self._header_bytes(subject)
         findings: list[Finding] = []
         positions: list[tuple[str, str, float, float]] = []
         block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
@@ -80,6 +119,52 @@ class MetadataDetector:
             findings.append(self._trailer(trailer))
         found = self._step(subject, "metadata.structure", lambda: payload.find(subject.item.data))
         findings.extend(self._payload(subject.item.data, im.format or "", p) for p in found or ())
+        return findings
+
+    def _sidecar(self, subject: Subject) -> list[Finding]:
+        """An XMP sidecar: its properties like a photo's XMP; it has no picture, which is said, not an error."""
+        findings = [Finding("metadata.sidecar", self.id, Severity.INFO, 1.0,
+                            "XMP sidecar file: metadata only, no picture (the pixel checks do not apply)",
+                            location="XMP")]
+        positions: list[tuple[str, str, float, float]] = []
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        findings.extend(self._gps_findings(positions))
+        return findings
+
+    def _video(self, subject: Subject) -> list[Finding]:
+        """GPS and device/owner tags of a video's `moov` box (its frames are the video expander's children)."""
+        meta = self._step(subject, "metadata.video", lambda: video.read(subject.item.data))
+        if meta is None:
+            return []
+        for problem in meta.problems:
+            subject.note_error(CorruptItem(f"video structure: {problem}"), "metadata.video")
+        findings: list[Finding] = []
+        self._fields(subject, meta.fields, "QuickTime", findings)
+        positions = [(where, "photo", lat, lon) for where, lat, lon in meta.positions if valid(lat, lon)]
+        for packet in meta.xmp:
+            self._video_xmp(subject, packet, positions, findings)
+        findings.extend(self._gps_findings(positions))
+        for where, lat, lon in meta.positions:
+            if not valid(lat, lon):
+                findings.append(self._partial(where, "photo", {"lat": lat, "lon": lon}))
+        return findings
+
+    def _video_xmp(self, subject: Subject, packet: bytes, positions: list[tuple[str, str, float, float]],
+                   findings: list[Finding]) -> None:
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings, packet))
+
+    def _header_bytes(self, subject: Subject) -> list[Finding]:
+        """EXIF and XMP read from the bytes when the image itself cannot be opened (a file cut inside its
+        header tables, a broken secondary image): a GPS position stored before the damage is never lost."""
+        findings: list[Finding] = []
+        positions: list[tuple[str, str, float, float]] = []
+        structures = self._step(subject, "metadata.exif",
+                                lambda: exif_mod.exif_structures(None, subject.item.data, self.max_meta)) or []
+        for structure in structures:
+            self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
+        self._exif_gps(subject, None, structures, positions, findings)
+        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        findings.extend(self._gps_findings(positions))
         return findings
 
     @staticmethod
@@ -172,8 +257,8 @@ class MetadataDetector:
 
     # --- XMP / IPTC / shared ------------------------------------------------------------
     def _xmp(self, subject: Subject, positions: list[tuple[str, str, float, float]],
-             findings: list[Finding]) -> None:
-        for packet in xmp.find_packets(subject.item.data, self.max_meta):
+             findings: list[Finding], data: bytes | None = None) -> None:
+        for packet in xmp.find_packets(subject.item.data if data is None else data, self.max_meta):
             coords: dict[str, list[float | None]] = {}
             fields = []
             for _ns, name, value in xmp.properties(packet):

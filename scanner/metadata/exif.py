@@ -118,18 +118,18 @@ _EXIF_APP1 = re.compile(rb".{0,4}?Exif\x00.", re.DOTALL)  # ExifTool's test: up 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
 
-def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifStructure]:
+def exif_structures(im: Image.Image | None, data: bytes, max_bytes: int) -> list[ExifStructure]:
     """Every EXIF block of the file, walked strictly: each JPEG APP1 EXIF segment (not only the first),
-    every PNG eXIf chunk, the TIFF file itself, or the block Pillow found (WebP, HEIC, AVIF)."""
-    if data.startswith(b"\xff\xd8"):
-        blocks = _jpeg_blocks(data)
-    elif data[:4] in _TIFF_MAGIC:
+    every PNG eXIf chunk, the TIFF file itself, or the block Pillow found (WebP, HEIC, AVIF).
+
+    `im` None: the image header could not be opened (a file cut in its header tables, say); the blocks
+    are then read from the bytes alone, so a GPS position stored before the damage is still found.
+    """
+    if data[:4] in _TIFF_MAGIC:
         return [ExifStructure("TIFF", tiff.walk(data))]
-    elif data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
-        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind == b"eXIf"]
-        blocks += [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in _png_raw_profiles(data, max_bytes)]
-    else:
-        raw = im.info.get("exif") or b""
+    blocks = _byte_blocks(data, max_bytes)
+    if blocks is None:
+        raw = im.info.get("exif") or b"" if im is not None else b""
         blocks = [(raw, len(raw) - len(tiff_of(raw)), len(raw))] if raw else []
         if data[4:8] == b"ftyp":  # HEIC/AVIF: the Exif items as stored, also those libheif did not attach
             blocks += [(data, start, stop) for start, stop in isobmff.exif_items(data)
@@ -140,6 +140,17 @@ def exif_structures(im: Image.Image, data: bytes, max_bytes: int) -> list[ExifSt
             raise CorruptItem(f"EXIF block of {stop - start} bytes is over the metadata cap")
         out.append(ExifStructure("EXIF" if n == 1 else f"EXIF block {n}", tiff.walk(buf, start, stop)))
     return out
+
+
+def _byte_blocks(data: bytes, max_bytes: int) -> list[tuple[bytes, int, int]] | None:
+    """EXIF blocks found by walking the file's own structure (JPEG segments, PNG chunks); None for
+    formats whose EXIF comes from Pillow's reading."""
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_blocks(data)
+    if data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
+        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind == b"eXIf"]
+        return blocks + [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in _png_raw_profiles(data, max_bytes)]
+    return None
 
 
 _RAW_PROFILES = ("Raw profile type exif", "Raw profile type APP1")

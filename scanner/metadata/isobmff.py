@@ -13,15 +13,18 @@ _HEADER = 8
 
 
 def _printable_type(kind: bytes) -> bool:
-    """Box types are four letters, digits or spaces ('ftyp', 'mdat', 'hvc1', 'url ')."""
-    return len(kind) == 4 and all(chr(b).isalnum() or b == 0x20 for b in kind)
+    """Box types are four letters, digits or spaces ('ftyp', 'mdat', 'hvc1', 'url '), QuickTime's user-data
+    types also start with '©' ('©xyz', '©mak')."""
+    return len(kind) == 4 and all(chr(b).isalnum() or b in (0x20, 0xA9) for b in kind)
 
 
-def boxes(data: bytes, start: int = 0, stop: int | None = None) -> Iterator[tuple[bytes, int, int, int]]:
+def boxes(data: bytes, start: int = 0, stop: int | None = None,
+          cut_ok: bool = False) -> Iterator[tuple[bytes, int, int, int]]:
     """(type, box start, payload start, box end) of each box between `start` and `stop`.
 
     Stops quietly at bytes that are not a box header (trailing data); raises CorruptItem when a box
-    claims more bytes than there are (a truncated file).
+    claims more bytes than there are (a truncated file), or with `cut_ok` yields that box up to the
+    end of the data and stops (metadata read before the damage; the caller has reported the cut).
     """
     stop = len(data) if stop is None else stop
     pos = start
@@ -34,15 +37,18 @@ def boxes(data: bytes, start: int = 0, stop: int | None = None) -> Iterator[tupl
         payload = pos + _HEADER
         if size == 1:
             if pos + 16 > stop:
-                raise CorruptItem(f"ISOBMFF box '{kind.decode()}' header is truncated")
+                raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' header is truncated")
             (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
             payload = pos + 16
         elif size == 0:
             size = stop - pos
         if size < payload - pos:
-            raise CorruptItem(f"ISOBMFF box '{kind.decode()}' has an impossible size {size}")
+            raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' has an impossible size {size}")
+        if pos + size > stop and cut_ok:
+            yield kind, pos, payload, stop
+            return
         if pos + size > stop:
-            raise CorruptItem(f"ISOBMFF box '{kind.decode()}' runs {pos + size - stop} bytes past the end "
+            raise CorruptItem(f"ISOBMFF box '{kind.decode('latin-1')}' runs {pos + size - stop} bytes past the end "
                               "(truncated file)")
         yield kind, pos, payload, pos + size
         pos += size
@@ -92,8 +98,8 @@ def iloc_extents(box: bytes) -> Iterator[tuple[int, int, int, int]]:
             yield item, method, base + offset, length
 
 
-def _meta_children(data: bytes) -> dict[bytes, tuple[int, int]]:
-    for kind, _start, payload, stop in boxes(data):
+def _meta_children(data: bytes, cut_ok: bool = False) -> dict[bytes, tuple[int, int]]:
+    for kind, _start, payload, stop in boxes(data, cut_ok=cut_ok):
         if kind == b"meta":  # a full box: 4 bytes of version and flags before its children
             return {k: (p, e) for k, _s, p, e in boxes(data, payload + 4, stop)}
     return {}
@@ -135,8 +141,10 @@ def _item_types(iinf: bytes) -> Iterator[tuple[int, bytes]]:
 
 def exif_items(data: bytes) -> list[tuple[int, int]]:
     """(start, stop) in `data` of the TIFF structure of every `Exif` item, read from iinf + iloc directly
-    (libheif drops an Exif item whose references are damaged; ExifTool still reads it)."""
-    children = _meta_children(data)
+    (libheif drops an Exif item whose references are damaged; ExifTool still reads it). A box cut
+    short after the `meta` box (a truncated image or secondary image) does not hide an Exif item stored
+    before the cut: check() reports the cut itself."""
+    children = _meta_children(data, cut_ok=True)
     if b"iinf" not in children or b"iloc" not in children:
         return []
     exif_ids = {item for item, kind in _item_types(data[slice(*children[b"iinf"])]) if kind == b"Exif"}
