@@ -47,6 +47,9 @@ HINTS: dict[str, Hint] = {
                              "Accept or reject all changes, delete comments and hidden parts, and save a new copy "
                              "(or export to PDF)."),
     "metadata.text": Hint("The file carries descriptions, comments or keywords.", _CLEAN_METADATA),
+    "metadata.sidecar": Hint("This is a metadata file (an XMP sidecar) that travels with a photo; it has no "
+                             "picture of its own to check.", "Share the photo's sidecar only when its details "
+                             "(place, people, notes) may be public."),
     "metadata.thumbnail": Hint("A small preview inside the file shows a different picture, such as the part "
                                "you cropped away.", f"Run {FIX_COMMAND}; it drops the old preview."),
     "metadata.trailing_data": Hint("Data is hidden after the end of the picture (it may hold the part you "
