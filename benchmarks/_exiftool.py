@@ -8,13 +8,14 @@ Shared by bench_exiftool_diff.py, fuzz_metadata.py and tests/test_exiftool_diffe
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from scanner.engines.exiftool import number, signed
 
 # -n: numbers, not "52 deg 22' N"; -G1: the group that holds each tag; -a: duplicates too;
 # -ee: embedded streams (video tracks, ...). `-GPS*` is every tag named GPS* in every group.
@@ -43,23 +44,6 @@ def available() -> bool:
     return shutil.which("exiftool") is not None
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
-    """EXIF GPS values come unsigned with a separate reference tag (`-n` keeps "S"/"W" there)."""
-    value = _number(tags.get(tag))
-    ref = str(tags.get(tag + "Ref", "")).strip().upper()[:1]
-    return -abs(value) if value is not None and ref == negative else value
-
-
 def _in_range(lat: float | None, lon: float | None) -> bool:
     return lat is not None and lon is not None and abs(lat) <= MAX_LAT and abs(lon) <= MAX_LON
 
@@ -81,13 +65,13 @@ def _coordinates(record: Mapping[str, object], take: Callable[[str], bool]) -> l
     out: list[Coordinate] = []
     for group, tags in sorted(by_group.items()):
         for lat_tag, lon_tag, label in _PAIRS:
-            lat, lon = _signed(tags, lat_tag, "S"), _signed(tags, lon_tag, "W")
+            lat, lon = signed(tags, lat_tag, "S"), signed(tags, lon_tag, "W")
             if _in_range(lat, lon):
                 out.append(Coordinate(group, label, lat or 0.0, lon or 0.0))
         for tag in _JOINED:
             parts = str(tags.get(tag, "")).replace(",", " ").split()
             if len(parts) >= 2:
-                lat, lon = _number(parts[0]), _number(parts[1])
+                lat, lon = number(parts[0]), number(parts[1])
                 if _in_range(lat, lon):
                     out.append(Coordinate(group, "photo", lat or 0.0, lon or 0.0))
     return out

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from fixtures import text_fixtures
+from tests.serving import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "tok-" + "a1b2c3d4e5f6a7b8c9d0"
@@ -76,12 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             time.sleep(0.2)
         yield Server(url, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

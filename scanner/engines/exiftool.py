@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import EngineError, EngineUnavailable
@@ -36,7 +37,7 @@ class Coordinate:
     lon: float
 
 
-def _number(value: object) -> float | None:
+def number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     try:
@@ -46,9 +47,9 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _signed(tags: dict[str, object], tag: str, negative: str) -> float | None:
+def signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
     """EXIF GPS values come unsigned with a separate reference tag (`-n` keeps "S"/"W" there)."""
-    value = _number(tags.get(tag))
+    value = number(tags.get(tag))
     ref = str(tags.get(tag + "Ref", "")).strip().upper()[:1]
     return -abs(value) if value is not None and ref == negative else value
 
@@ -69,13 +70,13 @@ def coordinates(record: dict[str, object]) -> list[Coordinate]:
         if group == _DERIVED and out:
             break
         for lat_tag, lon_tag in _PAIRS:
-            lat, lon = _signed(tags, lat_tag, "S"), _signed(tags, lon_tag, "W")
+            lat, lon = signed(tags, lat_tag, "S"), signed(tags, lon_tag, "W")
             if _pair(lat, lon):
                 out.append(Coordinate(group, lat or 0.0, lon or 0.0))
         for tag in _JOINED:
             parts = str(tags.get(tag, "")).replace(",", " ").split()
-            if len(parts) >= 2 and _pair(_number(parts[0]), _number(parts[1])):
-                out.append(Coordinate(group, _number(parts[0]) or 0.0, _number(parts[1]) or 0.0))
+            if len(parts) >= 2 and _pair(number(parts[0]), number(parts[1])):
+                out.append(Coordinate(group, number(parts[0]) or 0.0, number(parts[1]) or 0.0))
     return out
 
 
