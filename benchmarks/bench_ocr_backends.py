@@ -8,7 +8,9 @@ different RapidOCR set-up: inference back end (ONNX Runtime, OpenVINO), the long
 detection network sees (`det_side`, 0 = the picture as decoded, up to 2000 px), the number of text
 lines per recognition call (`rec_batch`), and a variant that skips recognising lines no rule can
 use (`skip_small`: boxes under 8 px high or under 1.5:1 wide). `baseline` is the configuration of
-main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6).
+main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6). The `cuda*` variants run ONNX
+Runtime's CUDA provider (onnxruntime-gpu) and are skipped where it is absent; on a GPU run
+`--variants cuda,cuda_rec64,det960` (the CPU time column then counts only the host side).
 
 The machine is shared, so variants are interleaved per image (the order rotates per image) and
 both wall and CPU seconds (`time.process_time`, one thread per engine) are reported, with ratios
@@ -56,6 +58,7 @@ class Variant:
     det_side: int = 0
     rec_batch: int = 6
     skip_small: bool = False
+    device: str = "cpu"
 
 
 VARIANTS: dict[str, Variant] = {
@@ -69,6 +72,9 @@ VARIANTS: dict[str, Variant] = {
     "skip_small": Variant(skip_small=True),
     "ov_det960": Variant(backend="openvino", det_side=960),
     "det960_rec16": Variant(det_side=960, rec_batch=16),
+    # ONNX Runtime on CUDA (onnxruntime-gpu), lines batched apart from the scan's chunk size; skipped without it
+    "cuda": Variant(det_side=960, device="cuda"),
+    "cuda_rec64": Variant(det_side=960, rec_batch=64, device="cuda"),
 }
 
 
@@ -129,11 +135,12 @@ def build(name: str, variant: Variant) -> tuple[Any, Recording]:
     from scanner.engines.rapid import RapidOcrEngine, RapidTextLocator
 
     settings = Settings(ocr_engine="rapidocr")
-    inner: Any = RapidOcrEngine(backend=variant.backend, det_side=variant.det_side, rec_batch=variant.rec_batch)
+    inner: Any = RapidOcrEngine(backend=variant.backend, det_side=variant.det_side, rec_batch=variant.rec_batch,
+                                device=variant.device)
     if variant.skip_small:
         inner = SkipSmall(inner)
     rec = Recording(inner)
-    locator = RapidTextLocator(backend=variant.backend)
+    locator = RapidTextLocator(backend=variant.backend, device=variant.device)
     engines = EngineSet(settings, **{"ocr": (rec,), "ocr.locator": locator})
     return TextDetector(settings, engines), rec
 
@@ -245,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants: {', '.join(unknown)}")
-    from scanner.engines.rapid import backend_available
+    from scanner.engines.rapid import backend_available, cuda_ready
 
-    skipped = [n for n in names if not backend_available(VARIANTS[n].backend)]
+    skipped = [n for n in names if not backend_available(VARIANTS[n].backend)
+               or (VARIANTS[n].device == "cuda" and not cuda_ready("cuda"))]
     names = [n for n in names if n not in skipped]
     items = limited(load_items(args.corpus), args.limit)
     records = run(names, items, args.corpus)

@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_BENCHES = ["bench_metadata.py", "bench_ocr.py", "bench_visual.py", "bench_visual_features.py",
-                  "bench_phash.py", "bench_cues.py", "bench_exiftool_diff.py", "bench_documents.py"]
+                  "bench_phash.py", "bench_cues.py", "bench_exiftool_diff.py", "bench_documents.py",
+                  "bench_ocr_backends.py"]
 
 
 @pytest.mark.parametrize("script", CORPUS_BENCHES)
