@@ -151,14 +151,18 @@ def truth_text(corpus: Path, item: dict[str, str]) -> str | None:
     return path.read_text(encoding="utf-8", errors="replace") if name and path.is_file() else None
 
 
-def run(names: list[str], items: list[dict[str, str]], corpus: Path) -> dict[str, list[dict[str, Any]]]:
+Records = dict[str, list[dict[str, Any]]]  # variant -> one record per image
+
+
+def run(names: list[str], items: list[dict[str, str]], corpus: Path,
+        after_image: Callable[[Records], None] | None = None) -> Records:
     from scanner.config import Settings
     from scanner.model import Item, Severity
     from scanner.subject import Subject
 
     built = {n: build(n, VARIANTS[n]) for n in names}
     settings = Settings(ocr_engine="rapidocr")
-    out: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    out: Records = {n: [] for n in names}
     for i, it in enumerate(items):
         data = (corpus / it["relpath"]).read_bytes()
         item = Item(it["relpath"], data, hashlib.sha256(data).hexdigest(), "image")
@@ -182,6 +186,8 @@ def run(names: list[str], items: list[dict[str, str]], corpus: Path) -> dict[str
             out[n].append(rec_out)
         line = " ".join(f"{n}={out[n][-1].get('cpu_s', float('nan')):.2f}" for n in names)
         print(f"  [{i + 1}/{len(items)}] {it['group']:10s} cpu s: {line}", file=sys.stderr, flush=True)
+        if after_image is not None:
+            after_image(out)
     return out
 
 
@@ -243,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpus())
     ap.add_argument("--limit", type=int, default=4, help="at most N items per group (0 = all)")
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"from {', '.join(VARIANTS)}")
-    ap.add_argument("--json", type=Path, help="write per-item records and the summary here")
+    ap.add_argument("--groups", default="", help="only these groups (receipt,card,pos,sticky,whiteboard,textless)")
+    ap.add_argument("--json", type=Path, help="per-item records (rewritten after every image) and the summary")
     args = ap.parse_args(argv)
     if not (args.corpus / "MANIFEST.csv").is_file():
         print(f"corpus not found at {args.corpus}: skipping", file=sys.stderr)
@@ -257,8 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     skipped = [n for n in names if not backend_available(VARIANTS[n].backend)
                or (VARIANTS[n].device == "cuda" and not cuda_ready("cuda"))]
     names = [n for n in names if n not in skipped]
-    items = limited(load_items(args.corpus), args.limit)
-    records = run(names, items, args.corpus)
+    groups = {g for g in args.groups.split(",") if g}
+    items = limited([it for it in load_items(args.corpus) if not groups or it["group"] in groups], args.limit)
+    variants = {n: VARIANTS[n].__dict__ for n in names}
+
+    def save(records: Records, summary: object = None) -> None:
+        if args.json:  # after every image too: a run stopped early still leaves its records
+            args.json.write_text(json.dumps({"variants": variants, "summary": summary, "records": records}, indent=1))
+
+    records = run(names, items, args.corpus, save)
     summaries = {n: summarize(records[n], records["baseline"]) for n in names}
     keys = list(summaries["baseline"])
     width = max(len(k) for k in keys)
@@ -267,9 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"|{'-' * (width + 2)}|" + "|".join("-" * 17 for _ in names) + "|")
     for k in keys:
         print(f"| {k:{width}s} | " + " | ".join(f"{summaries[n][k]:>15s}" for n in names) + " |")
-    if args.json:
-        variants = {n: VARIANTS[n].__dict__ for n in names}
-        args.json.write_text(json.dumps({"variants": variants, "summary": summaries, "records": records}, indent=1))
+    save(records, summaries)
     return 0
 
 
