@@ -108,3 +108,15 @@ def test_engine_params_are_one_thread_and_never_cuda_on_openvino() -> None:
     assert ov["EngineConfig.openvino.inference_num_threads"] == 1
     assert "EngineConfig.onnxruntime.use_cuda" not in ov
     assert engine_params("onnxruntime", cuda=True)["EngineConfig.onnxruntime.use_cuda"] is True
+
+
+def test_detection_is_capped_only_where_the_default_would_exceed_det_side() -> None:
+    """A small picture (or a note crop) is still enlarged for detection as before; a large one is shrunk."""
+    engine = RapidOcrEngine(det_side=960)
+    det = engine._ocr._load_det_model()  # type: ignore[attr-defined]
+    small = text_fixtures.receipt("de").convert("RGB")  # 620 px wide: RapidOCR's default shows it at ~770 px
+    assert "7,70" in engine.read(small).text
+    assert (det.limit_type, det.limit_side_len) == ("min", 736)
+    big = small.resize((small.width * 3, small.height * 3))
+    assert "7,70" in engine.read(big).text
+    assert (det.limit_type, det.limit_side_len) == ("max", 960)

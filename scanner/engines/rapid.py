@@ -7,7 +7,9 @@ tries whole-image rotations itself when text is found but unreadable.
 
 Both inference back ends read the same ONNX files (OpenVINO compiles them in memory; its
 telemetry lives only in the model-conversion tool, which is never imported). `det_side` caps the
-longest side the detection network sees (0: the picture as given, RapidOCR's own default);
+longest side the detection network sees (0: RapidOCR's own default, the short side brought up to
+736 px and the picture never shrunk); a picture that default would show the network at <= det_side
+is still shown as before (small pictures and note crops are enlarged as they were);
 `rec_batch` is how many text lines one recognition call takes (docs/ocr.md has the measurements).
 """
 
@@ -33,6 +35,7 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 LOCATE_SIDE = 512
 BACKENDS = ("onnxruntime", "openvino")
 REC_BATCH = 6  # RapidOCR's default
+DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
 
 
 def rapidocr_available() -> bool:
@@ -140,11 +143,27 @@ class RapidOcrEngine:
                  device: str = "cpu", **params: Any) -> None:
         self.backend = backend
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
+        self.det_side = det_side
         self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda), **params})
+
+    def _fit_detection(self, size: tuple[int, int]) -> None:
+        """RapidOCR's default view of this picture when its long side stays <= det_side, else det_side.
+
+        The detector object reads `limit_type`/`limit_side_len` at every call (rapidocr 3.10, pinned).
+        """
+        short, long = min(size), max(size)
+        default_long = long * max(1.0, DET_MIN_SIDE / max(short, 1))
+        det = self._ocr._load_det_model()
+        if default_long <= self.det_side:
+            det.limit_type, det.limit_side_len = "min", DET_MIN_SIDE
+        else:
+            det.limit_type, det.limit_side_len = "max", self.det_side
 
     def read(self, image: Image.Image) -> OcrResult:
         start = time.perf_counter()
         try:
+            if self.det_side:
+                self._fit_detection(image.size)
             out = self._ocr(_bgr(image), use_cls=False)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
