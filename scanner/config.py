@@ -150,7 +150,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ocr_engine", "auto", _choice("auto", "tesseract", "rapidocr", "both"), "OCR back end"),
     Setting("ocr_lang", "eng+nld+deu", _languages, "Tesseract language data to use"),
     Setting("ocr_backend", "auto", _ocr_backend, "RapidOCR inference: auto (onnxruntime), onnxruntime, openvino"),
-    Setting("ocr_det_side", 960, _det_side, "longest side RapidOCR's text detection sees; 0 = whole picture"),
+    Setting("ocr_det_side", 0, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
