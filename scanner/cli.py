@@ -71,6 +71,8 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Images per model batch.")
 @click.option("--ocr-engine", type=click.Choice(["auto", "tesseract", "rapidocr", "both"]), help="OCR back end.")
 @click.option("--ocr-lang", help="Tesseract languages (default eng+nld+deu).")
+@click.option("--ocr-backend", type=click.Choice(["auto", "onnxruntime", "openvino"]),
+              help="RapidOCR inference library (openvino: the leakscan[openvino] extra).")
 @click.option("--refs", type=click.Path(file_okay=False, path_type=str), help="Reference photo folder.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), help="Per-file time limit in seconds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")

@@ -8,6 +8,7 @@ when one is missing from the docs. Detector-specific tables of the policy file (
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import math
 import os
 import re
@@ -31,6 +32,7 @@ ACTION_TABLES = frozenset({"fix"})  # read (and validated) by scanner.actions, n
 NOTICE_MAX_CHARS = 1000  # per stderr line of policy_notice
 SUGGEST_CUTOFF = 0.75  # difflib similarity for a "did you mean" (metdata.gps -> metadata.gps: 0.96)
 AUDIT_OFF = "off"
+OCR_DET_SIDE_MIN, OCR_DET_SIDE_MAX = 320, 4000  # smaller misses receipt lines; the picture is <= 2000 px anyway
 LANGUAGES = re.compile(r"[A-Za-z0-9_/-]+(?:\+[A-Za-z0-9_/-]+)*")
 
 
@@ -94,6 +96,22 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return parse
 
 
+def _ocr_backend(value: Any) -> str:
+    """auto, onnxruntime or openvino; asking for OpenVINO without it installed is a usage error."""
+    backend = _choice("auto", "onnxruntime", "openvino")(value)
+    if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+        raise ValueError("openvino is not installed (pip install 'leakscan[openvino]'), or use onnxruntime")
+    return backend
+
+
+def _det_side(value: Any) -> int:
+    """0 (the picture as decoded) or a longest side of OCR_DET_SIDE_MIN..OCR_DET_SIDE_MAX pixels."""
+    side = _whole(0)(value)
+    if side and not OCR_DET_SIDE_MIN <= side <= OCR_DET_SIDE_MAX:
+        raise ValueError(f"0 or {OCR_DET_SIDE_MIN}..{OCR_DET_SIDE_MAX} pixels")
+    return side
+
+
 def _languages(value: Any) -> str:
     text = _text(value).strip()
     if not LANGUAGES.fullmatch(text):
@@ -134,6 +152,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ocr_lang", "eng+nld+deu", _languages, "Tesseract language data to use"),
     Setting("exiftool", "auto", _choice("auto", "on", "off"),
             "ExifTool as a second GPS reader (-stay_open, one per worker): auto uses it when installed"),
+    Setting("ocr_backend", "auto", _ocr_backend, "RapidOCR inference: auto (onnxruntime), onnxruntime, openvino"),
+    Setting("ocr_det_side", 0, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
+    Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),
@@ -164,6 +185,9 @@ class Settings:
     ocr_engine: str = _DEFAULTS["ocr_engine"]
     ocr_lang: str = _DEFAULTS["ocr_lang"]
     exiftool: str = _DEFAULTS["exiftool"]
+    ocr_backend: str = _DEFAULTS["ocr_backend"]
+    ocr_det_side: int = _DEFAULTS["ocr_det_side"]
+    ocr_rec_batch: int = _DEFAULTS["ocr_rec_batch"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]
     audit_db: str | None = _DEFAULTS["audit_db"]  # None: the default location; "off": no audit trail

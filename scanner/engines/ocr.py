@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: Chosen by recall of sensitive strings on shared/corpus/dev (docs/ocr.md).
 AUTO_ENGINES: tuple[str, ...] = ("rapidocr",)
+#: Chosen by bench_ocr_backends.py on 2 shared cores (docs/ocr.md).
+AUTO_BACKEND = "onnxruntime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,11 @@ class TextLocator(Protocol):
     def locate(self, image: Image.Image) -> list[Region]: ...
 
 
+def ocr_backend(settings: Settings) -> str:
+    """RapidOCR's inference library: `auto` is ONNX Runtime (OpenVINO was not faster here, docs/ocr.md)."""
+    return AUTO_BACKEND if settings.ocr_backend == "auto" else settings.ocr_backend
+
+
 def engine_names(settings: Settings) -> tuple[str, ...]:
     choice = settings.ocr_engine
     if choice == "auto":
@@ -91,7 +98,8 @@ def build_engine(name: str, settings: Settings) -> OcrEngine:
     if name == "rapidocr":
         from .rapid import RapidOcrEngine
 
-        return RapidOcrEngine()
+        return RapidOcrEngine(backend=ocr_backend(settings), det_side=settings.ocr_det_side,
+                              rec_batch=settings.ocr_rec_batch, device=settings.device)
     raise ConfigError(f"unknown OCR engine {name!r}")
 
 
@@ -104,4 +112,4 @@ def build_locator(settings: Settings) -> TextLocator | None:
     """RapidOCR's detection stage alone at low resolution; None when rapidocr is not installed."""
     from .rapid import RapidTextLocator, rapidocr_available
 
-    return RapidTextLocator() if rapidocr_available() else None
+    return RapidTextLocator(backend=ocr_backend(settings), device=settings.device) if rapidocr_available() else None

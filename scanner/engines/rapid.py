@@ -1,9 +1,16 @@
-"""PP-OCRv6-small through RapidOCR and ONNX Runtime: one intra-op thread, weights from the wheel only.
+"""PP-OCRv6-small through RapidOCR on ONNX Runtime or OpenVINO: one thread, weights from the wheel only.
 
 The model files are passed by explicit path, so RapidOCR's downloader is never reached; when a
 file is missing the engine raises EngineUnavailable instead of fetching it. The angle
 classifier is off: on embossed card digits it flipped whole lines to 180 degrees; the detector
 tries whole-image rotations itself when text is found but unreadable.
+
+Both inference back ends read the same ONNX files (OpenVINO compiles them in memory; its
+telemetry lives only in the model-conversion tool, which is never imported). `det_side` caps the
+longest side the detection network sees (0: RapidOCR's own default, the short side brought up to
+736 px and the picture never shrunk); a picture that default would show the network at <= det_side
+is still shown as before (small pictures and note crops are enlarged as they were);
+`rec_batch` is how many text lines one recognition call takes (docs/ocr.md has the measurements).
 """
 
 from __future__ import annotations
@@ -26,10 +33,18 @@ DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 LOCATE_SIDE = 512
+BACKENDS = ("onnxruntime", "openvino")
+REC_BATCH = 6  # RapidOCR's default
+DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
 
 
 def rapidocr_available() -> bool:
     return importlib.util.find_spec("rapidocr") is not None
+
+
+def backend_available(backend: str) -> bool:
+    """Whether the inference library of `backend` is installed (OpenVINO is an optional extra)."""
+    return importlib.util.find_spec(backend) is not None
 
 
 def model_dir() -> Path:
@@ -38,6 +53,38 @@ def model_dir() -> Path:
     if spec is None or spec.origin is None:
         raise EngineUnavailable("rapidocr is not installed (pip install 'rapidocr==3.10.*')")
     return Path(spec.origin).parent / "models"
+
+
+def cuda_ready(device: str) -> bool:
+    """ONNX Runtime can run on CUDA (onnxruntime-gpu) and `device` allows it (auto or cuda).
+
+    Without the CUDA provider OCR stays on the CPU even for `cuda`: the text it reads is the same.
+    """
+    if device not in ("auto", "cuda") or not backend_available("onnxruntime"):
+        return False
+    offline_onnxruntime()
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
+                  cuda: bool = False) -> dict[str, Any]:
+    """RapidOCR parameters for one inference back end, detection size and recognition batch, one CPU thread."""
+    if backend not in BACKENDS:
+        raise EngineUnavailable(f"unknown OCR back end {backend!r} (one of {', '.join(BACKENDS)})")
+    if not backend_available(backend):
+        raise EngineUnavailable(f"OCR back end {backend} is not installed (pip install 'leakscan[{backend}]')")
+    params: dict[str, Any] = {f"{stage}.engine_type": backend for stage in ("Det", "Rec", "Cls")}
+    if backend == "openvino":
+        params["EngineConfig.openvino.inference_num_threads"] = 1
+        params["EngineConfig.openvino.num_streams"] = 1
+    if det_side:
+        params.update({"Det.limit_type": "max", "Det.limit_side_len": det_side})
+    if cuda and backend == "onnxruntime":
+        params["EngineConfig.onnxruntime.use_cuda"] = True
+    params["Rec.rec_batch_num"] = rec_batch
+    return params
 
 
 def _params(extra: dict[str, Any]) -> dict[str, Any]:
@@ -62,11 +109,12 @@ def _params(extra: dict[str, Any]) -> dict[str, Any]:
 def _build(extra: dict[str, Any]) -> Any:
     offline_onnxruntime()  # rapidocr imports onnxruntime: its telemetry must be off before that
     try:
-        from rapidocr import RapidOCR
+        from rapidocr import EngineType, RapidOCR
     except ImportError as exc:
         raise EngineUnavailable(f"rapidocr cannot be imported: {exc}") from None
+    params = {k: EngineType(v) if k.endswith(".engine_type") else v for k, v in _params(extra).items()}
     try:
-        return RapidOCR(params=_params(extra))
+        return RapidOCR(params=params)
     except EngineUnavailable:
         raise
     except Exception as exc:
@@ -91,12 +139,31 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, **params: Any) -> None:
-        self._ocr = _build(params)
+    def __init__(self, backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
+                 device: str = "cpu", **params: Any) -> None:
+        self.backend = backend
+        self.cuda = backend == "onnxruntime" and cuda_ready(device)
+        self.det_side = det_side
+        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda), **params})
+
+    def _fit_detection(self, size: tuple[int, int]) -> None:
+        """RapidOCR's default view of this picture when its long side stays <= det_side, else det_side.
+
+        The detector object reads `limit_type`/`limit_side_len` at every call (rapidocr 3.10, pinned).
+        """
+        short, long = min(size), max(size)
+        default_long = long * max(1.0, DET_MIN_SIDE / max(short, 1))
+        det = self._ocr._load_det_model()
+        if default_long <= self.det_side:
+            det.limit_type, det.limit_side_len = "min", DET_MIN_SIDE
+        else:
+            det.limit_type, det.limit_side_len = "max", self.det_side
 
     def read(self, image: Image.Image) -> OcrResult:
         start = time.perf_counter()
         try:
+            if self.det_side:
+                self._fit_detection(image.size)
             out = self._ocr(_bgr(image), use_cls=False)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
@@ -111,9 +178,9 @@ class RapidOcrEngine:
 class RapidTextLocator:
     """RapidOCR's detection network alone on a <=512 px copy: ~60 ms, the text-presence gate."""
 
-    def __init__(self, side: int = LOCATE_SIDE) -> None:
+    def __init__(self, side: int = LOCATE_SIDE, backend: str = "onnxruntime", device: str = "cpu") -> None:
         self.side = side
-        self._ocr = _build({"Det.limit_type": "max", "Det.limit_side_len": side})
+        self._ocr = _build(engine_params(backend, side, cuda=backend == "onnxruntime" and cuda_ready(device)))
 
     def locate(self, image: Image.Image) -> list[Region]:
         small = shrunk(image, self.side)
