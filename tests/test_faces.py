@@ -109,7 +109,7 @@ def test_a_consented_face_on_a_badge_is_still_a_badge(run: Callable[..., FileRep
 
 def test_faces_below_min_size_or_min_score_are_not_reported(run: Callable[..., FileReport]) -> None:
     assert run("face_collins.jpg", min_size=0.5).decision == Decision.APPROVE  # her face is ~0.22 of the side
-    assert run("face_collins.jpg", min_score=0.99).decision == Decision.APPROVE
+    assert run("face_collins.jpg", min_score=0.99, candidate_score=0.99).decision == Decision.APPROVE
 
 
 class _NoOcr:

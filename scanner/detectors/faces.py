@@ -15,6 +15,7 @@ from ..engines.faces import MAX_SIDE, FaceBox, FaceDetector, build_face_detector
 from ..engines.ocr import OcrEngine, build_ocr
 from ..errors import EngineError
 from ..faces.badge import BadgeHit, read_badge
+from ..faces.confirm import candidates, confirmed, mirrored
 from ..faces.consent import ConsentGallery, ConsentMatch
 from ..faces.options import FaceOptions, parse_options
 from ..model import Finding, Region, Severity
@@ -68,19 +69,32 @@ class FacesDetector:
         pictures = [s.picture(MAX_SIDE) for s in subjects]  # Lanczos: the box filter cost recall on dev
         pixels = [np.asarray(p) for p in pictures]
         started = time.perf_counter()
-        found = self.detector.detect(pixels)
+        found = [self._sized(boxes, p.size) for boxes, p in zip(self.detector.detect(pixels), pictures, strict=True)]
+        second = self._second_look(pixels, found)
         per_item = (time.perf_counter() - started) / max(1, len(subjects))
+        opts = self.options
         out = []
-        for subject, picture, array, boxes in zip(subjects, pictures, pixels, found, strict=True):
+        for subject, picture, array, boxes, again in zip(subjects, pictures, pixels, found, second, strict=True):
             subject.facts.timings["faces.detect"] = per_item
-            out.append(self._findings(subject, picture, array, self._kept(boxes, picture.size)))
+            kept = confirmed(boxes, again, opts.min_score, opts.candidate_score, opts.confirm_score)
+            out.append(self._findings(subject, picture, array, kept))
         return out
 
-    def _kept(self, boxes: list[FaceBox], size: tuple[int, int]) -> list[FaceBox]:
-        """Faces at or above the score and size limits (smaller ones are bystanders too small to identify)."""
+    def _sized(self, boxes: list[FaceBox], size: tuple[int, int]) -> list[FaceBox]:
+        """Boxes at or above the size limit (smaller ones are bystanders too small to identify)."""
         short = min(size)
+        return [b for b in boxes if max(b.w, b.h) >= self.options.min_size * short]
+
+    def _second_look(self, pixels: list[np.ndarray], found: list[list[FaceBox]]) -> list[list[FaceBox] | None]:
+        """The mirrored pictures searched again, only for pictures with a doubtful candidate (None otherwise)."""
         opts = self.options
-        return [b for b in boxes if b.score >= opts.min_score and max(b.w, b.h) >= opts.min_size * short]
+        doubtful = [i for i, boxes in enumerate(found) if candidates(boxes, opts.min_score, opts.candidate_score)]
+        out: list[list[FaceBox] | None] = [None] * len(found)
+        if doubtful:
+            flipped = [np.ascontiguousarray(pixels[i][:, ::-1]) for i in doubtful]
+            for i, boxes in zip(doubtful, self.detector.detect(flipped), strict=True):
+                out[i] = mirrored(boxes, int(pixels[i].shape[1]))
+        return out
 
     def _findings(self, subject: Subject, picture: Image.Image, array: np.ndarray,
                   faces: list[FaceBox]) -> list[Finding]:

@@ -10,7 +10,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError
 
-KNOWN_KEYS = {"min_score", "min_size", "consented", "match_distance", "badges"}
+KNOWN_KEYS = {"min_score", "candidate_score", "confirm_score", "min_size", "consented", "match_distance", "badges"}
 CONSENT_FOLDER = "consented"  # <refs>/consented/<name>/*.jpg
 
 
@@ -18,7 +18,11 @@ CONSENT_FOLDER = "consented"  # <refs>/consented/<name>/*.jpg
 class FaceOptions:
     """When a face counts. Defaults chosen on the dev corpus (benchmarks/bench_faces.py, docs/people.md)."""
 
-    min_score: float = 0.80  # detector score (0..1); below it a face is not reported
+    min_score: float = 0.80  # detector score (0..1) at which a face is reported without a second look
+    # a candidate from candidate_score up to min_score is reported only when the detector finds it again
+    # in the mirrored picture at >= confirm_score (scanner/faces/confirm.py); candidate_score = min_score: off
+    candidate_score: float = 0.60
+    confirm_score: float = 0.70
     # a face whose longer side is smaller than this fraction of the picture's shorter side is a
     # bystander too small to identify and is not reported (posed or not: size is the only test)
     min_size: float = 0.02
@@ -70,8 +74,14 @@ def parse_options(settings: Settings) -> FaceOptions:
     badges = table.get("badges", True)
     if not isinstance(badges, bool):
         raise ConfigError(f"[faces] badges: expected true or false, got {badges!r}")
+    min_score = _float(table, "min_score", 0.80, 0.0, 1.0)
+    candidate_score = _float(table, "candidate_score", min(0.60, min_score), 0.0, 1.0)
+    if candidate_score > min_score:
+        raise ConfigError(f"[faces] candidate_score: {candidate_score} is above min_score {min_score}")
     return FaceOptions(
-        min_score=_float(table, "min_score", 0.80, 0.0, 1.0),
+        min_score=min_score,
+        candidate_score=candidate_score,
+        confirm_score=_float(table, "confirm_score", 0.70, 0.0, 1.0),
         min_size=_float(table, "min_size", 0.02, 0.0, 1.0),
         consented=_consent_folder(settings, table),
         match_distance=_float(table, "match_distance", 0.45, 0.0, 2.0),
