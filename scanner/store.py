@@ -20,7 +20,7 @@ from typing import Any
 from .audit import AuditStore, policy_hash
 from .config import Settings
 from .errors import ItemError
-from .model import Decision, ErrorRecord, FileReport, Finding, Reason, Region, Severity, Verdict
+from .model import Decision, ErrorRecord, FileReport, Finding, Reason, Region, Severity, SkippedCheck, Verdict
 from .sources import display_path, open_regular
 
 HASH_BLOCK = 1 << 20
@@ -101,7 +101,7 @@ class ResultStore:
 def report_from_dict(body: dict[str, Any]) -> FileReport:
     """A FileReport again from its to_dict() (the store keeps the JSON), for the reporters."""
     verdict = Verdict(Decision.parse(body["decision"]), tuple(
-        Reason(r["rule_id"], Decision.parse(r["decision"]), r["message"], r.get("location", ""))
+        Reason(r["rule_id"], Decision.parse(r["decision"]), r["message"], r.get("location", ""), r.get("fix", ""))
         for r in body.get("reasons", ())))
     return FileReport(
         path=body["path"], sha256=body.get("sha256"), kind=body.get("kind"), size=body.get("size"),
@@ -109,6 +109,7 @@ def report_from_dict(body: dict[str, Any]) -> FileReport:
         errors=tuple(ErrorRecord(e["code"], e["message"], e["stage"], e.get("location", ""))
                      for e in body.get("errors", ())),
         timings=dict(body.get("timings", {})), location=body.get("location", ""),
+        checks_skipped=tuple(SkippedCheck(c["check"], c["reason"]) for c in body.get("checks_skipped", ())),
         parts=tuple(report_from_dict({"path": body["path"], **p}) for p in body.get("parts", ())))
 
 
