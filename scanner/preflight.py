@@ -79,7 +79,7 @@ def check_ocr_languages(lang: str) -> None:
 def check_gallery(refs: Path, needs_negatives: bool = True) -> None:
     """Enough reference photos to calibrate: counted by folder, without reading the photos. The head method
     (`needs_negatives`) also needs photos of something else: allowed ones, or a second label."""
-    from .visual.store import IMAGE_SUFFIXES
+    from .visual.store import IMAGE_SUFFIXES, holds_places
 
     def photos(folder: Path) -> int:
         return sum(1 for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
@@ -87,8 +87,8 @@ def check_gallery(refs: Path, needs_negatives: bool = True) -> None:
 
     counts: Counter[str] = Counter()
     restricted = refs / "restricted"
-    if not restricted.exists() and (refs / "consented").is_dir():
-        return  # only a consent list (the faces detector's): no places to calibrate, said in checks_skipped
+    if not holds_places(refs):
+        return  # no places to calibrate, said in checks_skipped
     if restricted.is_dir():
         for label in sorted(p for p in restricted.iterdir() if p.is_dir()):
             counts[label.name] = photos(label)

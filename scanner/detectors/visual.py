@@ -20,7 +20,7 @@ from ..visual.cues import cues_for, image_stats
 from ..visual.gallery import Gallery
 from ..visual.options import VisualOptions, parse_options
 from ..visual.phash import KnownImages
-from ..visual.store import DECODE_SIDE
+from ..visual.store import DECODE_SIDE, holds_places
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -74,7 +74,7 @@ class VisualDetector:
         A references folder that holds only a consent list (refs/consented/, the faces detector's) has no
         places to match: no gallery, rather than an error on every file."""
         refs = self.options.refs
-        if refs is None or (not (refs / "restricted").exists() and (refs / "consented").is_dir()):
+        if refs is None or not holds_places(refs):
             return None
         gallery: Gallery = self._engines.get(
             "visual.gallery", lambda s: Gallery.load(self.options, self.embedder, s.cache_path))

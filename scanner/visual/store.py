@@ -42,6 +42,12 @@ class Reference:
     sha256: str
 
 
+def holds_places(refs: Path) -> bool:
+    """Whether a references folder is meant to name places: a folder that holds only a consent list
+    (refs/consented/, the faces detector's) has none to match or calibrate, which is not an error."""
+    return (refs / "restricted").exists() or not (refs / "consented").is_dir()
+
+
 def scan_references(root: Path) -> list[Reference]:
     """Every image under root/restricted/<label>/ and root/allowed/<label>/ (sorted, hashed)."""
     if not root.is_dir():
