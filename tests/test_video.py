@@ -11,7 +11,7 @@ import pytest
 
 from fixtures import video_fixtures
 from fixtures.metadata_fixtures import AMSTERDAM
-from scanner import Decision, Settings, scan
+from scanner import Decision, Settings, scan, scan_bytes
 from scanner.containers import video as video_expander
 from scanner.errors import CorruptItem
 from scanner.formats import sniff
@@ -81,8 +81,10 @@ def test_truncated_video_keeps_gps_and_is_reviewed(vids: dict[str, Path]) -> Non
 
 
 def test_without_pyav_frames_are_not_checked(vids: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "av", None)  # `import av` raises ImportError
-    report = scan([vids["clean.m4v"]], Settings(jobs=1)).files[0]
+    # `import av` raises ImportError. In this process: a spawned worker (the pool spawns once torch is
+    # loaded, which depends on test order) would import the real PyAV afresh.
+    monkeypatch.setitem(sys.modules, "av", None)
+    report = scan_bytes(vids["clean.m4v"].read_bytes(), "clean.m4v", Settings(jobs=1))
     assert report.decision == Decision.REVIEW
     assert any("frames not checked" in e.message for e in report.errors)
 
