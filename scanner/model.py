@@ -123,6 +123,7 @@ class Item:
     kind: str
     location: str = ""  # where inside `source`: "" for the file itself, else e.g. ppt/media/image7.png
     depth: int = 0  # container levels above it
+    generated: bool = False  # pixels the scanner encoded (a video frame, a rendered page): no metadata of its own
 
     @property
     def size(self) -> int:

@@ -167,3 +167,24 @@ def test_portrait_video_frames_are_upright(vids: dict[str, Path]) -> None:
     red, green, _blue = image.getpixel((10, 10))  # type: ignore[misc]
     assert red > 200 and green < 60  # the mark is at the top left
     assert image.getpixel((image.size[0] - 10, 10)) == (255, 255, 255)
+
+
+@pytest.mark.skipif(not _exiftool.available(), reason="exiftool not installed")
+def test_frames_the_scanner_encoded_are_not_read_for_metadata(vids: dict[str, Path],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second reader sees the video itself, never the PNG frames the expander made (no metadata of theirs)."""
+    from scanner.engines.exiftool import ExifToolReader
+
+    seen: list[bytes] = []
+    real = ExifToolReader.gps
+
+    def counting(self: ExifToolReader, data: bytes) -> list[object]:
+        seen.append(data[:8])
+        return list(real(self, data))
+
+    monkeypatch.setattr(ExifToolReader, "gps", counting)
+    data = vids["phone_xyz.mp4"].read_bytes()
+    report = scan_bytes(data, "phone_xyz.mp4", Settings(detectors=("metadata", "text"), jobs=1, exiftool="on"))
+    assert any(p.location.startswith("frame@") for p in report.walk())  # frames were made and read (OCR)
+    assert seen == [data[:8]]
+    assert any(f.rule_id == "metadata.gps" for f in report.findings)

@@ -79,12 +79,13 @@ class Budget:
             raise ItemTooLarge(f"members expand past {lim.max_total_bytes / 1e6:.0f} MB in one file")
 
 
-def child(parent: Item, name: str, data: bytes, kind: str | None = None) -> Item:
+def child(parent: Item, name: str, data: bytes, kind: str | None = None, *, generated: bool = False) -> Item:
     """A member of `parent` named `name` (a display name built by the expander: never a file-system path);
-    its kind sniffed from its bytes unless the expander made it (its text, its fields)."""
+    its kind sniffed from its bytes unless the expander made it (its text, its fields). `generated`: the
+    expander encoded these pixels itself (a frame, a page render), so they carry no metadata worth reading."""
     location = f"{parent.location}{LOCATION_SEP}{name}" if parent.location else name
     return Item(source=parent.source, data=data, sha256=hashlib.sha256(data).hexdigest(),
-                kind=kind or sniff(data), location=location, depth=parent.depth + 1)
+                kind=kind or sniff(data), location=location, depth=parent.depth + 1, generated=generated)
 
 
 def text_item(parent: Item, name: str, texts: Iterable[str]) -> Item | None:

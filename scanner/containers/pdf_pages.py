@@ -124,7 +124,7 @@ class PageReader:
         except (pdfium.PdfiumError, OSError, ValueError) as exc:
             yield error(CorruptItem(f"page {n} could not be rendered ({type(exc).__name__})"), "expand", name)
             return
-        yield child(self.parent, name, data)
+        yield child(self.parent, name, data, generated=True)
 
 
 def _is_one_picture(page: Any, drawn: int, images: int) -> bool:

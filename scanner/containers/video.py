@@ -99,7 +99,7 @@ class VideoExpander:
             data = _png(image)
             budget.admit(len(data), None, f"frame@{t:.1f}s")
             got += 1
-            yield child(item, f"frame@{t:.1f}s", data, "image/png")
+            yield child(item, f"frame@{t:.1f}s", data, "image/png", generated=True)
         if duration is None and got:
             yield error(UnsupportedItem("video length unknown: only its first frame was checked"),
                         "expand", item.location)

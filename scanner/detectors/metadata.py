@@ -57,6 +57,8 @@ class MetadataDetector:
 
     def accepts(self, subject: Subject) -> bool:
         """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
+        if subject.item.generated:  # a frame or page the scanner rendered: its metadata is ours (and ExifTool costs)
+            return False
         kind = subject.item.kind
         return kind.startswith("image/") or kind in (FIELDS_KIND, XMP_KIND) or kind in VIDEO_KINDS
 
