@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -16,8 +17,8 @@ LINE_MAX_CHARS = 500
 
 @click.command("fix")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=str))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, exists=True, path_type=str),
-              help="Write the safe copies into this folder (default: next to each file).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Write the safe copies into this folder, made if missing (default: next to each file).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file of the safe copy's name (never an input).")
 @click.option("--format", "fmt", type=click.Choice(["console", "json"]), default="console", show_default=True,
               help="console lines, or one JSON document with every change and the re-scan's report.")
@@ -47,6 +48,11 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     settings = build_settings(policy_file, overrides)
     for line in policy_notice(settings):
         click.echo(line, err=True)
+    if out_dir is not None:
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot make the folder: {exc.strerror}", param_hint="--out") from None
     results = list(fix_paths(list(paths), settings, out_dir, force))
     if not results:
         raise click.UsageError("no files found under the given paths")

@@ -269,3 +269,13 @@ def test_a_document_inside_an_archive_is_rewritten_too(tmp_path: Path, quick: Pa
     assert "reports/q3.docx!word/media/image1.jpeg" in {c["location"] for c in row["changes"]}
     # the tracked changes and comments are content: kept, and the re-scan says so (a person decides)
     assert code == 1 and any("comments" in line for line in row["needs_human"])
+
+
+def test_out_folder_is_made_when_missing(tmp_path: Path, fx: dict[str, Path], quick: Path) -> None:
+    out_dir = tmp_path / "safe" / "copies"
+    code, out = run_fix("--policy", str(quick), "--out", str(out_dir), "--format", "json", str(fx["gps_dirty.jpg"]))
+    assert code == 0 and json.loads(out)["files"][0]["safe_copy"] == str(out_dir / "gps_dirty.safe.jpg")
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")
+    code, _ = run_fix("--policy", str(quick), "--out", str(blocked / "sub"), str(fx["gps_dirty.jpg"]))
+    assert code == 2  # a usage error, said before any file is read
