@@ -35,7 +35,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_upload_mb: float | None,
           webhook_secret_file: str | None, webhook_attempts: int, webhook_backoff: float, max_batch: int,
           max_wait_ms: float, policy_file: str | None, **overrides: Any) -> None:
-    """Serve POST /v1/scan and /v1/jobs (approve/review/block over HTTP), /healthz, /metrics and /docs.
+    """Serve POST /v1/scan, /v1/fix (a safe copy), /v1/jobs (approve/review/block over HTTP), /healthz, /metrics.
 
     The workers load their models at start; /healthz answers 503 "starting" until they have."""
     from .audit import Recorder

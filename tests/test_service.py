@@ -182,6 +182,43 @@ def test_card_photo_block_without_digits(server: Server, text_fx: dict[str, Path
     assert digits not in r.text and text_fixtures.CARD_PAN not in r.text and digits[:12] not in r.text
 
 
+def test_fix_answers_with_a_safe_copy_scanned_again(server: Server, fx: dict[str, Path]) -> None:
+    hostile = 'trip "to"\r\nX-Evil: 1 ../HQ.jpg'
+    with server.client() as c:
+        r = _post(c, fx["gps_dirty.jpg"], name=hostile, route="/v1/fix")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-leakscan-original-decision"] == "review"
+    assert r.headers["x-leakscan-decision"] == "approve" and int(r.headers["x-leakscan-changes"]) >= 1
+    assert r.headers["content-type"] == "image/jpeg" and "x-evil" not in r.headers
+    disposition = r.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="') and ".safe.jpg" in disposition and "\r" not in disposition
+    assert r.content.startswith(b"\xff\xd8") and r.content != fx["gps_dirty.jpg"].read_bytes()
+    with server.client() as c:  # the copy, scanned on its own, is what the header said
+        again = _post(c, fx["gps_dirty.jpg"], route="/v1/scan")
+        assert again.json()["decision"] == "review"
+        files = {"file": ("copy.jpg", r.content, "image/jpeg")}
+        assert c.post("/v1/scan", files=files).json()["decision"] == "approve"
+
+
+def test_fix_covers_a_card_number_and_never_echoes_it(server: Server, text_fx: dict[str, Path]) -> None:
+    with server.client() as c:
+        r = _post(c, text_fx["card_pan_photo"], name="card.png", route="/v1/fix")
+    assert r.status_code == 200 and r.headers["x-leakscan-original-decision"] == "block"
+    assert r.headers["x-leakscan-decision"] != "block"
+    digits = text_fixtures.CARD_PAN.replace(" ", "")
+    assert digits.encode() not in r.content and digits not in str(r.headers)
+
+
+def test_fix_without_a_copy_is_422_review(server: Server, tmp_path: Path) -> None:
+    odd = tmp_path / "notes.bin"
+    odd.write_bytes(b"\x00\x01 not a format anyone reads " * 10)
+    with server.client() as c:
+        r = _post(c, odd, route="/v1/fix")
+    assert r.status_code == 422
+    body = r.json()
+    assert body["decision"] == "review" and body["problem"].startswith("no safe copy")
+
+
 def test_repost_answers_from_cache(server: Server, fx: dict[str, Path]) -> None:
     with server.client() as c:
         first = _post(c, fx["gps_southwest.jpg"], name="a.jpg")

@@ -134,3 +134,26 @@ def test_docs_render_offline_under_the_csp(open_server: RunningServer) -> None:
     assert title.startswith("leakscan")
     assert "/v1/scan" in " ".join(paths)
     assert tab.csp_errors == [] and tab.page_errors == [] and tab.outside_requests == []
+
+
+def test_safe_copy_offered_for_a_file_not_approved(open_server: RunningServer, uploads: dict[str, Path]) -> None:
+    """Review -> "Make a safe copy" -> POST /v1/fix -> a download of the copy, with the copy's own verdict."""
+    with chromium_page() as tab:
+        page = tab.page
+        page.goto(open_server.url + "/")
+        page.set_input_files("#files", [str(uploads[HOSTILE]), str(uploads["holiday.jpg"])])
+        rows = _results(page, 2)
+        buttons = page.eval_on_selector_all("li.result", "(items) => items.map((li) => !!li.querySelector('.fix'))")
+        page.click("li.result[data-decision='review'] button.fix")
+        page.wait_for_selector("a.download", timeout=WAIT_MS)
+        status = page.text_content(".fix-status")
+        with page.expect_download() as download:
+            page.click("a.download")
+        copy = Path(download.value.path()).read_bytes()
+        suggested = download.value.suggested_filename
+    assert rows[HOSTILE]["decision"] == "review" and rows["holiday.jpg"]["decision"] == "approve"
+    assert sorted(buttons) == [False, True]  # offered only where the file is not approved
+    assert status == "safe copy: approve"
+    assert suggested.endswith(".safe.jpg")
+    assert copy.startswith(b"\xff\xd8") and copy != uploads[HOSTILE].read_bytes()
+    assert tab.csp_errors == [] and tab.page_errors == [] and tab.dialogs == [] and tab.outside_requests == []

@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from .auth import authorized
 from .batcher import BatchOptions
 from .docs import mount_docs
+from .fixing import fix_upload
 from .jobs import Jobs, WebhookConfig
 from .metrics import Metrics
 from .page import mount_page
@@ -72,6 +73,7 @@ def create_app(settings: Settings, tokens: Sequence[str] = (), no_auth: bool = F
     app.get("/healthz")(_healthz)
     app.get("/metrics", dependencies=guarded)(_metrics)
     app.post("/v1/scan", dependencies=guarded)(_scan)
+    app.post("/v1/fix", dependencies=guarded)(_fix)
     app.post("/v1/jobs", dependencies=guarded, status_code=202)(_submit)
     app.get("/v1/jobs/{job_id}", dependencies=guarded)(_job)
     mount_page(app)
@@ -126,6 +128,23 @@ async def _scan(request: Request) -> Response:
     if answer.cached:
         metrics.cache_hits.inc()
     return JSONResponse(answer.report, headers={CACHE_HEADER: "hit" if answer.cached else "miss"})
+
+
+async def _fix(request: Request) -> Response:
+    """A safe copy of one upload (`file`): 200 and the copy's bytes, its re-scan decision in the
+    X-Leakscan-Decision header (the original's in X-Leakscan-Original-Decision); 422 `review` when no copy
+    can be made."""
+    upload = await _receive(request)
+    if isinstance(upload, JSONResponse):
+        return upload
+    try:
+        answer = await fix_upload(request.app.state.scans, upload)
+    finally:
+        upload.remove()
+    request.state.decision = answer.decision
+    if answer.data is None:
+        return JSONResponse(answer.problem_body(), 422)
+    return Response(answer.data, media_type=answer.media_type, headers=answer.headers())
 
 
 async def _submit(request: Request) -> Response:

@@ -1,4 +1,5 @@
-// leakscan employee page: drop files, POST each to /v1/scan, show the verdict, reasons and evidence boxes.
+// leakscan employee page: drop files, POST each to /v1/scan, show the verdict, reasons and evidence boxes;
+// for a file that is not approved, offer a safe copy (POST /v1/fix) as a download with the copy's own verdict.
 // Everything from the server or the file name is untrusted: text goes in with textContent, never parsed as HTML.
 "use strict";
 
@@ -49,6 +50,51 @@ function showReport(item, file, report) {
   for (const r of report.reasons || []) reasons.append(el("li", "", r.message));
   for (const e of report.errors || []) reasons.append(el("li", "", e.message));
   drawThumb(file, report, item.querySelector("canvas"));
+  if (decision !== "approve" && !item.querySelector(".fix")) {
+    const button = el("button", "fix", "Make a safe copy");
+    button.type = "button";
+    button.addEventListener("click", () => fixFile(item, file, button));
+    item.append(button);
+  }
+}
+
+function authHeaders() {
+  const token = document.getElementById("token").value.trim();
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+async function fixFile(item, file, button) {
+  button.disabled = true;
+  const status = el("span", "fix-status", "making a safe copy…");
+  button.after(status);
+  const body = new FormData();
+  body.append("file", file, file.name);
+  try {
+    const response = await fetch("/v1/fix", { method: "POST", body, headers: authHeaders(), credentials: "omit" });
+    if (!response.ok) {
+      const answer = response.status === 422 ? await response.json() : null;
+      status.textContent = answer && typeof answer.problem === "string" ? answer.problem :
+        "no safe copy (" + response.status + ")";
+      return;
+    }
+    const verdict = response.headers.get("X-Leakscan-Decision");
+    const copy = ["approve", "review", "block"].includes(verdict) ? verdict : "review";
+    const link = el("a", "download", "Download the safe copy");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = safeName(file.name, response.headers.get("Content-Type") || "");
+    status.textContent = "safe copy: " + copy + (copy === "approve" ? "" : " (still needs a person)");
+    status.dataset.decision = copy;
+    status.after(link);
+  } catch (err) {
+    status.textContent = "the service did not answer";
+  }
+}
+
+function safeName(name, type) {
+  const stem = name.replace(/\.[^.]*$/, "") || "upload";
+  const ext = type.startsWith("image/jpeg") ? "jpg" : type.startsWith("image/png") ? "png" :
+    (name.match(/\.([A-Za-z0-9]{1,5})$/) || [null, "bin"])[1];
+  return stem + ".safe." + ext;
 }
 
 async function scanFile(file) {
@@ -59,10 +105,8 @@ async function scanFile(file) {
   document.getElementById("results").prepend(item);
   const body = new FormData();
   body.append("file", file, file.name);
-  const token = document.getElementById("token").value.trim();
-  const headers = token ? { Authorization: "Bearer " + token } : {};
   try {
-    const response = await fetch("/v1/scan", { method: "POST", body, headers, credentials: "omit" });
+    const response = await fetch("/v1/scan", { method: "POST", body, headers: authHeaders(), credentials: "omit" });
     if (!response.ok) {
       const text = response.status === 401 ? "token missing or wrong" :
         response.status === 413 ? "file too large" : "not checked (" + response.status + ")";
