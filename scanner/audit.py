@@ -23,7 +23,7 @@ from typing import Any
 from . import __version__
 from .config import Settings
 
-SOURCES = ("cli", "watch", "serve")
+SOURCES = ("cli", "watch", "serve", "fix")
 BUSY_TIMEOUT_MS = 10_000
 HISTORY_LIMIT = 100
 # settings that change how fast or where a scan runs, never what it decides

@@ -42,6 +42,7 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     limit_threads()
     from . import __version__
     from .actions.safecopy import fix_paths
+    from .audit import Recorder
     from .model import SCHEMA_VERSION
     from .reporters.json import dumps
 
@@ -56,6 +57,11 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     results = list(fix_paths(list(paths), settings, out_dir, force))
     if not results:
         raise click.UsageError("no files found under the given paths")
+    recorder = Recorder(settings, "fix", warn=lambda line: click.echo(line, err=True))
+    for r in results:  # the original's decision and the copy's, each under its own name
+        recorder.record(r.before.to_dict(), name=r.path)
+        if r.after is not None and r.safe_path is not None:
+            recorder.record(r.after.to_dict(), name=r.safe_path)
     if fmt == "json":
         doc = {"schema_version": SCHEMA_VERSION, "scanner_version": __version__, "settings": settings.to_dict(),
                "files": [r.to_dict() for r in results],

@@ -279,3 +279,19 @@ def test_out_folder_is_made_when_missing(tmp_path: Path, fx: dict[str, Path], qu
     blocked.write_bytes(b"")
     code, _ = run_fix("--policy", str(quick), "--out", str(blocked / "sub"), str(fx["gps_dirty.jpg"]))
     assert code == 2  # a usage error, said before any file is read
+
+
+def test_fix_writes_both_decisions_to_the_audit_trail(tmp_path: Path, fx: dict[str, Path], quick: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.audit import AuditStore
+
+    db = tmp_path / "audit.sqlite"
+    monkeypatch.setenv("LEAKSCAN_AUDIT_DB", str(db))
+    photo = tmp_path / "trip.jpg"
+    shutil.copy(fx["gps_dirty.jpg"], photo)
+    code, _ = run_fix("--policy", str(quick), str(photo))
+    rows = {Path(r["name"]).name: r for r in AuditStore(db).history()}
+    assert code == 0 and set(rows) == {"trip.jpg", "trip.safe.jpg"}
+    assert rows["trip.jpg"]["decision"] == "review" and rows["trip.safe.jpg"]["decision"] == "approve"
+    assert {r["source"] for r in rows.values()} == {"fix"}
+    assert rows["trip.jpg"]["sha256"] == sha(photo)
