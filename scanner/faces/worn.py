@@ -26,6 +26,7 @@ ACROSS = 1.0  # ... and at most this many face widths left or right of the face'
 AREA = (0.1, 0.6)  # card area / face area (a worn ID-1 card is about a quarter of the face box)
 ASPECT = (1.0, 2.3)  # longer side / shorter side of the card's minimum-area rectangle
 FILL = 0.72  # the bright blob fills at least this much of its rectangle (a card, not a fold of cloth)
+HOLE = 0.45  # holes up to this many face areas are filled (a card's pale middle, not the V between lanyard straps)
 CLUSTERS = 4  # k-means colours in the window below the face
 CLOTH_SHARE = 0.2  # a colour covering this share of the window is clothing (or the wall behind)
 FAR = 28.0  # Lab distance from every clothing colour at which a pixel is "something else"
@@ -62,26 +63,35 @@ def worn_cards(rgb: np.ndarray, face: FaceBox) -> list[WornCard]:
     lab = cv2.cvtColor(window, cv2.COLOR_RGB2LAB).astype(np.float32)
     cloth = _cloth(lab)
     far = np.min(np.stack([np.linalg.norm(lab - c, axis=2) for c in cloth]), axis=0) > FAR
-    mask = far.astype(np.uint8)
-    k = max(2, round(OPEN * face.w))
-    mask = _holes_filled(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    closed = cv2.morphologyEx(far.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    opening = np.ones((max(2, round(OPEN * face.w)),) * 2, np.uint8)
     white = window.astype(np.int16).min(axis=2)
     spread = window.astype(np.int16).max(axis=2) - white
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     size = (width, height)
-    cards = (_card(ct, far, white, spread, face, (x0, y0), size, cx, bottom) for ct in contours)
-    found = [c for c in cards if c is not None]
+    found: list[WornCard] = []
+    # a card unlike the clothes is solid as it is; a pale card on a pale shirt only has its print and
+    # frame unlike the shirt, so its middle is a hole to fill (which may also close the V between straps)
+    for mask in (closed, _holes_filled(closed, HOLE * face.w * face.h)):
+        contours, _ = cv2.findContours(cv2.morphologyEx(mask, cv2.MORPH_OPEN, opening), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            card = _card(contour, far, white, spread, face, (x0, y0), size, cx, bottom)
+            if card is not None and not any(_overlap(card, other) for other in found):
+                found.append(card)
     return sorted(found, key=lambda c: -c.score)
 
 
-def _holes_filled(mask: np.ndarray) -> np.ndarray:
-    """The mask with every enclosed hole filled (a card's pale middle inside its printed frame)."""
+def _holes_filled(mask: np.ndarray, largest: float) -> np.ndarray:
+    """The mask with its enclosed holes up to `largest` pixels filled (a card's pale middle inside its print)."""
     import cv2
 
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out = np.zeros_like(mask)
-    cv2.drawContours(out, contours, -1, 1, thickness=-1)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), connectivity=4)
+    h, w = mask.shape
+    out = mask.copy()
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area <= largest and x > 0 and y > 0 and x + bw < w and y + bh < h:
+            out[labels == i] = 1
     return out
 
 
@@ -143,3 +153,12 @@ def _within(corners: np.ndarray, origin: tuple[int, int], size: tuple[int, int])
     """All four corners at least two pixels inside the picture."""
     xs, ys = corners[:, 0] + origin[0], corners[:, 1] + origin[1]
     return bool(xs.min() >= 2 and ys.min() >= 2 and xs.max() <= size[0] - 3 and ys.max() <= size[1] - 3)
+
+
+def _overlap(a: WornCard, b: WornCard) -> bool:
+    """Two finds of one card: their boxes overlap by more than half of the smaller."""
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy > 0.5 * min(aw * ah, bw * bh)
