@@ -52,3 +52,14 @@ def test_a_card_beside_the_person_or_cut_by_the_edge_is_not_worn() -> None:
 def test_a_card_much_smaller_than_the_face_is_not_a_badge() -> None:
     far = FaceBox(150, 20, 300, 170, 0.95)  # a face so large that the card is under a tenth of it
     assert worn_cards(_shirt((280, 330)), far) == []
+
+
+@pytest.mark.parametrize("tilt", [0.0, 10.0, -25.0, 40.0])
+def test_a_tilted_card_is_read_level_and_the_right_way_up(tilt: float) -> None:
+    from scanner.faces.badge import upright
+
+    (card, *_) = worn_cards(_shirt((280, 330), tilt=tilt), FACE)
+    level = np.asarray(upright(Image.fromarray(_shirt((280, 330), tilt=tilt)), card.corners))
+    assert level.shape[0] > level.shape[1]  # portrait stays portrait
+    top = level[: level.shape[0] // 8].reshape(-1, 3).mean(axis=0)
+    assert top[2] > top[1] + 40  # the purple header is on top, not at a side

@@ -115,9 +115,11 @@ def upright(picture: Image.Image, corners: tuple[tuple[float, float], ...]) -> I
     import cv2
     from PIL import Image as PILImage
 
-    (cx, cy), (w, h), angle = cv2.minAreaRect(np.asarray(corners, np.float32))
-    if angle > 45:
-        angle, w, h = angle - 90, h, w
+    points = np.asarray(corners, np.float32)
+    (cx, cy), sides, angle = cv2.minAreaRect(points)
+    angle = (angle + 45) % 90 - 45  # the smallest turn that levels the card
+    tall = np.ptp(points[:, 1]) > np.ptp(points[:, 0])  # a card turned less than 45 degrees keeps its form
+    w, h = sorted(sides, reverse=not tall)
     scale = min(MAX_ENLARGE, READ_SIDE / max(w, h, 1.0))
     out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
