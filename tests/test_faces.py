@@ -21,6 +21,7 @@ from scanner.errors import ConfigError, EngineUnavailable
 from scanner.model import Decision, FileReport, Region, Severity
 
 COLLINS_FACE = Region(178, 63, 89, 112)  # where her face is in the astronaut portrait (512 x 512)
+WORN_CARD = Region(285, 540, 93, 127)  # where faces_fixtures.worn_badge pastes the tilted card (640 x 860)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,31 @@ def test_a_consented_face_on_a_badge_is_still_a_badge(run: Callable[..., FileRep
     report = run("badge_card.png", consent=True)
     assert "faces.badge" in _rules(report) and "faces.consented" in _rules(report)
     assert report.decision == Decision.REVIEW
+
+
+def test_a_worn_id_card_below_a_face_is_a_badge_finding(run: Callable[..., FileReport]) -> None:
+    """A tilted card on a lanyard, a third of the face's size: found by shape and print, then read."""
+    report = run("badge_worn.jpg")
+    (badge,) = [f for f in report.findings if f.rule_id == "faces.badge"]
+    assert report.decision == Decision.REVIEW and badge.severity == Severity.MEDIUM
+    face = next(f.region for f in report.findings if f.rule_id == "faces.person")
+    assert badge.region is not None and face is not None
+    assert _centre_inside(badge.region, WORN_CARD) and badge.region.w < 2 * WORN_CARD.w  # the card, not the person
+    assert badge.region.y > face.y + face.h  # below the face
+    assert badge.evidence == {"name": True, "id_number": True, "worn": True, "badge_word": True}
+    shown = str(badge.to_dict()) + badge.message
+    assert "Vries" not in shown and "204518" not in shown  # never what was read
+
+
+@pytest.mark.parametrize("name", ["badge_none_shirt.jpg", "badge_none_blank.jpg"])
+def test_a_white_collar_or_a_blank_card_is_not_a_badge(run: Callable[..., FileReport], name: str) -> None:
+    report = run(name)
+    assert _rules(report) == ["faces.person"] and not report.errors
+
+
+def test_a_consented_person_wearing_a_badge_is_review(run: Callable[..., FileReport]) -> None:
+    report = run("badge_worn.jpg", consent=True)
+    assert _rules(report) == ["faces.badge", "faces.consented"] and report.decision == Decision.REVIEW
 
 
 def test_faces_below_min_size_or_min_score_are_not_reported(run: Callable[..., FileReport]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.faces.badge import badge_text
+from scanner.faces.badge import CARD_WORD, badge_text
 
 
 @pytest.mark.parametrize("lines, name, number", [
@@ -24,3 +24,11 @@ from scanner.faces.badge import badge_text
 ])
 def test_badge_text(lines: list[str], name: bool, number: bool) -> None:
     assert badge_text(lines) == (name, number)
+
+
+@pytest.mark.parametrize("line, word", [
+    ("STAFF", True), ("Visitor", True), ("Mitarbeiterin", True), ("Medewerker", True), ("Student ID", True),
+    ("Employee", True), ("Besucher", True), ("STAFFORD", False), ("Idaho", False), ("Room 12", False),
+])
+def test_badge_words(line: str, word: bool) -> None:
+    assert bool(CARD_WORD.search(line)) is word

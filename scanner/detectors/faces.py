@@ -14,7 +14,7 @@ from ..engines.face_embed import FaceEmbedder, build_face_embedder
 from ..engines.faces import MAX_SIDE, FaceBox, FaceDetector, build_face_detector
 from ..engines.ocr import OcrEngine, build_ocr
 from ..errors import EngineError
-from ..faces.badge import BadgeHit, read_badge
+from ..faces.badge import BadgeHit, read_badge, read_worn
 from ..faces.confirm import candidates, confirmed, mirrored
 from ..faces.consent import ConsentGallery, ConsentMatch
 from ..faces.options import FaceOptions, parse_options
@@ -120,16 +120,20 @@ class FacesDetector:
         return matches
 
     def _badge(self, subject: Subject, picture: Image.Image, faces: list[FaceBox]) -> tuple[FaceBox, BadgeHit] | None:
-        """The first of the largest faces that sits on a card with a name or number (OCR errors are recorded)."""
+        """The first of the largest faces on a card with a name or number, else the first wearing a card.
+
+        OCR errors are recorded (review)."""
         if not self.options.badges or not self.settings.policy.enabled("faces.badge"):
             return None
         started = time.perf_counter()
         try:
             ocr: OcrEngine = self._engines.get("ocr", build_ocr)[0]
-            for face in sorted(faces, key=lambda b: -b.w * b.h)[:MAX_BADGE_FACES]:
-                hit = read_badge(picture, face, ocr)
-                if hit is not None:
-                    return face, hit
+            largest = sorted(faces, key=lambda b: -b.w * b.h)[:MAX_BADGE_FACES]
+            for read in (read_badge, read_worn):
+                for face in largest:
+                    hit = read(picture, face, ocr)
+                    if hit is not None:
+                        return face, hit
         except EngineError as exc:  # the faces stand; the badge check did not run: review (fail closed)
             subject.note_error(exc, "faces.badge")
         finally:
@@ -153,11 +157,19 @@ class FacesDetector:
                        _scaled(face, scale), evidence)
 
     def _badge_finding(self, face: FaceBox, hit: BadgeHit, scale: tuple[float, float]) -> Finding:
-        what = " and ".join(w for w, on in (("a name", hit.has_name), ("an ID number", hit.has_number)) if on)
+        read = (("a name", hit.has_name), ("an ID number", hit.has_number), ("a badge word", hit.has_word))
+        what = " and ".join(w for w, on in read if on)
         card = FaceBox(hit.card.x, hit.card.y, hit.card.w, hit.card.h, face.score)
-        return Finding("faces.badge", self.id, Severity.MEDIUM, min(0.9, face.score),
-                       f"An ID badge or name tag with a photo and {what} is visible.", "pixels",
-                       _scaled(card, scale), {"name": hit.has_name, "id_number": hit.has_number})
+        evidence: dict[str, str | int | float | bool | None] = {"name": hit.has_name, "id_number": hit.has_number}
+        if hit.worn:  # found by shape and print; what it says is a bonus (often too small to read)
+            evidence.update(worn=True, badge_word=hit.has_word)
+            message = f"A person wears an ID badge or card{f' with {what}' if what else ''}."
+            confidence = min(0.8 if what else 0.6, face.score)
+        else:
+            message = f"An ID badge or name tag with a photo and {what} is visible."
+            confidence = min(0.9, face.score)
+        return Finding("faces.badge", self.id, Severity.MEDIUM, confidence, message, "pixels",
+                       _scaled(card, scale), evidence)
 
 
 def _scaled(box: FaceBox, scale: tuple[float, float]) -> Region:

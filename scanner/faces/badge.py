@@ -1,9 +1,12 @@
-"""ID badges and name tags: a card-shaped region around a face that carries a name or an ID number.
+"""ID badges and name tags: a card around a face (a card photographed on its own) or below it (worn).
 
-Steps for one face: find a convex four-cornered outline (OpenCV contours) that holds the face and
-has a card's proportions; read the card with the OCR engine; a person-name line (two or three
-capitalised words) or an ID number (a label such as "ID"/"Employee No" followed by digits, or a
-run of five or more digits) makes it a badge. What was read is never returned, only which kind.
+A card photographed on its own: a convex four-cornered outline (OpenCV contours) that holds the face
+and has a card's proportions, read with the OCR engine; a person-name line (two or three capitalised
+words) or an ID number (a label such as "ID"/"Employee No" followed by digits, or a run of five or
+more digits) makes it a badge. A worn card (faces/worn.py: a small printed card below the face, on a
+lanyard or clip) is a badge by its shape and print alone; it is also deskewed, enlarged and read, and
+a name, an ID number or a badge word ("Staff", "Visitor", "Mitarbeiter" ...) is noted. What was read
+is never returned, only which kind.
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ CARD_ASPECT = (1.2, 2.1)  # longer side / shorter side of ID-1 cards (1.59) and 
 CARD_AREA = (5.0, 60.0)  # card area / face area (a passport photo around the face is smaller)
 SEARCH = 5.0  # the card is looked for within this many face widths/heights around the face (ID-1: ~5)
 READ_SIDE = 800  # the card is scaled so its longer side is about this before OCR
+MAX_ENLARGE = 8.0  # a worn card is enlarged at most this much (more only blurs what is not there)
 LABEL = re.compile(
     r"(?i)\b(?:id|no|nr|emp(?:loyee)?|staff|badge|personnel|pers|mitarbeiter|medewerker|matricule)\b"
     r"[\s.:#-]*(?:no\.?|nr\.?|number|#)?[\s.:#-]*[A-Z]{0,3}[- ]?\d{3,}"
+)
+CARD_WORD = re.compile(
+    r"(?i)\b(?:id|staff|student|employee|visitor|guest|contractor|badge|medewerker|mitarbeiter(?:in)?|"
+    r"besucher(?:in)?|bezoeker|gast|personnel|personal|employ[ée]|visiteur|[ée]tudiant|studierende[rn]?)\b"
 )
 LONG_NUMBER = re.compile(r"\b\d{5,}\b")
 NAME_WORD = r"[A-Z\u00C0-\u00DE](?:\.|[a-z'\u00DF-\u017F]+(?:-[A-Z][a-z'\u00DF-\u017F]+)?)"  # Anna-Lena, Müller, J.
@@ -41,6 +49,8 @@ class BadgeHit:
     card: Region  # in the pixels of the picture that was searched
     has_name: bool
     has_number: bool
+    has_word: bool = False  # a badge word such as "Staff", "Visitor", "Mitarbeiter" (worn cards are read for it)
+    worn: bool = False  # a small card below the face (found by shape and print), not a card around it
 
 
 def find_card(picture: Image.Image, face: FaceBox) -> Region | None:
@@ -83,6 +93,41 @@ def read_badge(picture: Image.Image, face: FaceBox, ocr: OcrEngine) -> BadgeHit 
         crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), PILImage.Resampling.LANCZOS)
     has_name, has_number = badge_text([w.text for w in ocr.read(crop).words])
     return BadgeHit(card, has_name, has_number) if has_name or has_number else None
+
+
+def read_worn(picture: Image.Image, face: FaceBox, ocr: OcrEngine) -> BadgeHit | None:
+    """A BadgeHit for the most card-like worn card below the face (its text read for the evidence)."""
+    from .worn import worn_cards
+
+    cards = worn_cards(np.asarray(picture), face)
+    if not cards:
+        return None
+    card = cards[0]
+    x, y, w, h = card.box
+    words = [w.text for w in ocr.read(upright(picture, card.corners)).words]
+    has_name, has_number = badge_text(words)
+    has_word = any(CARD_WORD.search(t) for t in words)
+    return BadgeHit(Region(x, y, w, h), has_name, has_number, has_word, worn=True)
+
+
+def upright(picture: Image.Image, corners: tuple[tuple[float, float], ...]) -> Image.Image:
+    """The tilted card cut out level (turned by less than 45 degrees) and enlarged for the OCR engine."""
+    import cv2
+    from PIL import Image as PILImage
+
+    points = np.asarray(corners, np.float32)
+    (cx, cy), sides, angle = cv2.minAreaRect(points)
+    angle = (angle + 45) % 90 - 45  # the smallest turn that levels the card
+    tall = np.ptp(points[:, 1]) > np.ptp(points[:, 0])  # a card turned less than 45 degrees keeps its form
+    w, h = sorted(sides, reverse=not tall)
+    scale = min(MAX_ENLARGE, READ_SIDE / max(w, h, 1.0))
+    out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    matrix[0, 2] += out_w / 2 - cx
+    matrix[1, 2] += out_h / 2 - cy
+    level = cv2.warpAffine(np.asarray(picture), matrix, (out_w, out_h), flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_REPLICATE)
+    return PILImage.fromarray(level)
 
 
 def badge_text(lines: list[str]) -> tuple[bool, bool]:
