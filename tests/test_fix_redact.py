@@ -225,3 +225,19 @@ def test_a_file_that_changed_after_its_scan_gets_no_copy(tmp_path: Path) -> None
     report = FileReport(str(photo), "0" * 64, "image/png", None, Verdict(Decision.REVIEW))
     with pytest.raises(Unfixable, match="changed"):
         make_copy(str(photo), report, Settings(), FixOptions())
+
+
+def test_a_worn_badge_is_covered_and_the_copy_shows_no_badge(tmp_path: Path) -> None:
+    """faces.badge: the card's box is filled solid in the copy, and the copy's own scan finds no badge."""
+    from fixtures.faces_fixtures import build
+    from scanner.cli import main
+
+    photo = build(tmp_path / "in")["badge_worn.jpg"]
+    (tmp_path / "out").mkdir()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["fix", "--format", "json", "-j", "1", "--out", str(tmp_path / "out"), str(photo)])
+    row = json.loads(out.getvalue())["files"][0]
+    assert "faces.badge" in {c["rule_id"] for c in row["changes"]}, row["changes"]
+    rescan_rules = {f["rule_id"] for p in _walk(row["rescan"]) for f in p["findings"]}
+    assert "faces.badge" not in rescan_rules and "faces.person" not in rescan_rules

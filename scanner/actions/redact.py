@@ -3,7 +3,8 @@
 Text is covered with an opaque fill, never blurred or pixelated (both can be reversed for text);
 scene findings (a receipt, a till screen, a whiteboard: SCENE_RULES) are not painted over.
 Faces (`faces.person`) are hidden by the style in the policy; consented faces (`faces.consented`)
-are left alone. Regions are in oriented-image pixels, as every detector reports them.
+are left alone. A worn ID card (`faces.badge`: its box is the card) is covered like text, name and photo.
+Regions are in oriented-image pixels, as every detector reports them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TEXT_PREFIX = "text."
 # most of it, and a fill would hand back a black picture as "approved"; a person decides
 SCENE_RULES = frozenset({"text.receipt", "text.pos_screen", "text.whiteboard"})
 FACE_RULE = "faces.person"
+BADGE_RULE = "faces.badge"
 TEXT_MARGIN = 0.25  # of the box height, around a text box (OCR boxes hug the glyphs; descenders stick out)
 TEXT_MARGIN_MIN_PX = 3
 FACE_MARGIN = 0.15  # of the box side, around a face (hair, ears)
@@ -86,7 +88,7 @@ def redact(image: Image.Image, findings: Iterable[Finding], options: FixOptions,
     for f in findings:
         if f.region is None:
             continue
-        if f.rule_id.startswith(TEXT_PREFIX) and f.rule_id not in SCENE_RULES:
+        if (f.rule_id.startswith(TEXT_PREFIX) and f.rule_id not in SCENE_RULES) or f.rule_id == BADGE_RULE:
             box, action = fill(image, f.region), "fill"
         elif f.rule_id == FACE_RULE:
             box, action = hide_face(image, f.region, options.faces), options.faces
