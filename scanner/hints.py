@@ -78,6 +78,8 @@ HINTS: dict[str, Hint] = {
     "visual.known_image": Hint("It is a copy of a known confidential picture.", "Do not share it."),
     "visual.screen": Hint("It shows a screen.", "Check that nothing readable on the screen is private."),
     "visual.whiteboard": Hint("It shows a whiteboard.", "Check that nothing written on it is private."),
+    "visual.card_terminal": Hint("It shows a card terminal, payment kiosk or cash machine.",
+                                 "Check that no card, PIN entry or amount is visible; crop it out if it is."),
     "visual.document": Hint("It shows a document.", "Check that nothing readable on it is private."),
     # --- faces (detector added separately) --------------------------------------------------
     "faces": Hint("The picture shows people.", f"Ask them first, or run {FIX_COMMAND} to blur their faces."),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..config import Settings
 from ..engines import EngineSet
 from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
-from ..errors import EngineError, ScannerError
+from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
@@ -28,6 +28,7 @@ from ..text.board import score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
 from ..text.notes import find_notes
 from ..text.rules import RULE_IDS
+from ..text.till import build_cyrillic, wants_cyrillic
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -150,6 +151,8 @@ class TextDetector:
                 if located and self._unreadable(result, located):
                     result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
+                if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
+                    hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
             for note in notes:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
@@ -181,6 +184,14 @@ class TextDetector:
         ]
         size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
         return find_hits(build_page(words, size), self.table, scenes)
+
+    def _cyrillic(self, work: Image.Image, scenes: frozenset[str]) -> list[Hit]:
+        """Amounts read without their labels: read once more with Tesseract ukr+rus (text/till.py), if installed."""
+        try:
+            engine: OcrEngine = self.engines.get("ocr.cyrillic", build_cyrillic)
+        except EngineUnavailable:
+            return []  # no Cyrillic data: the page keeps what RapidOCR read (docs/ocr.md)
+        return self._rules(engine.read(work), work, scenes)
 
     def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
         from PIL import Image

@@ -16,18 +16,22 @@ from ..engines.embedder import ImageEmbedder, build_embedder
 from ..model import Finding, Severity, SkippedCheck
 from ..subject import Subject
 from ..text_safety import printable
-from ..visual.cues import cues_for, image_stats
+from ..visual.cues import Cue, cues_for, image_stats
 from ..visual.gallery import Gallery
 from ..visual.options import VisualOptions, parse_options
 from ..visual.phash import KnownImages
 from ..visual.store import DECODE_SIDE, holds_places
+from ..visual.terminal import KEYPAD_SCORE, keypad_box
 
 if TYPE_CHECKING:
     from PIL import Image
 
-CUE_RULES = {"screen": "visual.screen", "whiteboard": "visual.whiteboard", "document": "visual.document"}
+CUE_RULES = {"screen": "visual.screen", "whiteboard": "visual.whiteboard", "document": "visual.document",
+             "terminal": "visual.card_terminal"}
+CUE_TEXT = {"terminal": "shows a payment terminal, card terminal or ATM"}
 HASH_BITS = 256  # the perceptual hash's length: a distance is out of this many bits
-CUE_SEVERITY = {"screen": Severity.INFO, "whiteboard": Severity.INFO, "document": Severity.INFO}
+CUE_SEVERITY = {"screen": Severity.INFO, "whiteboard": Severity.INFO, "document": Severity.INFO,
+                "terminal": Severity.MEDIUM}  # a payment terminal or ATM in the picture: a person looks first
 
 
 class VisualDetector:
@@ -37,7 +41,8 @@ class VisualDetector:
     kinds = ("image/",)  # media-type prefixes it looks at (what is left unread when it is not selected)
     provides = frozenset({"scenes"})
     needs = frozenset[str]()
-    rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document")
+    rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document",
+             "visual.card_terminal")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
         self.settings = settings
@@ -163,7 +168,10 @@ class VisualDetector:
 
     def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
         findings = []
-        for cue in cues_for(probs, image_stats(picture), self.options.cue_min):
+        cues = cues_for(probs, image_stats(picture), self.options.cue_min)
+        if not any(c.scene == "terminal" for c in cues) and keypad_box(picture) is not None:
+            cues.append(Cue("terminal", KEYPAD_SCORE, "shape:keypad under a display"))
+        for cue in cues:
             subject.facts.scenes.append(cue.scene)
             findings.append(
                 Finding(
@@ -171,7 +179,7 @@ class VisualDetector:
                     detector=self.id,
                     severity=CUE_SEVERITY[cue.scene],
                     confidence=float(min(0.99, max(0.01, cue.score))),
-                    message=f"shows a {cue.scene}",
+                    message=CUE_TEXT.get(cue.scene, f"shows a {cue.scene}"),
                     location="pixels",
                     evidence={"scene": cue.scene, "score": round(cue.score, 3), "basis": cue.basis},
                 )

@@ -1,4 +1,4 @@
-"""Scene cues out of the box: screen, whiteboard, document, from ImageNet scores plus image statistics.
+"""Scene cues out of the box: screen, whiteboard, document, payment terminal, from ImageNet scores and statistics.
 
 ImageNet-1k has screens (monitor, screen, television, laptop, notebook, desktop computer, cellular
 telephone, hand-held computer, ATM, web site, home theater) and paper (menu, envelope, book
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .terminal import terminal_score
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -86,6 +88,9 @@ def cues_for(probs: np.ndarray, stats: Stats, cue_min: float) -> list[Cue]:
         out.append(Cue("document", document, f"imagenet:{DOCUMENT_CLASSES[top]}"))
     elif stats.aspect < 0.9 and stats.bright >= 0.55 and stats.ink >= 0.03 and stats.colourful < 0.1:
         out.append(Cue("document", min(0.9, stats.bright), "stats:portrait paper"))
+    terminal = terminal_score(probs)  # an ATM or payment kiosk (visual/terminal.py)
+    if terminal is not None:
+        out.append(Cue("terminal", terminal[0], f"imagenet:{terminal[1]}"))
     board = stats.aspect >= 1.0 and _board_like(stats, *PAPER_BOARD)
     if board and screen < cue_min and document < cue_min:
         out.append(Cue("whiteboard", min(0.8, 0.4 + stats.bright / 2), "stats:landscape board"))
