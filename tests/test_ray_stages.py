@@ -198,3 +198,29 @@ def test_a_file_that_cannot_be_read_is_one_error_pack_through_every_stage(tmp_pa
     assert isinstance(pack, Pack) and not pack.nodes and pack.error is not None
     (report,) = [stages.finish(p) for p in stages.models([pack])]
     assert report.decision == Decision.REVIEW and [e.code for e in report.errors] == ["unreadable"]
+
+
+class FakeRay:
+    """Only what SplitRayEngine asks a cluster: its resources."""
+
+    def __init__(self, resources: dict[str, float]) -> None:
+        self.resources = resources
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+
+@pytest.mark.parametrize(("resources", "settings", "expected"), [
+    ({"CPU": 16, "GPU": 2}, Settings(), (2, 1.0)),  # one model actor per GPU
+    ({"CPU": 16, "GPU": 0.5}, Settings(), (1, 0.5)),  # a share of one GPU
+    ({"CPU": 16, "GPU": 2}, Settings(device="cpu"), (8, 0.0)),  # models on CPU: half the CPUs, tasks the rest
+    ({"CPU": 16}, Settings(jobs=4), (2, 0.0)),
+    ({"CPU": 1}, Settings(), (1, 0.0)),
+])
+def test_the_model_actors_take_a_gpu_each_or_half_the_cpus(
+        resources: dict[str, float], settings: Settings, expected: tuple[int, float]) -> None:
+    from scanner.execution.ray_split import SplitRayEngine
+
+    engine = SplitRayEngine.__new__(SplitRayEngine)  # no cluster: only the resource arithmetic
+    engine.settings, engine._ray = settings, FakeRay(resources)
+    assert engine._model_actors(int(resources["CPU"])) == expected
