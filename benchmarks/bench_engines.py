@@ -1,9 +1,10 @@
-"""Engines compared on the same files in one run: local 1 worker, local 2 workers, Ray Data on a local cluster.
+"""Engines compared on the same files in one run: local 1 worker, local 2 workers, and on a local Ray cluster
+the Ray engine (one actor does every stage) and the split Ray engine (CPU tasks around a model actor pool).
 
 Files: a bounded, evenly spread subset of the dev corpus (every k-th row of MANIFEST.csv, so every kind is
 in it), scanned with all detectors and one Settings object (one evidence key), so the reports must agree.
 Printed per engine: wall seconds end to end (worker start and model loading included), files/s, and for
-Ray the cluster start-up on its own (`ray.init`), which a long-lived cluster pays once; then how many
+each Ray engine the cluster start-up on its own (`ray.init`), which a long-lived cluster pays once; then how many
 decisions and rule-id sets agree with local x1, and every file where they do not. The machine is shared:
 compare the ratios within one run, not the numbers across runs.
 
@@ -51,12 +52,13 @@ def local(paths: list[str], settings: Settings) -> tuple[float, Outcome]:
     return time.perf_counter() - t0, result
 
 
-def on_ray(paths: list[str], settings: Settings) -> tuple[float, float, Outcome]:
+def on_ray(paths: list[str], settings: Settings, split: bool = False) -> tuple[float, float, Outcome]:
     """(start-up s, scan s, outcome): a local cluster of settings.jobs CPUs started here, then the scan."""
     from scanner.execution.ray_engine import RayEngine
+    from scanner.execution.ray_split import SplitRayEngine
 
     t0 = time.perf_counter()
-    with RayEngine(settings) as engine:
+    with (SplitRayEngine if split else RayEngine)(settings) as engine:
         t1 = time.perf_counter()
         result = outcome(engine.scan(paths))
         t2 = time.perf_counter()
@@ -90,15 +92,18 @@ def main() -> None:
     t_one, r_one = local(paths, one)
     t_many, r_many = local(paths, many)
     t_start, t_ray, r_ray = on_ray(paths, many)
-    n = len(paths)
-    print(f"{'engine':<28}{'seconds':>9}{'files/s':>9}{'vs local x1':>13}")
-    rows = (("local x1", t_one), (f"local x{args.workers}", t_many), (f"ray, {args.workers} CPUs (scan)", t_ray),
-            (f"ray, {args.workers} CPUs (+start)", t_start + t_ray))
+    s_start, t_split, r_split = on_ray(paths, many, split=True)
+    n, cpus = len(paths), args.workers
+    print(f"{'engine':<32}{'seconds':>9}{'files/s':>9}{'vs local x1':>13}")
+    rows = (("local x1", t_one), (f"local x{cpus}", t_many), (f"ray, {cpus} CPUs (scan)", t_ray),
+            (f"ray, {cpus} CPUs (+start)", t_start + t_ray), (f"ray-split, {cpus} CPUs (scan)", t_split),
+            (f"ray-split, {cpus} CPUs (+start)", s_start + t_split))
     for name, secs in rows:
-        print(f"{name:<28}{secs:9.1f}{n / secs:9.2f}{t_one / secs:12.2f}x")
-    print(f"ray cluster start-up alone: {t_start:.1f} s")
+        print(f"{name:<32}{secs:9.1f}{n / secs:9.2f}{t_one / secs:12.2f}x")
+    print(f"ray cluster start-up alone: {t_start:.1f} s (ray), {s_start:.1f} s (ray-split)")
     compare(f"local x{args.workers}", r_one, r_many)
     compare("ray", r_one, r_ray)
+    compare("ray-split", r_one, r_split)
 
 
 if __name__ == "__main__":

@@ -81,8 +81,9 @@ def cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted --store scan (the store must exist).")
 @click.option("--files-from", metavar="LIST", help="Also scan the paths listed in LIST, one per line (- = stdin); "
               "read as it goes.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address); needs leakscan[ray].")
+@click.option("--engine", type=click.Choice(["local", "ray", "ray-split"]), default="local", show_default=True,
+              help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address); needs leakscan[ray]. "
+              "ray-split: CPU tasks for reading, metadata and OCR, an actor pool for the models (docs/ray.md).")
 @click.option("--ray-address", metavar="HOST:PORT", help="Join this Ray cluster (with --engine ray; see docs/ray.md).")
 def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None, fail_on: str, quiet: bool,
          store_path: str | None, resume: bool, files_from: str | None, engine: str, ray_address: str | None,
@@ -113,21 +114,22 @@ def _check_engine(engine: str, ray_address: str | None) -> None:
     """Usage errors before anything starts: --ray-address without Ray, or Ray asked for but not installed."""
     from .execution import ray_engine
 
-    if ray_address is not None and engine != "ray":
+    if ray_address is not None and not engine.startswith("ray"):
         raise click.UsageError("--ray-address needs --engine ray")
-    if engine == "ray" and not ray_engine.available():
+    if engine.startswith("ray") and not ray_engine.available():
         raise click.UsageError(ray_engine.INSTALL_HINT)
 
 
 @contextlib.contextmanager
 def _engine(engine: str, ray_address: str | None, settings: Settings) -> Iterator[Engine | None]:
     """None for the local engine (api.scan_iter makes its pool), else a RayEngine, closed afterwards."""
-    if engine != "ray":
+    if not engine.startswith("ray"):
         yield None
         return
     from .execution.ray_engine import RayEngine
+    from .execution.ray_split import SplitRayEngine
 
-    with RayEngine(settings, ray_address) as runner:
+    with (SplitRayEngine if engine == "ray-split" else RayEngine)(settings, ray_address) as runner:
         yield runner
 
 

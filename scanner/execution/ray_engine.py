@@ -19,8 +19,8 @@ Nothing is lost silently (fail closed):
   an `internal` error report, so one exception never aborts the Ray job;
 - the driver counts what came back: a file whose row never arrives (a dropped block, the job failing,
   the cluster gone) is reported `review` with an `internal` error, once, at the end.
-Not done yet: separate CPU tasks (read, hash, decode, OCR) and a GPU actor pool for the models; today one
-actor does every stage of its batch (see docs/ray.md).
+Here one actor does every stage of its batch; ray_split.SplitRayEngine (`--engine ray-split`) runs the CPU
+stages (read, hash, decode, metadata, OCR) as tasks around an actor pool for the models (see docs/ray.md).
 """
 
 from __future__ import annotations
