@@ -50,6 +50,7 @@ NOT_PHONES = [
     ("invoice number 001-", "INVOICE: 001-9822"),
     ("fictitious without a phone word", "Ring 202-555-0121"),
     ("card number", "Card 4111 1111 1111 1111"),
+    ("hex address after 'call'", "call 0x180001f20"),
 ]
 
 

@@ -72,8 +72,8 @@ def phones(page: Page, rules: TextRules, taken: list[Region]) -> Iterator[Hit]:
         other = context is None and bool(rules.phone_not_context.search(line.text.lower()))
         dates = [m.span() for m in _DATE.finditer(line.text)]
         for found in _numbers(line.text, rules.phone_regions):
-            if any(a < found.end and found.start < b for a, b in dates):
-                continue  # 09-04-2018 19:22 is a date and a time
+            if any(a < found.end and found.start < b for a, b in dates) or _glued(line.text, found):
+                continue  # 09-04-2018 19:22 is a date and a time; 0x180001f20 is an address
             conf = _confidence(found, context, other)
             if conf is None:
                 continue
@@ -124,6 +124,13 @@ def _numbers(text: str, regions: tuple[str, ...]) -> list[_Found]:
                                phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164),
                                _real(pm.number), bool(_INTERNATIONAL.match(raw)))
     return sorted(best.values(), key=lambda f: f.start)
+
+
+def _glued(text: str, found: _Found) -> bool:
+    """Digits run into letters or digits on either side: part of a hex value, an id or a word."""
+    before = text[found.start - 1] if found.start else " "
+    after = text[found.end] if found.end < len(text) else " "
+    return before.isalnum() or after.isalnum()
 
 
 def _real(number: PhoneNumber) -> bool:
