@@ -92,6 +92,8 @@ NOT_NAMES = [
     ("name without a label", "John Smith lives in New York."),
     ("receipt header", "THANK YOU\nPLEASE COME AGAIN"),
     ("company after a sign-off", "Regards,\nThe Support Team"),
+    ("table header after a Name column", "Name Best Average Worst Memory (Worst) Stable"),
+    ("table header, other words", "Name Quicksort Mergesort Heapsort (n)"),
 ]
 
 

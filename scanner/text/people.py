@@ -4,7 +4,8 @@ No name dictionary and no NER model: a name is 2-4 capitalised words (`Jan de Vr
 SCOTT`, `J. Smith`), particles such as de/van/von allowed between them, found
 
 * after a label word (`[person_name] labels`: Name, Naam, Kunde, Customer, Patient, Medewerker,
-  Signed, Unterschrift ...) followed by `:` or at the start of the line, or alone on the line above;
+  Signed, Unterschrift ...) followed by `:`, or at the start of the line with the name filling the
+  rest of it (a table header "Name Best Average Worst (ms)" is no name), or alone on the line above;
 * as the whole line after a closing (`[person_name] closings`: Regards, Met vriendelijke groet, Mit
   freundlichen Grüßen ...), or after it on the same line (`Regards, John Smith`);
 * after a title (Mr, Mrs, Dr, Herr, Frau, Dhr., Mevr. ...): one capitalised word is enough.
@@ -50,11 +51,11 @@ def people(page: Page, rules: TextRules) -> Iterator[Hit]:
     """Every person name the page shows in one of the places above, one Hit each."""
     for i, line in enumerate(page.lines):
         lower = line.text.lower()
-        after_label = _after(rules.person_labels, lower, line.text, colon_or_start=True)
+        after_label = _after(rules.person_labels, lower, line.text)
         if after_label is not None:
-            label, pos = after_label
+            label, pos, colon = after_label
             name = _name(line.text, pos, rules)
-            if name is not None:
+            if name is not None and (colon or name.whole):  # "Name Best Average Worst (ms)" is a table header
                 yield _hit(rules, line, name, LABEL_CONF, f"after '{label}'")
                 continue
             if not line.text[pos:].strip(" :-."):
@@ -79,15 +80,14 @@ def people(page: Page, rules: TextRules) -> Iterator[Hit]:
         yield from _titled(line, rules)
 
 
-def _after(pattern: re.Pattern[str], lower: str, text: str, colon_or_start: bool) -> tuple[str, int] | None:
-    """The first label match followed by ':' (or at the start of the line) and where the value starts."""
+def _after(pattern: re.Pattern[str], lower: str, text: str) -> tuple[str, int, bool] | None:
+    """The first label followed by ':' (or at the start of the line), where its value starts, and the colon."""
     for m in pattern.finditer(lower):
-        rest = text[m.end():]
-        stripped = rest.lstrip(" ")
-        has_colon = stripped.startswith((":", "-", "=")) or stripped.startswith(". ")
-        if has_colon or not colon_or_start or not text[: m.start()].strip():
+        stripped = text[m.end():].lstrip(" ")
+        colon = stripped.startswith((":", "-", "=")) or stripped.startswith(". ")
+        if colon or not text[: m.start()].strip():
             value = stripped.lstrip(":-=. ")
-            return m.group(0), len(text) - len(value)
+            return m.group(0), len(text) - len(value), colon
     return None
 
 
