@@ -70,6 +70,7 @@ HINTS: dict[str, Hint] = {
                             "Wipe the board or cover the writing before taking the photo."),
     "text.email": Hint("An e-mail address can be read.", "Cover it if it is not yours to share."),
     "text.phone": Hint("A phone number can be read.", "Cover it if it is not yours to share."),
+    "text.person_name": Hint("A person's name can be read.", "Cover it if it is not yours to share."),
     # --- visual -----------------------------------------------------------------------------
     "visual": Hint("The picture shows something that should not be shared.", _HUMAN),
     "visual.restricted": Hint("It looks like a place or object where photos are not allowed.",

@@ -38,6 +38,7 @@ MIN_TEXT_PX = 12  # median located line height below this: scale up (both engine
 MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
+LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
@@ -64,9 +65,13 @@ def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
 
 
 def _text_like(boxes: list[Region], size: tuple[int, int]) -> list[Region]:
-    """Drop located "lines" that cover a fifth of the picture: texture, not text."""
+    """Drop located "lines" that cover a fifth of the picture and are not line-shaped: texture, not text.
+
+    A line of text is long and thin: in a picture that is itself one or two lines (a banner, a
+    cropped sentence) each line covers far more than a fifth and is still text.
+    """
     limit = 0.2 * size[0] * size[1]
-    return [b for b in boxes if b.w * b.h < limit]
+    return [b for b in boxes if b.w * b.h < limit or max(b.w, b.h) >= LINE_SHAPE * min(b.w, b.h)]
 
 
 def _weight(result: OcrResult) -> float:

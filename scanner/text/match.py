@@ -1,4 +1,4 @@
-"""Pattern rules over a Page: payment cards, IBAN, e-mail, phone, custom patterns; find_hits runs them all.
+"""Pattern rules over a Page: payment cards, IBAN, e-mail, custom patterns; find_hits runs them all (phones, names too).
 
 Every Hit carries masked or hashed evidence; the matched value never leaves this module.
 """
@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..model import Region
 from ..text_safety import mask_tail
 from . import mask
 from .names import names
 from .national import national_ids
 from .normalize import repair_line
 from .page import Hit, Page
+from .people import people
+from .phones import phones
 from .rules import TextRules
 from .scoring import score_pos, score_receipt
 from .secrets import secrets, tokens
@@ -35,7 +36,8 @@ def find_hits(page: Page, rules: TextRules, scenes: frozenset[str] = frozenset()
     hits += _cards(page, rules)
     hits += _ibans(page, rules)
     hits += _emails(page, rules)
-    hits += _phones(page, rules, taken=[h.box for h in hits if h.box])
+    hits += phones(page, rules, taken=[h.box for h in hits if h.box])
+    hits += people(page, rules)
     hits += secrets(page, rules)
     hits += tokens(page, rules)
     hits += names(page, rules)
@@ -117,38 +119,6 @@ def _emails(page: Page, rules: TextRules) -> Iterator[Hit]:
                 masked=mask.email(value),
                 hash=mask.digest(value.lower(), rules.hash_key),
             )
-
-
-def _overlaps(a: Region, b: Region) -> bool:
-    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
-
-
-def _phones(page: Page, rules: TextRules, taken: list[Region]) -> Iterator[Hit]:
-    import phonenumbers
-
-    for line in page.lines:
-        has_context = bool(rules.phone_context.search(line.text.lower()))
-        if not has_context and "+" not in line.text and "00" not in line.text:
-            continue  # only +CC/00CC numbers count without a context word: skip the costly matcher
-        seen: set[tuple[int, int]] = set()
-        for region in rules.phone_regions:
-            for pm in phonenumbers.PhoneNumberMatcher(line.text, region, leniency=phonenumbers.Leniency.VALID):
-                span = (pm.start, pm.end)
-                international = pm.raw_string.lstrip().startswith(("+", "00"))
-                if span in seen or not (international or has_context):
-                    continue
-                box = line.box_for(pm.start, pm.end)
-                if any(_overlaps(box, t) for t in taken):
-                    continue
-                seen.add(span)
-                e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
-                yield rules.hit("text.phone",
-                    0.8 if international else 0.6,
-                    f"phone number {mask.phone(e164)}",
-                    box,
-                    masked=mask.phone(e164),
-                    hash=mask.digest(e164, rules.hash_key),
-                )
 
 
 def _patterns(page: Page, rules: TextRules) -> Iterator[Hit]:

@@ -34,6 +34,7 @@ RULE_IDS: tuple[str, ...] = (
     "text.pos_screen",
     "text.whiteboard",
     "text.national_id",
+    "text.person_name",
 )
 
 
@@ -92,6 +93,11 @@ class TextRules:
     pos_screen: ScoreSpec
     patterns: tuple[Pattern, ...] = field(default=())
     national_context: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # kind -> context words
+    phone_not_context: re.Pattern[str] = field(default_factory=lambda: keyword_regex([]))  # phones.py
+    person_labels: re.Pattern[str] = field(default_factory=lambda: keyword_regex([]))  # [person_name] (people.py)
+    person_closings: re.Pattern[str] = field(default_factory=lambda: keyword_regex([]))
+    person_titles: re.Pattern[str] = field(default_factory=lambda: keyword_regex([]))
+    not_names: frozenset[str] = frozenset()
     hash_key: bytes = field(default=b"", repr=False)  # keys evidence hashes (mask.digest); set by load_rules
 
     def hit(self, rule_id: str, conf: float, message: str, box: Region | None, **evidence: object) -> Hit:
@@ -258,5 +264,10 @@ def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None 
         pos_screen=_spec(data["pos_screen"], "pos_screen"),
         patterns=tuple(patterns),
         national_context={k: keyword_regex(v) for k, v in data["national_id"]["context"].items()},
+        phone_not_context=keyword_regex(data["phone"]["not_context"]),
+        person_labels=keyword_regex(data["person_name"]["labels"]),
+        person_closings=keyword_regex(data["person_name"]["closings"]),
+        person_titles=keyword_regex(data["person_name"]["titles"]),
+        not_names=frozenset(fold(w).lower() for w in data["person_name"]["not_names"]),
         hash_key=hash_key or os.urandom(32),
     )
