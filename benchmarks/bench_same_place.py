@@ -158,12 +158,16 @@ def main() -> int:
         out_q = queries.run(out_pics)
 
         rel = {i: f"{r.path.parent.name}/{r.path.name}" for i, r in enumerate(g_local.refs)}
+        plain_loo: dict[int, Match | None] = {}
         scene_of = {i: next((s for s in SCENES if rel[i].startswith(s)), None) for i in rel}
         restricted = [i for i in rel if g_local.label_of[i] >= 0]
         allowed = [i for i in rel if g_local.label_of[i] < 0]
         for name, g in galleries.items():
             t_match = time.perf_counter()
-            loo = {i: g.left_out(i) for i in rel}
+            if g.keypoints is None:
+                plain_loo = loo = {i: g.left_out(i) for i in rel}
+            else:  # Gallery.left_out with local features: the verified match, else the same head decision
+                loo = {i: g.verified(g.keypoints[i], g.ref_sims[i], exclude=i) or plain_loo[i] for i in rel}
             hit = {i: m is not None and m.label == g_local.refs[i].label for i, m in loo.items()}
             per_label = "  ".join(
                 f"{lab} {sum(hit[i] for i in restricted if g.refs[i].label == lab)}/"
