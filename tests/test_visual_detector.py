@@ -99,7 +99,7 @@ def test_cache_invalidated_when_reference_changes(fx: dict[str, Path], tmp_path:
     s = Settings(device="cpu", refs=refs, cache_dir=tmp_path / "cache", sections={"visual": {"model": "lite0"}})
     options, embedder = parse_options(s), build_embedder(s)
     g1 = Gallery.load(options, embedder, s.cache_dir)
-    cache_file = next((tmp_path / "cache" / "visual").glob("*.npz"))
+    cache_file = next((tmp_path / "cache" / "visual").glob(f"{embedder.model_id}-refs-*.npz"))  # not sift*.npz
     before = set(EmbeddingCache(cache_file).entries)
     changed = refs / "restricted" / "server-room" / "rack-1.jpg"
     rack_scene(4242).save(changed, quality=90)

@@ -18,6 +18,7 @@ from ..subject import Subject
 from ..text_safety import printable
 from ..visual.cues import Cue, cues_for, image_stats
 from ..visual.gallery import Gallery
+from ..visual.local import extract
 from ..visual.options import VisualOptions, parse_options
 from ..visual.phash import KnownImages
 from ..visual.store import DECODE_SIDE, holds_places
@@ -106,10 +107,19 @@ class VisualDetector:
         started = time.perf_counter()
         emb = embedder.embed_arrays(batch)  # model side: copy in, forward pass, copy out
         per_item = (time.perf_counter() - started) / max(1, len(subjects))
-        matches = gallery.match(emb.features, emb.patches) if gallery is not None else [None] * len(subjects)
+        keypoints, local_s = None, 0.0
+        if gallery is not None and gallery.keypoints is not None:  # local features on: verify the shortlist
+            started = time.perf_counter()
+            keypoints = [extract(p, self.options.max_keypoints) for p in pictures]
+            local_s = time.perf_counter() - started
+        started = time.perf_counter()
+        matches = gallery.match(emb.features, emb.patches, keypoints) if gallery is not None else [None] * len(subjects)
+        local_s = (local_s + time.perf_counter() - started) / max(1, len(subjects))
         out: list[list[Finding]] = []
         for i, subject in enumerate(subjects):
             subject.facts.timings["visual.embed"] = per_item
+            if keypoints is not None:
+                subject.facts.timings["visual.local"] = local_s
             findings: list[Finding] = []
             match = matches[i]
             if match is not None:
@@ -128,13 +138,14 @@ class VisualDetector:
 
         assert isinstance(match, Match)
         nearest = self._relative(match.nearest)
+        how = "" if match.inliers is None else f"; {match.inliers} matching points in the same layout (local features)"
         return Finding(
             rule_id="visual.restricted",
             detector=self.id,
             severity=Severity.HIGH,
             confidence=match.confidence,
             message=f"looks like the restricted place or object '{printable(match.label, 80)}' "
-                    f"(closest reference photo: {printable(nearest, 200)})",
+                    f"(closest reference photo: {printable(nearest, 200)}{how})",
             location="pixels",
             evidence={  # the numbers behind the match: for the JSON report, not the headline
                 "label": match.label,
@@ -143,6 +154,8 @@ class VisualDetector:
                 "allowed_similarity": round(match.allowed_similarity, 3),
                 "nearest_reference": nearest,
                 **({"head_score": round(match.score, 3)} if match.score is not None else {}),
+                **({"matched_by": "local features", "inliers": match.inliers, "min_inliers": int(match.threshold)}
+                   if match.inliers is not None else {"matched_by": "embedding"}),
             },
         )
 

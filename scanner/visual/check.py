@@ -22,6 +22,7 @@ class LabelReport:
     threshold: float
     confused_with: dict[str, int] = field(default_factory=dict)  # matched to another restricted label
     missed: tuple[tuple[str, str | None], ...] = ()  # (reference, the other label it matched or None)
+    by_local_features: int = 0  # of `recalled`: verified by local features (SIFT + RANSAC inliers)
 
     @property
     def recall(self) -> float:
@@ -41,6 +42,7 @@ class CheckReport:
             "labels": [
                 {"label": r.label, "references": r.references, "recalled": r.recalled, "recall": round(r.recall, 3),
                  "threshold": round(r.threshold, 3), "confused_with": dict(r.confused_with),
+                 "by_local_features": r.by_local_features,
                  "missed": [{"reference": ref, "matched": other} for ref, other in r.missed]}
                 for r in self.labels
             ],
@@ -56,16 +58,18 @@ def check_gallery(gallery: Gallery, known: KnownImages | None = None) -> CheckRe
     labels = []
     for li, label in enumerate(gallery.labels):
         idx = np.flatnonzero(gallery.label_of == li)
-        recalled, confused, missed = 0, dict[str, int](), []
+        recalled, local, confused, missed = 0, 0, dict[str, int](), []
         for i in idx:
             m = gallery.left_out(int(i))
             if m is not None and m.label == label:
                 recalled += 1
+                local += m.inliers is not None
                 continue
             if m is not None:
                 confused[m.label] = confused.get(m.label, 0) + 1
             missed.append((_rel(gallery, int(i)), m.label if m is not None else None))
-        labels.append(LabelReport(label, len(idx), recalled, float(gallery.thresholds[li]), confused, tuple(missed)))
+        labels.append(LabelReport(label, len(idx), recalled, float(gallery.thresholds[li]), confused, tuple(missed),
+                                  local))
     false = []
     allowed = np.flatnonzero(gallery.allowed)
     for j in allowed:
@@ -96,6 +100,9 @@ def render(report: CheckReport) -> str:
         confused = ", ".join(f"{k} x{v}" for k, v in r.confused_with.items()) or "-"
         counts = f"{r.recalled:>3}/{r.references:<3}"
         lines.append(f"{r.label:<24} {r.references:>4} {counts} {r.threshold:>9.3f}  {confused}")
+    local = [f"{printable(r.label)} {r.by_local_features}" for r in report.labels if r.by_local_features]
+    if local:
+        lines.append(f"found again through local features (matching points in the same layout): {', '.join(local)}")
     lines.append(f"allowed references: {report.allowed}; false matches (left out, matched a restricted label): "
                  f"{len(report.false_matches)}")
     lines.extend(f"  {ref} -> {label}" for ref, label in report.false_matches)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .head import Head, fit_head, loo_scores, threshold_from
+from .local import KeypointCache, Keypoints, Verified, reference_keypoints, verify
 from .options import VIEW_NAMES, VisualOptions
 from .store import (
     IMAGE_SUFFIXES,
@@ -47,9 +48,12 @@ class Match:
     allowed_similarity: float
     nearest: Path
     score: float | None = None  # the head's logit (method "head"); threshold is then on this score
+    inliers: int | None = None  # set when local features verified it: homography inliers with `nearest`
 
     @property
     def confidence(self) -> float:
+        if self.inliers is not None:  # geometric evidence: min_inliers -> 0.75, twice that -> 0.87, ...
+            return float(min(0.99, 0.99 - 0.24 * self.threshold / max(self.inliers, 1)))
         if self.score is not None:
             return float(min(0.99, 0.6 + 0.39 * np.tanh(2.0 * (self.score - self.threshold))))
         span = max(1e-6, 1.0 - self.threshold)
@@ -62,8 +66,12 @@ HEAD_MIN_SCORE = 0.0  # a head threshold never goes below the decision boundary 
 class Gallery:
     """Reference embeddings plus the per-label thresholds they calibrate."""
 
-    def __init__(self, refs: Sequence[Reference], views: np.ndarray, cells: np.ndarray, options: VisualOptions) -> None:
+    def __init__(
+        self, refs: Sequence[Reference], views: np.ndarray, cells: np.ndarray, options: VisualOptions,
+        keypoints: Sequence[Keypoints] | None = None,
+    ) -> None:
         self.refs = tuple(refs)
+        self.keypoints = tuple(keypoints) if keypoints is not None and options.local_features else None
         self.options = options
         mask = [VIEW_NAMES.index(v) for v in options.views]
         self.views = views[:, mask, :]  # (M, V, D)
@@ -88,7 +96,12 @@ class Gallery:
         cache = EmbeddingCache.for_model(cache_dir / "visual", embedder.model_id) if cache_dir else EmbeddingCache(None)
         views, cells = embed_references(refs, embedder, cache)
         cache.save([r.sha256 for r in refs])
-        return cls(refs, views, cells, options)
+        keypoints = None
+        if options.local_features:
+            kp_cache = KeypointCache.for_setting(cache_dir / "visual", options.max_keypoints) if cache_dir else \
+                KeypointCache(None)
+            keypoints = reference_keypoints(refs, kp_cache, options.max_keypoints)
+        return cls(refs, views, cells, options, keypoints)
 
     def _queries(self, features: np.ndarray, cells: np.ndarray) -> np.ndarray:
         if self.options.patches:
@@ -174,17 +187,41 @@ class Gallery:
             keep = np.ones(len(self.refs), bool)
             keep[i] = False
             head, thr = self._fit(keep)
-            return self.decide_head(head.scores(self.features[i : i + 1])[0], self.ref_sims[i], thr, exclude=i)
-        return self.decide(self.ref_sims[i], exclude=i, thresholds=calibrate(self, self.ref_sims, skip=i))
+            found = self.decide_head(head.scores(self.features[i : i + 1])[0], self.ref_sims[i], thr, exclude=i)
+        else:
+            found = self.decide(self.ref_sims[i], exclude=i, thresholds=calibrate(self, self.ref_sims, skip=i))
+        if self.keypoints is None:
+            return found
+        return self.verified(self.keypoints[i], self.ref_sims[i], exclude=i) or found
 
-    def match(self, features: np.ndarray, cells: np.ndarray) -> list[Match | None]:
+    def match(
+        self, features: np.ndarray, cells: np.ndarray, keypoints: Sequence[Keypoints] | None = None
+    ) -> list[Match | None]:
+        """Each query's match; with local features on and the queries' `keypoints` given, a geometrically
+        verified reference in the embedding shortlist wins over the embedding's own decision."""
         if len(features) == 0:
             return []
         sims = self.similarities(self._queries(features, cells))
         if self.head is not None:
             scores = self.head.scores(features)
-            return [self.decide_head(scores[n], sims[n], self.thresholds) for n in range(len(sims))]
-        return [self.decide(row) for row in sims]
+            found = [self.decide_head(scores[n], sims[n], self.thresholds) for n in range(len(sims))]
+        else:
+            found = [self.decide(row) for row in sims]
+        if self.keypoints is None or keypoints is None:
+            return found
+        return [self.verified(kp, sims[n]) or found[n] for n, kp in enumerate(keypoints)]
+
+    def verified(self, query: Keypoints, sims: np.ndarray, exclude: int | None = None) -> Match | None:
+        """The local-feature match among the `local_top_k` references nearest by embedding, if any."""
+        assert self.keypoints is not None
+        opts = self.options
+        hit: Verified | None = verify(query, self.keypoints, sims, self.label_of >= 0, opts.local_top_k,
+                                      opts.min_inliers, exclude)
+        if hit is None:
+            return None
+        allowed = sims[self.allowed & (np.arange(len(self.refs)) != exclude)]
+        return Match(self.labels[int(self.label_of[hit.ref])], float(sims[hit.ref]), float(opts.min_inliers),
+                     float(allowed.max()) if allowed.size else -1.0, self.refs[hit.ref].path, inliers=hit.inliers)
 
 
 def calibrate(gallery: Gallery, ref_sims: np.ndarray, skip: int | None = None) -> np.ndarray:

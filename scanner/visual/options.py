@@ -15,9 +15,12 @@ VIEW_NAMES = ("full", "flip", "center", "tl", "tr", "bl", "br")
 KNOWN_KEYS = {
     "refs", "model", "runtime", "k", "margin", "floor", "thresholds", "views", "patches",
     "known_images", "known_distance", "cues", "cue_min", "method", "head_lambda", "calibration",
+    "local_features", "min_inliers", "local_top_k", "max_keypoints",
 }
 METHODS = ("head", "knn")
 CALIBRATIONS = ("global", "per-label")
+LOCAL_INTS = {"min_inliers": 15, "local_top_k": 5, "max_keypoints": 1000}
+LOCAL_RANGES = {"min_inliers": (8, 10_000), "local_top_k": (1, 1000), "max_keypoints": (50, 20_000)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,10 @@ class VisualOptions:
     known_distance: int = 40  # max Hamming distance (of 256 bits) for visual.known_image
     cues: bool = True
     cue_min: float = 0.35  # summed ImageNet probability for a screen/document cue
+    local_features: bool = True  # re-rank the embedding shortlist by SIFT + RANSAC inliers (visual/local.py)
+    min_inliers: int = 15  # homography inliers for a local-feature match (unrelated pairs on dev: <= 7)
+    local_top_k: int = 5  # references (nearest by embedding) verified per query
+    max_keypoints: int = 1000  # SIFT keypoints kept per picture
 
     @property
     def known_dir(self) -> Path | None:
@@ -86,14 +93,20 @@ def parse_options(settings: Settings) -> VisualOptions:
     try:
         k = int(table.get("k", 1))
         known_distance = int(table.get("known_distance", 40))
+        local = {key: int(table.get(key, default)) for key, default in LOCAL_INTS.items()}
     except (TypeError, ValueError):
-        raise ConfigError("[visual] k and known_distance must be integers") from None
+        raise ConfigError(f"[visual] k, known_distance, {', '.join(LOCAL_INTS)} must be integers") from None
     method = str(table.get("method", "head"))
     calibration = str(table.get("calibration", "global"))
     if method not in METHODS or calibration not in CALIBRATIONS:
         raise ConfigError(f"[visual] method must be one of {METHODS}, calibration one of {CALIBRATIONS}")
     if k < 1 or not 0 <= known_distance <= 128:
         raise ConfigError("[visual] k must be >= 1 and known_distance 0..128")
+    for key, (lo, hi) in LOCAL_RANGES.items():
+        if not lo <= local[key] <= hi:
+            raise ConfigError(f"[visual] {key}: {local[key]} is outside {lo}..{hi}")
+    if not isinstance(table.get("local_features", True), bool):
+        raise ConfigError("[visual] local_features: expected true or false")
     return VisualOptions(
         refs=refs,
         model=str(table.get("model", "lite2")),
@@ -111,4 +124,8 @@ def parse_options(settings: Settings) -> VisualOptions:
         known_distance=known_distance,
         cues=bool(table.get("cues", True)),
         cue_min=_float(table, "cue_min", 0.35, 0.0, 1.0),
+        local_features=bool(table.get("local_features", True)),
+        min_inliers=local["min_inliers"],
+        local_top_k=local["local_top_k"],
+        max_keypoints=local["max_keypoints"],
     )
