@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
-from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
+from ..engines.ocr import CappedOcrEngine, OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, ScannerError
 from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
@@ -146,10 +146,13 @@ class TextDetector:
         hits: list[Hit] = []
         for engine in engines:
             if full_pass:
-                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
+                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: self._read(e, work, scenes))  # type: ignore[misc]
                 if located and self._unreadable(result, located):
                     result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
+                if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes):
+                    again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
+                    hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
@@ -159,6 +162,22 @@ class TextDetector:
         subject.facts.text_present = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
+
+    @staticmethod
+    def _read(engine: OcrEngine, work: Image.Image, scenes: frozenset[str]) -> OcrResult:
+        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once."""
+        if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
+            return engine.read_full(work)
+        return engine.read(work)
+
+    def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
+                     scenes: frozenset[str]) -> bool:
+        """Detection saw a shrunk copy and fewer than `ocr_det_recheck` lines were read: look at the whole picture.
+
+        Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk copy.
+        """
+        limit = self.settings.ocr_det_recheck
+        return "whiteboard" not in scenes and len(result.words) < limit and engine.capped(work.size)
 
     def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float,
                    scenes: frozenset[str]) -> list[Hit]:
