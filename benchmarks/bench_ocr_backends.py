@@ -7,11 +7,12 @@ Each variant is the real text detector (gate, notes, rotations, rules) over the 
 different RapidOCR set-up: inference back end (ONNX Runtime, OpenVINO), the longest side the
 detection network sees (`det_side`, 0 = the picture as decoded, up to 2000 px), the number of text
 lines per recognition call (`rec_batch`), and a variant that skips recognising lines no rule can
-use (`skip_small`: boxes under 8 px high or under 1.5:1 wide). `adaptive*` add the second look
-(`ocr_det_recheck`: fewer than 4 lines read under the cap -> detection again on the whole picture).
-`baseline` is the configuration of main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6). The `cuda*` variants run ONNX
-Runtime's CUDA provider (onnxruntime-gpu) and are skipped where it is absent; on a GPU run
-`--variants cuda,cuda_rec64,det960` (the CPU time column then counts only the host side).
+use (`skip_small`: boxes under 8 px high or under 1.5:1 wide). `adaptive*` (the default since
+issue 12 part 4) add the second look of `ocr_det_recheck`: fewer than 4 lines read under the cap
+and a board on >= 30% of the picture -> detection again on the whole picture. `baseline` is the
+configuration of main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6). The
+`cuda*` variants run ONNX Runtime's CUDA provider (onnxruntime-gpu) and are skipped where it is
+absent; on a GPU run `--variants cuda,cuda_rec64,det960` (the CPU time column then counts only the host side).
 
 The machine is shared, so variants are interleaved per image (the order rotates per image) and
 both wall and CPU seconds (`time.process_time`, one thread per engine) are reported, with ratios
