@@ -153,7 +153,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("exiftool", "auto", _choice("auto", "on", "off"),
             "ExifTool as a second GPS reader (-stay_open, one per worker): auto uses it when installed"),
     Setting("ocr_backend", "auto", _ocr_backend, "RapidOCR inference: auto (onnxruntime), onnxruntime, openvino"),
-    Setting("ocr_det_side", 0, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
+    Setting("ocr_det_side", 960, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
+    Setting("ocr_det_recheck", 4, _whole(0),
+            "fewer text lines than this read under the detection cap: detect again on the whole picture; 0 = never"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
@@ -187,6 +189,7 @@ class Settings:
     exiftool: str = _DEFAULTS["exiftool"]
     ocr_backend: str = _DEFAULTS["ocr_backend"]
     ocr_det_side: int = _DEFAULTS["ocr_det_side"]
+    ocr_det_recheck: int = _DEFAULTS["ocr_det_recheck"]
     ocr_rec_batch: int = _DEFAULTS["ocr_rec_batch"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]

@@ -55,12 +55,14 @@ def test_settings_reach_the_engine() -> None:
     assert cfg.Det.engine_type.value == cfg.Rec.engine_type.value == "onnxruntime"
 
 
-def test_auto_is_onnxruntime_and_detection_is_uncapped_by_default() -> None:
-    """The cap lost a whiteboard on bench_ocr.py (docs/ocr.md): not the default."""
+def test_auto_is_onnxruntime_and_detection_is_capped_by_default() -> None:
+    """960 px with the second look on boards (test_ocr_adaptive.py) kept the recall of bench_ocr.py (docs/ocr.md)."""
     (engine,) = build_ocr(Settings(ocr_engine="rapidocr"))
     assert isinstance(engine, RapidOcrEngine) and engine.backend == "onnxruntime"
-    assert Settings().ocr_det_side == engine.det_side == 0
-    assert (engine._ocr.cfg.Det.limit_type, engine._ocr.cfg.Det.limit_side_len) == ("min", 736)
+    assert Settings().ocr_det_side == engine.det_side == 960
+    assert (engine._ocr.cfg.Det.limit_type, engine._ocr.cfg.Det.limit_side_len) == ("max", 960)
+    (uncapped,) = build_ocr(Settings(ocr_engine="rapidocr", ocr_det_side=0))
+    assert (uncapped._ocr.cfg.Det.limit_type, uncapped._ocr.cfg.Det.limit_side_len) == ("min", 736)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

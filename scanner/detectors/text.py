@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
-from ..engines.ocr import OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
+from ..engines.ocr import CappedOcrEngine, OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
-from ..text.board import score_whiteboard
+from ..text.board import board_mask, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
 from ..text.notes import find_notes
 from ..text.rules import RULE_IDS
@@ -40,6 +40,7 @@ NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_
 NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
 TEXT_SCENES = {"document", "screen", "whiteboard"}
+BOARD_SHARE = 0.3  # a board this share of the picture earns text.whiteboard its full board signal (text/board.py)
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
 
@@ -152,12 +153,15 @@ class TextDetector:
         hits: list[Hit] = []
         for engine in engines:
             if full_pass:
-                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: e.read(work))  # type: ignore[misc]
+                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: self._read(e, work, scenes))  # type: ignore[misc]
                 if located and self._unreadable(result, located):
                     result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
                     hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
+                if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes):
+                    again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
+                    hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
@@ -167,6 +171,25 @@ class TextDetector:
         subject.facts.text_present = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
+
+    @staticmethod
+    def _read(engine: OcrEngine, work: Image.Image, scenes: frozenset[str]) -> OcrResult:
+        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once."""
+        if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
+            return engine.read_full(work)
+        return engine.read(work)
+
+    def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
+                     scenes: frozenset[str]) -> bool:
+        """Detection saw a shrunk copy, fewer than `ocr_det_recheck` lines were read and a board fills a third
+        of the picture: look at the whole picture.
+
+        Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk
+        copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md).
+        """
+        limit = self.settings.ocr_det_recheck
+        return ("whiteboard" not in scenes and len(result.words) < limit and engine.capped(work.size)
+                and board_mask(work)[1] >= BOARD_SHARE)
 
     def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float,
                    scenes: frozenset[str]) -> list[Hit]:

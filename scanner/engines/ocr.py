@@ -68,6 +68,15 @@ class OcrEngine(Protocol):
 
 
 @runtime_checkable
+class CappedOcrEngine(OcrEngine, Protocol):
+    """An engine whose text detection may see a shrunk copy (`ocr_det_side`) and can also look at the whole picture."""
+
+    def capped(self, size: tuple[int, int]) -> bool: ...
+
+    def read_full(self, image: Image.Image) -> OcrResult: ...
+
+
+@runtime_checkable
 class TextLocator(Protocol):
     """Cheap text-presence gate: boxes of probable text lines in `image` (no recognition)."""
 

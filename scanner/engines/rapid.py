@@ -9,7 +9,8 @@ Both inference back ends read the same ONNX files (OpenVINO compiles them in mem
 telemetry lives only in the model-conversion tool, which is never imported). `det_side` caps the
 longest side the detection network sees (0: RapidOCR's own default, the short side brought up to
 736 px and the picture never shrunk); a picture that default would show the network at <= det_side
-is still shown as before (small pictures and note crops are enlarged as they were);
+is still shown as before (small pictures and note crops are enlarged as they were), and
+`read_full` shows the whole picture whatever the cap (the detector's second look, docs/ocr.md);
 `rec_batch` is how many text lines one recognition call takes (docs/ocr.md has the measurements).
 """
 
@@ -146,24 +147,34 @@ class RapidOcrEngine:
         self.det_side = det_side
         self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda), **params})
 
-    def _fit_detection(self, size: tuple[int, int]) -> None:
-        """RapidOCR's default view of this picture when its long side stays <= det_side, else det_side.
+    def capped(self, size: tuple[int, int]) -> bool:
+        """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
+        short, long = min(size), max(size)
+        return bool(self.det_side) and long * max(1.0, DET_MIN_SIDE / max(short, 1)) > self.det_side
+
+    def _fit_detection(self, size: tuple[int, int], full: bool) -> None:
+        """RapidOCR's default view of this picture when its long side stays <= det_side (or `full`), else det_side.
 
         The detector object reads `limit_type`/`limit_side_len` at every call (rapidocr 3.10, pinned).
         """
-        short, long = min(size), max(size)
-        default_long = long * max(1.0, DET_MIN_SIDE / max(short, 1))
         det = self._ocr._load_det_model()
-        if default_long <= self.det_side:
+        if full or not self.capped(size):
             det.limit_type, det.limit_side_len = "min", DET_MIN_SIDE
         else:
             det.limit_type, det.limit_side_len = "max", self.det_side
 
     def read(self, image: Image.Image) -> OcrResult:
+        return self._read(image, full=False)
+
+    def read_full(self, image: Image.Image) -> OcrResult:
+        """As `read`, but detection sees the whole picture (RapidOCR's default view) whatever `det_side` says."""
+        return self._read(image, full=True)
+
+    def _read(self, image: Image.Image, full: bool) -> OcrResult:
         start = time.perf_counter()
         try:
             if self.det_side:
-                self._fit_detection(image.size)
+                self._fit_detection(image.size, full)
             out = self._ocr(_bgr(image), use_cls=False)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
