@@ -4,8 +4,10 @@ Cheap by construction: the picture is decoded at <= 2000 px, a ~60 ms detection-
 (the text-presence gate) lets pictures without text skip recognition, small text is scaled
 up, and rotations are tried only when text was located but not read. Sticky notes, whose small
 writing the gate cannot see, are found by colour and shape (`text/notes.py`) and read from
-enlarged crops. Per-stage seconds go to `subject.facts.timings`. Findings carry
-masked/hashed evidence and boxes in the pixels of the full oriented image.
+enlarged crops turned upright; a wall of notes is a finding even unread (`text/wall.py`), and so
+is a board covered in located but unread writing (`text/board.py`). Per-stage seconds go to
+`subject.facts.timings`. Findings carry masked/hashed evidence and boxes in the pixels of the full
+oriented image.
 """
 
 from __future__ import annotations
