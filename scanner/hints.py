@@ -68,6 +68,8 @@ HINTS: dict[str, Hint] = {
     "text.pos_screen": Hint("It shows a till or payment screen.", "Share a photo without the screen, or cover it."),
     "text.whiteboard": Hint("It shows a whiteboard full of writing.",
                             "Wipe the board or cover the writing before taking the photo."),
+    "text.sticky_notes": Hint("It shows a wall of sticky notes with writing.",
+                              "Take the notes down or cover them before taking the photo."),
     "text.email": Hint("An e-mail address can be read.", "Cover it if it is not yours to share."),
     "text.phone": Hint("A phone number can be read.", "Cover it if it is not yours to share."),
     "text.person_name": Hint("A person's name can be read.", "Cover it if it is not yours to share."),

@@ -4,15 +4,19 @@ Cheap by construction: the picture is decoded at <= 2000 px, a ~60 ms detection-
 (the text-presence gate) lets pictures without text skip recognition, small text is scaled
 up, and rotations are tried only when text was located but not read. Sticky notes, whose small
 writing the gate cannot see, are found by colour and shape (`text/notes.py`) and read from
-enlarged crops. Per-stage seconds go to `subject.facts.timings`. Findings carry
-masked/hashed evidence and boxes in the pixels of the full oriented image.
+enlarged crops turned upright; a wall of notes is a finding even unread (`text/wall.py`), and so
+is a board covered in located but unread writing (`text/board.py`). Per-stage seconds go to
+`subject.facts.timings`. Findings carry masked/hashed evidence and boxes in the pixels of the full
+oriented image.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,11 +28,12 @@ from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
-from ..text.board import board_mask, score_whiteboard
+from ..text.board import board_mask, layout_whiteboard, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
-from ..text.notes import find_notes
+from ..text.notes import Note, find_notes
 from ..text.rules import RULE_IDS
 from ..text.till import build_cyrillic, wants_cyrillic
+from ..text.wall import find_wall, notes_to_read, wall_hit, words_on
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,6 +44,7 @@ MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
+MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 BOARD_SHARE = 0.3  # a board this share of the picture earns text.whiteboard its full board signal (text/board.py)
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
@@ -140,32 +146,45 @@ class TextDetector:
         engines = self._ocr()
         locator = self._locator()
         located: list[Region] | None = None
-        notes = _timed(timings, "text.notes", lambda: find_notes(picture))
+        walls = self.table.enabled("text.sticky_notes")
+        wall = _timed(timings, "text.wall", lambda: find_wall(picture)) if walls else []
+        notes = _timed(timings, "text.notes", lambda: notes_to_read(find_notes(picture), wall))
         subject.facts.text_notes = len(notes)
         if locator is not None:
             located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
             subject.facts.text_located = len(located)
-            if not located and not notes and not scenes & TEXT_SCENES:
+            if not located and not notes and not wall and not scenes & TEXT_SCENES:
                 subject.facts.text_present = False
                 return []
         work, factor = self._scaled(picture, located)
         full_pass = locator is None or bool(located) or bool(scenes & TEXT_SCENES)
         hits: list[Hit] = []
+        read: list[Word] = []  # in the pixels of `work`
         for engine in engines:
             if full_pass:
                 result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: self._read(e, work, scenes))  # type: ignore[misc]
                 if located and self._unreadable(result, located):
                     result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
+                read += result.words
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
                     hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
                 if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes):
                     again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
+                    read += again.words
                     hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:
-                if full_pass and NOTE_SIDE / (1.2 * max(note.w, note.h)) < 1.3:
+                if full_pass and NOTE_SIDE / (1.2 * max(note.box.w, note.box.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
-                hits += _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor, scenes))
+                words = _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor))
+                read += words
+                size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
+                hits += find_hits(build_page(words, size), self.table, scenes)
+        board = wall_hit(wall, self.table.severity["text.sticky_notes"], factor, words_on(read, wall, factor))
+        if board:
+            hits.append(board)
+        if located and not any(h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits):
+            hits += self._layout_board(picture, located, read, factor)
         if any(h.rule_id in NOT_A_BOARD for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
         subject.facts.text_present = bool(hits) or bool(located)
@@ -191,11 +210,13 @@ class TextDetector:
         return ("whiteboard" not in scenes and len(result.words) < limit and engine.capped(work.size)
                 and board_mask(work)[1] >= BOARD_SHARE)
 
-    def _read_note(self, engine: OcrEngine, picture: Image.Image, note: Region, factor: float,
-                   scenes: frozenset[str]) -> list[Hit]:
-        """OCR one note's crop enlarged; words mapped back to the work image (`picture` scaled by `factor`)."""
+    @staticmethod
+    def _read_note(engine: OcrEngine, picture: Image.Image, turned: Note, factor: float) -> list[Word]:
+        """OCR one note's crop enlarged and turned upright; words mapped back to the work image (`picture`
+        scaled by `factor`): to their own boxes, or to the note's box when the crop was turned."""
         from PIL import Image
 
+        note = turned.box
         pad = max(note.w, note.h) // 10
         x0, y0 = max(0, note.x - pad), max(0, note.y - pad)
         x1, y1 = min(picture.size[0], note.x + note.w + pad), min(picture.size[1], note.y + note.h + pad)
@@ -203,15 +224,18 @@ class TextDetector:
         f = max(1.0, min(NOTE_UPSCALE, NOTE_SIDE / max(crop.size)))
         if f > 1.0:
             crop = crop.resize((round(crop.size[0] * f), round(crop.size[1] * f)), Image.Resampling.BICUBIC)
+        if abs(turned.angle) >= MIN_TURN:
+            crop = _upright_crop(crop, turned.angle, note.w * f, note.h * f)
+            box = Region(round(note.x * factor), round(note.y * factor), max(1, round(note.w * factor)),
+                         max(1, round(note.h * factor)))
+            return [Word(w.text, w.conf, box) for w in engine.read(crop).words]
         result = engine.read(crop)
         k = factor / f
-        words = [
+        return [
             Word(w.text, w.conf, Region(round((x0 + w.box.x / f) * factor), round((y0 + w.box.y / f) * factor),
                                         max(1, round(w.box.w * k)), max(1, round(w.box.h * k))))
             for w in result.words
         ]
-        size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
-        return find_hits(build_page(words, size), self.table, scenes)
 
     def _cyrillic(self, work: Image.Image, scenes: frozenset[str]) -> list[Hit]:
         """Amounts read without their labels: read once more with Tesseract ukr+rus (text/till.py), if installed."""
@@ -261,6 +285,18 @@ class TextDetector:
                 hits.append(board)
         return hits
 
+    def _layout_board(self, picture: Image.Image, located: list[Region], read: list[Word], factor: float) -> list[Hit]:
+        """`text.whiteboard` from the located lines alone, when too few words were read (box in `work` pixels)."""
+        if not self.table.enabled("text.whiteboard"):
+            return []
+        readable = sum(1 for w in read if len(w.text.strip()) >= 2 and w.conf >= 0.5)
+        hit = layout_whiteboard(picture, located, self.table.severity["text.whiteboard"], readable)
+        if hit is None or hit.box is None:
+            return []
+        b = hit.box
+        box = Region(round(b.x * factor), round(b.y * factor), max(1, round(b.w * factor)), max(1, round(b.h * factor)))
+        return [replace(hit, box=box)]
+
     @staticmethod
     def _finding(hit: Hit, scale: tuple[float, float]) -> Finding:
         region = None
@@ -272,6 +308,18 @@ class TextDetector:
         return Finding(
             hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence)
         )
+
+
+def _upright_crop(crop: Image.Image, angle: float, w: float, h: float) -> Image.Image:
+    """`crop` turned by `angle` and cut to the note itself (a `w` x `h` box around a turned, near-square
+    note): the corners a turn brings in hide the text from the detection network."""
+    from PIL import Image
+
+    turned = crop.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    spread = abs(math.cos(math.radians(angle))) + abs(math.sin(math.radians(angle)))
+    nw, nh = 1.05 * w / spread, 1.05 * h / spread
+    cx, cy = turned.size[0] / 2, turned.size[1] / 2
+    return turned.crop((round(cx - nw / 2), round(cy - nh / 2), round(cx + nw / 2), round(cy + nh / 2)))
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

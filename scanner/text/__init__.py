@@ -7,7 +7,9 @@
     rules.py       rule tables from scanner/rules/text.toml + the policy's [text] section
     match.py       cards, IBAN, e-mail, phone, secrets, tokens, codenames, custom patterns
     scoring.py     receipt and POS-screen scores from multi-language signals
-    board.py       whiteboard layout score (text on a large smooth board area)
+    board.py       whiteboard layout score (text on a large smooth board area; marks alone when unread)
+    notes.py       single sticky notes to read (colour, shape, ink; the turn that stands each upright)
+    wall.py        walls of sticky notes, counted by colour, shape and ink even when unread
 """
 
 from __future__ import annotations

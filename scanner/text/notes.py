@@ -15,6 +15,7 @@ candidate crops over 114 pictures without text):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..media import shrunk
@@ -35,6 +36,23 @@ MIN_STROKES = 3
 MAX_NOTES = 6
 
 
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One note (or touching notes of one colour) with writing, in the pixels of the analysed picture."""
+
+    box: Region
+    angle: float  # degrees to turn the crop (PIL, counter-clockwise) to stand it upright
+    count: int  # notes it stands for (1 unless touching notes of one colour)
+    strokes: int
+
+
+def upright(rect: Any) -> float:
+    """The turn (PIL degrees, counter-clockwise) that stands a min-area rectangle upright: its angle folded to
+    [-45, 45] (OpenCV's angle runs clockwise in image coordinates; either of its conventions folds the same)."""
+    angle = float(rect[2]) % 90.0
+    return angle - 90.0 if angle > 45.0 else angle
+
+
 def _colour_mask(rgb: Any) -> Any:
     import cv2
     import numpy as np
@@ -45,8 +63,8 @@ def _colour_mask(rgb: Any) -> Any:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
 
-def _patches(image: Image.Image) -> list[Region]:
-    """Colour patches of note shape, in the pixels of `image`."""
+def _patches(image: Image.Image) -> list[tuple[Region, float]]:
+    """Colour patches of note shape, in the pixels of `image`, with the turn that stands each upright."""
     import cv2
     import numpy as np
 
@@ -61,10 +79,11 @@ def _patches(image: Image.Image) -> list[Region]:
         x, y, bw, bh = cv2.boundingRect(contour)
         if not (MIN_AREA * h * w <= area <= MAX_AREA * h * w) or min(bw, bh) < MIN_SIDE:
             continue
-        (_cx, _cy), (rw, rh), _angle = cv2.minAreaRect(contour)
+        rect = cv2.minAreaRect(contour)
+        rw, rh = rect[1]
         if rw * rh <= 0 or area / (rw * rh) < MIN_RECT_FILL or max(rw, rh) / min(rw, rh) > MAX_ASPECT:
             continue
-        out.append(Region(int(x * sx), int(y * sy), max(1, round(bw * sx)), max(1, round(bh * sy))))
+        out.append((Region(int(x * sx), int(y * sy), max(1, round(bw * sx)), max(1, round(bh * sy))), upright(rect)))
     return out
 
 
@@ -95,12 +114,12 @@ def ink_score(image: Image.Image, box: Region) -> tuple[float, int]:
     return float(dark.mean()), strokes
 
 
-def find_notes(image: Image.Image) -> list[Region]:
-    """Boxes (pixels of `image`) of probable notes with writing, most ink first, at most MAX_NOTES."""
+def find_notes(image: Image.Image) -> list[Note]:
+    """Probable notes with writing (boxes in the pixels of `image`), most ink first, at most MAX_NOTES."""
     scored = []
-    for box in _patches(image):
+    for box, angle in _patches(image):
         share, strokes = ink_score(image, box)
         if INK_SHARE[0] <= share <= INK_SHARE[1] and strokes >= MIN_STROKES:
-            scored.append((strokes, box))
-    scored.sort(key=lambda s: -s[0])
-    return [box for _, box in scored[:MAX_NOTES]]
+            scored.append(Note(box, angle, 1, strokes))
+    scored.sort(key=lambda n: -n.strokes)
+    return scored[:MAX_NOTES]

@@ -33,6 +33,7 @@ RULE_IDS: tuple[str, ...] = (
     "text.receipt",
     "text.pos_screen",
     "text.whiteboard",
+    "text.sticky_notes",
     "text.national_id",
     "text.person_name",
 )
@@ -240,6 +241,7 @@ def load_rules(section: Mapping[str, Any] | None = None, hash_key: bytes | None 
     data = tomllib.loads(resources.files("scanner").joinpath("rules", "text.toml").read_text("utf-8"))
     severity = {f"text.{k}": Severity.parse(v["severity"]) for k, v in data.items() if "severity" in v}
     severity["text.whiteboard"] = Severity.MEDIUM
+    severity["text.sticky_notes"] = Severity.MEDIUM
     patterns = _patterns(section)
     known = RULE_IDS + tuple(p.rule_id for p in patterns)
     severity.update(_severities(section, known))
