@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 KEEP_RECENT_S = 7 * 24 * 3600.0
 
@@ -36,3 +38,27 @@ def drop_stale(current: Path, pattern: str, keep_recent_s: float = KEEP_RECENT_S
             old.unlink()
             removed.append(old)
     return removed
+
+
+def write_npz(path: Path, stale_pattern: str | None = None, **arrays: Any) -> bool:
+    """Write `arrays` to `path` as one .npz, atomically (a temporary file in the same folder, then a rename);
+    then `drop_stale(path, stale_pattern)`. False when it could not be written: a read-only cache only costs
+    time, so that is not an error."""
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=path.parent)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        return False
+    if stale_pattern:
+        drop_stale(path, stale_pattern)
+    return True

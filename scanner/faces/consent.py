@@ -8,8 +8,6 @@ sha256 (one .npz per embedding model), like the visual reference gallery.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
-from ..cachefiles import mark_used
+from ..cachefiles import mark_used, write_npz
 from ..errors import ConfigError, ItemError
 from ..visual.store import IMAGE_SUFFIXES, MAX_PIXELS
 
@@ -137,14 +135,6 @@ class _Cache:
         if self.path is None or not keep:
             return
         shas = sorted(s for s in keep if s in self.entries)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=self.path.parent)
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, sha256=np.array(shas, dtype="U64"),
-                         faces=np.array([self.entries[s][0] for s in shas], np.int32),
-                         vectors=np.stack([self.entries[s][1] for s in shas]).astype(np.float32))
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
+        write_npz(self.path, sha256=np.array(shas, dtype="U64"),
+                  faces=np.array([self.entries[s][0] for s in shas], np.int32),
+                  vectors=np.stack([self.entries[s][1] for s in shas]).astype(np.float32))

@@ -9,8 +9,6 @@ pictures (store.DECODE_SIDE) and `local_top_k` verifications per query.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
-from ..cachefiles import drop_stale, mark_used
+from ..cachefiles import mark_used, write_npz
 from ..errors import ConfigError, ItemError
 
 if TYPE_CHECKING:
@@ -119,25 +117,11 @@ class KeypointCache:
         if self.path is None or (not self.dirty and set(keep) == set(self.entries)):
             return
         keep = [s for s in dict.fromkeys(keep) if s in self.entries]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=self.path.parent)
-        os.close(fd)
         kps = [self.entries[s] for s in keep]
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    sha256=np.array(keep, dtype="U64"),
-                    counts=np.array([len(k) for k in kps], np.int64),
-                    xy=np.concatenate([k.xy for k in kps] or [EMPTY.xy]),
-                    desc=np.concatenate([k.desc for k in kps] or [EMPTY.desc]),
-                )
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
-            return
-        if self.stale_pattern:
-            drop_stale(self.path, self.stale_pattern)
+        write_npz(self.path, self.stale_pattern, sha256=np.array(keep, dtype="U64"),
+                  counts=np.array([len(k) for k in kps], np.int64),
+                  xy=np.concatenate([k.xy for k in kps] or [EMPTY.xy]),
+                  desc=np.concatenate([k.desc for k in kps] or [EMPTY.desc]))
 
 
 def reference_keypoints(refs: Sequence[Reference], cache: KeypointCache, max_keypoints: int) -> list[Keypoints]:

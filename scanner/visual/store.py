@@ -8,8 +8,6 @@ that photo.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import media
-from ..cachefiles import drop_stale, mark_used
+from ..cachefiles import mark_used, write_npz
 from ..errors import ConfigError, ItemError
 from .options import VIEW_NAMES
 
@@ -106,23 +104,9 @@ class EmbeddingCache:
         if self.path is None or (not self.dirty and set(keep) == set(self.entries)):
             return
         keep = [s for s in dict.fromkeys(keep) if s in self.entries]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=self.path.parent)
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    sha256=np.array(keep, dtype="U64"),
-                    views=np.stack([self.entries[s][0] for s in keep]),
-                    cells=np.stack([self.entries[s][1] for s in keep]),
-                )
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time
-            return
-        if self.stale_pattern:
-            drop_stale(self.path, self.stale_pattern)
+        write_npz(self.path, self.stale_pattern, sha256=np.array(keep, dtype="U64"),
+                  views=np.stack([self.entries[s][0] for s in keep]),
+                  cells=np.stack([self.entries[s][1] for s in keep]))
 
 
 def embed_references(
