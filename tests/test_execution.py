@@ -26,6 +26,7 @@ from scanner.execution import GRACE_S, Pool, run
 from scanner.model import Decision, FileReport, Finding
 from scanner.pipeline import Pipeline
 from scanner.subject import Subject
+from tests.reports import without_timings
 
 TIMEOUT_S = 1.0
 SLOW_S = 3.0
@@ -88,15 +89,6 @@ def _by_path(reports: Iterator[FileReport] | list[FileReport]) -> dict[str, File
     return {r.path: r for r in reports}
 
 
-def _same(report: FileReport) -> dict[str, object]:
-    """Everything but the timings."""
-    def strip(body: dict[str, object]) -> dict[str, object]:
-        parts = body["parts"]
-        assert isinstance(parts, list)
-        return {**body, "timings": None, "parts": [strip(p) for p in parts]}
-    return strip(report.to_dict())
-
-
 def _files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.iterdir())
 
@@ -119,7 +111,7 @@ def test_a_hang_with_signals_blocked_gets_timeout_and_the_rest_is_scanned(folder
     # a chunk of 4 waits 4 x timeout_s, then the hanging file alone waits once more
     bound = HANG_BOUND_S + (TIMEOUT_S * chunk + GRACE_S if chunk > 1 else 0)
     assert took < bound, took
-    assert {p: _same(r) for p, r in got.items()} == {p: _same(r) for p, r in expected.items()}
+    assert {p: without_timings(r) for p, r in got.items()} == {p: without_timings(r) for p, r in expected.items()}
     assert got[str(fx["gps_dirty.jpg"])].decision != Decision.APPROVE
 
 
@@ -215,7 +207,7 @@ def test_results_match_the_in_process_pipeline_on_the_fixture_folder(folder, job
     reference = _by_path(Pipeline(settings).scan_paths(paths))  # what the old runner ran, chunk by chunk
     got = _by_path(run(paths, settings))
     assert len(got) == len(paths)
-    assert {p: _same(r) for p, r in got.items()} == {p: _same(r) for p, r in reference.items()}
+    assert {p: without_timings(r) for p, r in got.items()} == {p: without_timings(r) for p, r in reference.items()}
     assert {r.decision for r in got.values()} >= {Decision.APPROVE, Decision.REVIEW}
 
 
@@ -227,14 +219,14 @@ def test_order_of_the_inputs_does_not_change_any_report(folder) -> None:
         first = _by_path(pool.scan(paths, chunk=2))
         second = _by_path(pool.scan(shuffled, chunk=5))
     assert list(first) != list(second) or paths == shuffled
-    assert {p: _same(r) for p, r in first.items()} == {p: _same(r) for p, r in second.items()}
+    assert {p: without_timings(r) for p, r in first.items()} == {p: without_timings(r) for p, r in second.items()}
 
 
 def test_scan_iter_through_a_shared_pool(folder) -> None:
     with Pool(SETTINGS, 2, method="fork") as pool:
         via_pool = _by_path(api.scan_iter([folder], SETTINGS, pool=pool))
     own = _by_path(api.scan_iter([folder], SETTINGS))
-    assert {p: _same(r) for p, r in via_pool.items()} == {p: _same(r) for p, r in own.items()}
+    assert {p: without_timings(r) for p, r in via_pool.items()} == {p: without_timings(r) for p, r in own.items()}
 
 
 # --- heartbeats: a container whose parts each finish in time is not killed for its total ----------

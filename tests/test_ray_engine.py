@@ -7,7 +7,6 @@ Skipped when ray is not installed (`pip install "leakscan[ray]"`).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -30,6 +29,7 @@ from scanner.execution.ray_engine import RayEngine  # noqa: E402
 from scanner.model import Decision, FileReport, Finding  # noqa: E402
 from scanner.pipeline import Pipeline  # noqa: E402
 from scanner.subject import Subject  # noqa: E402
+from tests.reports import without_timings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 1.0
@@ -58,18 +58,6 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, fx: dict[str, Path]) -> list
     return [str(fx[n]) for n in MIXED] + [str(office["dirty.docx"]), str(office["clean.docx"]), str(card)]
 
 
-def _same(report: FileReport) -> dict[str, Any]:
-    """The report as JSON without timings (they differ run to run)."""
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k != "timings"}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    return strip(json.loads(json.dumps(report.to_dict())))
-
-
 def _by_path(reports: Iterator[FileReport]) -> dict[str, FileReport]:
     out: dict[str, FileReport] = {}
     for r in reports:
@@ -84,7 +72,7 @@ def test_ray_gives_the_local_engines_reports_on_mixed_fixtures(mixed: list[str])
         remote = _by_path(engine.scan(mixed))
     assert sorted(remote) == sorted(local) == sorted(mixed)
     for path in mixed:
-        assert _same(remote[path]) == _same(local[path]), path
+        assert without_timings(remote[path]) == without_timings(local[path]), path
     decisions = {Path(p).name: r.decision for p, r in remote.items()}
     assert decisions["truncated.jpg"] == Decision.REVIEW and remote[mixed[2]].errors  # corrupt: review, job goes on
     assert decisions["clean.jpg"] == Decision.APPROVE

@@ -21,7 +21,8 @@ from scanner.execution.ray_split import SplitRayEngine  # noqa: E402
 from scanner.model import Decision, FileReport, Finding  # noqa: E402
 from scanner.pipeline import Pipeline  # noqa: E402
 from scanner.subject import Subject  # noqa: E402
-from tests.test_ray_stages import bomb_files, bomb_pipeline, check_bombs, mixed_files, same  # noqa: E402
+from tests.reports import without_timings  # noqa: E402
+from tests.test_ray_stages import bomb_files, bomb_pipeline, check_bombs, mixed_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STALL_S = 600.0  # far past the scan's own bound: a test that waited for it would show
@@ -56,7 +57,7 @@ def test_the_split_engine_gives_the_local_engines_reports(fx: dict[str, Path], t
         remote = by_path(engine.scan(paths, chunk=2))  # several CPU tasks; model batches formed across them
     assert sorted(remote) == sorted(local) == sorted(paths)
     for path in paths:
-        assert same(remote[path]) == same(local[path]), path
+        assert without_timings(remote[path]) == without_timings(local[path]), path
     names = {Path(p).name: r for p, r in remote.items()}
     assert names["clean.jpg"].decision == Decision.APPROVE
     assert names["truncated.jpg"].decision == Decision.REVIEW and names["truncated.jpg"].errors

@@ -4,11 +4,9 @@ that raises on one file reviews that file only."""
 
 from __future__ import annotations
 
-import json
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,20 +17,9 @@ from scanner.execution.ray_stages import STAGE, Pack, Stages, split
 from scanner.model import Decision, ErrorRecord, FileReport, Finding, Severity
 from scanner.pipeline import Pipeline
 from scanner.subject import Subject
+from tests.reports import without_timings
 
 SETTINGS = Settings(jobs=1, timeout_s=120.0)
-
-
-def same(report: FileReport) -> dict[str, Any]:
-    """The report as JSON without timings (they differ run to run)."""
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k != "timings"}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    return strip(json.loads(json.dumps(report.to_dict())))
 
 
 def staged(stages: Stages, paths: Sequence[str]) -> list[FileReport]:
@@ -59,7 +46,7 @@ def test_the_stages_give_the_pipelines_reports_with_every_detector(fx: dict[str,
     pipeline = Pipeline(SETTINGS)
     local = pipeline.scan_paths(paths)
     split_reports = staged(Stages(pipeline), paths)
-    assert [same(r) for r in split_reports] == [same(r) for r in local]
+    assert [without_timings(r) for r in split_reports] == [without_timings(r) for r in local]
     rules = {Path(r.path).name: {f.rule_id for f in r.findings} for r in split_reports}
     assert "faces.person" in rules["face_stranger.jpg"] and "text.payment_card" in rules["card_pan.png"]
     assert split_reports[2].decision == Decision.REVIEW and split_reports[2].errors  # cut short: review
@@ -146,7 +133,7 @@ def test_a_stage_that_raises_on_one_file_reviews_that_file_and_no_other(fx: dict
     reports = staged(stages, paths)
     check_bombs(dict(zip(paths, reports, strict=True)))
     local = Pipeline(settings).scan_paths(paths[:2])  # the files without a bomb: as the local engine reports them
-    assert [same(r) for r in reports[:2]] == [same(r) for r in local]
+    assert [without_timings(r) for r in reports[:2]] == [without_timings(r) for r in local]
 
 
 class Mark:
@@ -187,7 +174,7 @@ def test_findings_and_errors_come_back_in_the_local_run_order(fx: dict[str, Path
     pipeline = Pipeline(Settings(detectors=("metadata",)), detectors=marks)
     paths = [str(fx["clean.jpg"]), str(fx["gps_dirty.jpg"])]
     reports = staged(Stages(pipeline), paths)
-    assert [same(r) for r in reports] == [same(r) for r in pipeline.scan_paths(paths)]
+    assert [without_timings(r) for r in reports] == [without_timings(r) for r in pipeline.scan_paths(paths)]
     assert [f.rule_id for f in reports[0].findings] == [m.rule for m in marks]
     assert [e.stage for e in reports[0].errors] == [m.id for m in marks]
 
