@@ -88,7 +88,7 @@ def test_findings_without_a_region_paint_nothing() -> None:
     assert not [c for c in fixed.changes if c.region is not None]
 
 
-@pytest.mark.parametrize("rule", ["text.receipt", "text.whiteboard", "text.pos_screen"])
+@pytest.mark.parametrize("rule", ["text.receipt", "text.whiteboard", "text.pos_screen", "text.sticky_notes"])
 def test_scene_findings_are_not_blacked_out(rule: str) -> None:
     """A receipt or whiteboard finding spans the picture: a fill would return a black picture as approved."""
     data = face_photo()

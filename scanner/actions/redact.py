@@ -1,7 +1,7 @@
 """Pixel edits on an oriented image: solid fill over text, strong pixelation or blur over faces.
 
 Text is covered with an opaque fill, never blurred or pixelated (both can be reversed for text);
-scene findings (a receipt, a till screen, a whiteboard: SCENE_RULES) are not painted over.
+scene findings (a receipt, a till screen, a whiteboard, a wall of notes: SCENE_RULES) are not painted over.
 Faces (`faces.person`) are hidden by the style in the policy; consented faces (`faces.consented`)
 are left alone. A worn ID card (`faces.badge`: its box is the card) is covered like text, name and photo.
 Regions are in oriented-image pixels, as every detector reports them.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 TEXT_PREFIX = "text."
 # the whole picture is the finding (a receipt, a till screen, a whiteboard full of text): their boxes span
 # most of it, and a fill would hand back a black picture as "approved"; a person decides
-SCENE_RULES = frozenset({"text.receipt", "text.pos_screen", "text.whiteboard"})
+SCENE_RULES = frozenset({"text.receipt", "text.pos_screen", "text.whiteboard", "text.sticky_notes"})
 FACE_RULE = "faces.person"
 BADGE_RULE = "faces.badge"
 TEXT_MARGIN = 0.25  # of the box height, around a text box (OCR boxes hug the glyphs; descenders stick out)
