@@ -46,6 +46,8 @@ NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
 MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
+# pictures the visual cues call a document or a screen: their unread marks are print or keys, not a board
+NOT_A_LAYOUT_BOARD = frozenset({"document", "screen"})
 BOARD_SHARE = 0.3  # a board this share of the picture earns text.whiteboard its full board signal (text/board.py)
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
@@ -183,7 +185,8 @@ class TextDetector:
         board = wall_hit(wall, self.table.severity["text.sticky_notes"], factor, words_on(read, wall, factor))
         if board:
             hits.append(board)
-        if located and not any(h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits):
+        if located and not scenes & NOT_A_LAYOUT_BOARD and not any(
+                h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits):
             hits += self._layout_board(picture, located, read, factor)
         if any(h.rule_id in NOT_A_BOARD for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
