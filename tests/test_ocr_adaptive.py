@@ -92,7 +92,9 @@ class _Spy:
 
 
 @pytest.mark.parametrize(("scenes", "recheck", "calls"), [
-    ((), 4, ["read", "full"]), ((), 1, ["read"]), ((), 0, ["read"]), (("whiteboard",), 4, ["full"]),
+    ((), 4, ["read", "full"]),  # fewer lines than the recheck limit on a big board
+    ((), 1, ["read", "full"]),  # enough lines, but the board is not explained (no whiteboard, receipt, till)
+    ((), 0, ["read"]), (("whiteboard",), 4, ["full"]),
 ])
 def test_which_reads_run(board: bytes, scenes: tuple[str, ...], recheck: int, calls: list[str]) -> None:
     spy = _Spy()

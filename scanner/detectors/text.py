@@ -171,7 +171,7 @@ class TextDetector:
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
                     hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
-                if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes):
+                if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes, hits):
                     again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
                     read += again.words
                     hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
@@ -202,16 +202,20 @@ class TextDetector:
         return engine.read(work)
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
-                     scenes: frozenset[str]) -> bool:
-        """Detection saw a shrunk copy, fewer than `ocr_det_recheck` lines were read and a board fills a third
-        of the picture: look at the whole picture.
+                     scenes: frozenset[str], hits: list[Hit]) -> bool:
+        """Detection saw a shrunk copy, a board fills a third of the picture, and the first read either found
+        fewer than `ocr_det_recheck` lines or did not make the page a whiteboard (nor a receipt or till
+        screen): look at the whole picture.
 
         Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk
         copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md).
         """
-        limit = self.settings.ocr_det_recheck
-        return ("whiteboard" not in scenes and len(result.words) < limit and engine.capped(work.size)
-                and board_mask(work)[1] >= BOARD_SHARE)
+        if "whiteboard" in scenes or not engine.capped(work.size) or self.settings.ocr_det_recheck <= 0:
+            return False
+        settled = any(h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits)
+        if len(result.words) >= self.settings.ocr_det_recheck and settled:
+            return False
+        return board_mask(work)[1] >= BOARD_SHARE
 
     @staticmethod
     def _read_note(engine: OcrEngine, picture: Image.Image, turned: Note, factor: float) -> list[Word]:
