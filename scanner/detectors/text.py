@@ -28,7 +28,7 @@ from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
-from ..text.board import board_mask, layout_whiteboard, score_whiteboard
+from ..text.board import BIG_BOARD, board_mask, layout_whiteboard, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
 from ..text.notes import Note, find_notes
 from ..text.rules import RULE_IDS
@@ -48,7 +48,6 @@ MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 # pictures the visual cues call a document or a screen: their unread marks are print or keys, not a board
 NOT_A_LAYOUT_BOARD = frozenset({"document", "screen"})
-BOARD_SHARE = 0.3  # a board this share of the picture earns text.whiteboard its full board signal (text/board.py)
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
 
@@ -71,6 +70,11 @@ def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
     if angle == 180:
         return Region(w - box.x - box.w, h - box.y - box.h, box.w, box.h)
     return box
+
+
+def _board_explained(hits: list[Hit]) -> bool:
+    """The page is already a whiteboard, a receipt or a till screen: a board in it needs no other reading."""
+    return any(h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits)
 
 
 def _text_like(boxes: list[Region], size: tuple[int, int]) -> list[Region]:
@@ -185,8 +189,7 @@ class TextDetector:
         board = wall_hit(wall, self.table.severity["text.sticky_notes"], factor, words_on(read, wall, factor))
         if board:
             hits.append(board)
-        if located and not scenes & NOT_A_LAYOUT_BOARD and not any(
-                h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits):
+        if located and not scenes & NOT_A_LAYOUT_BOARD and not _board_explained(hits):
             hits += self._layout_board(picture, located, read, factor)
         if any(h.rule_id in NOT_A_BOARD for h in hits):  # one engine's page decides for all
             hits = [h for h in hits if h.rule_id != "text.whiteboard"]
@@ -212,10 +215,9 @@ class TextDetector:
         """
         if "whiteboard" in scenes or not engine.capped(work.size) or self.settings.ocr_det_recheck <= 0:
             return False
-        settled = any(h.rule_id in (*NOT_A_BOARD, "text.whiteboard") for h in hits)
-        if len(result.words) >= self.settings.ocr_det_recheck and settled:
+        if len(result.words) >= self.settings.ocr_det_recheck and _board_explained(hits):
             return False
-        return board_mask(work)[1] >= BOARD_SHARE
+        return board_mask(work)[1] >= BIG_BOARD
 
     @staticmethod
     def _read_note(engine: OcrEngine, picture: Image.Image, turned: Note, factor: float) -> list[Word]:
