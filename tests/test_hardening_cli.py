@@ -24,6 +24,7 @@ import pytest
 from fixtures import hardening_cli
 from scanner import cli as cli_module
 from scanner.reporters.json import JsonLinesReporter
+from tests.terminal import like_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN = (sys.executable, "-m", "scanner", "scan", "-q", "--detectors", "metadata")
@@ -259,7 +260,8 @@ def _alive(pid: int) -> bool:
 def test_signal_stops_the_workers_and_exits_with_its_code(hx, tmp_path, sig: signal.Signals, code: int) -> None:
     out = (tmp_path / "out.jsonl").open("w")
     proc = subprocess.Popen([*SCAN, "-j", "2", "--format", "jsonl", str(hx["busy"])], cwd=ROOT, stdout=out,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=like_a_terminal)
     try:
         deadline = time.monotonic() + HANG_LIMIT_S
         workers: set[int] = set()

@@ -17,6 +17,7 @@ import pytest
 from fixtures.metadata_fixtures import ROTTERDAM, gps_exif, scene
 from scanner.audit import AuditStore
 from scanner.dropfolder import Stability, free_name, ignored
+from tests.terminal import like_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = "0.4"
@@ -40,7 +41,8 @@ class Watch:
         env.pop("LEAKSCAN_POLICY", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "scanner", "watch", str(root), "--interval", INTERVAL, "-j", "1",
-             "--detectors", "metadata", "-q"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "--detectors", "metadata", "-q"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=like_a_terminal)
         wait_for(lambda: (root / "incoming").is_dir(), "the folders")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
