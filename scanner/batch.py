@@ -5,6 +5,7 @@ result stored the moment it arrives (a kill loses at most the files in flight), 
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -16,6 +17,7 @@ from .store import ResultStore, Target, report_from_dict, target
 
 if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only when a file must be scanned
     from .execution import Pool
+    from .execution.ray_manifest import Listed
     from .execution.stream import Engine
     from .pipeline import Pipeline
 
@@ -80,6 +82,32 @@ class BatchScan:
             self._close(kill=True)
             raise
         self._close(kill=False)
+
+    def run_listed(self, listed: Iterable[Listed]) -> Iterator[Outcome]:
+        """Outcomes of a manifest listed and scanned on the cluster (RayEngine.scan_manifest): scanned reports
+        and problems recorded and emitted; a file the cluster found stored is answered from the store here
+        (if its answer is gone since the scan started, it is scanned at the end, through the engine)."""
+        pending: list[Target] = []
+        for item in listed:
+            t = Target(item.path, item.name, item.size, item.key)
+            if item.report is not None:
+                self._record(item.report.to_dict(), t)
+                yield Outcome(item.report, False)
+                continue
+            found = self.store.answer(t) if self.store is not None else None
+            if found is None:
+                pending.append(t)
+                continue
+            yield Outcome(report_from_dict(with_path(found[0], sources.display_path(item.path))), True)
+        yield from self._scan(pending)
+
+    def stored_keys(self) -> array[int]:
+        """The store's stat answers for this policy as sorted 64-bit hashes (8 bytes a file), for the cluster."""
+        from .execution.ray_manifest import stat_hash
+
+        if self.store is None:
+            return array("Q")
+        return array("Q", sorted({stat_hash(name, key) for name, key in self.store.stat_keys()}))
 
     def _close(self, kill: bool) -> None:
         if self._pool is not None:

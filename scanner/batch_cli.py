@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import stat
 import sys
@@ -18,6 +19,7 @@ from .sources import display_path
 from .text_safety import printable
 
 if TYPE_CHECKING:
+    from .execution.ray_engine import RayEngine
     from .execution.stream import Engine
 
 SNIFF_BYTES = 4096
@@ -73,7 +75,7 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     what the store does not answer (a RayEngine; None = a local pool started when a file must be scanned)."""
     from . import reporters
     from .audit import Recorder
-    from .batch import BatchScan, entries, manifest_lines
+    from .batch import OUTPUT_IS_INPUT, BatchScan, entries, manifest_lines
     from .batch_progress import BatchProgress
     from .cli import _open_report
     from .store import ResultStore
@@ -90,13 +92,20 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
         st = os.fstat(out.fileno()) if _has_fileno(out) else None
         skip = (st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None
         batch = BatchScan(settings, store, skip=skip, engine=engine)
-        listed = manifest_lines(manifest) if manifest is not None else iter(())
+        on_cluster = _reads_manifests(engine) if files_from not in (None, "-") else None
+        listed = manifest_lines(manifest) if manifest is not None and not on_cluster else iter(())
         found = entries(_chain(paths, listed))
         reporter = reporters.make(fmt, out)
         reporter.start(settings)
         total = _total(paths, counted, files_from == "-")
         with BatchProgress(not quiet, total) as progress:
-            for outcome in batch.run(found):
+            outcomes = batch.run(found)
+            if on_cluster is not None:  # the Ray engine reads the list itself (docs/ray.md), after the paths given
+                where = (skip, display_path(os.path.abspath(output)), OUTPUT_IS_INPUT) if output != "-" else None
+                cluster = on_cluster.scan_manifest(str(files_from), cwd=os.getcwd(), stored=batch.stored_keys(),
+                                                   skip=where)
+                outcomes = itertools.chain(outcomes, batch.run_listed(cluster))
+            for outcome in outcomes:
                 reporter.add(outcome.report)
                 if recorder is not None:
                     recorder.record(outcome.report.to_dict(), reused=outcome.from_store)
@@ -104,6 +113,13 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
                 progress.advance(outcome.from_store)
         reporter.finish(counts)
     return counts
+
+
+def _reads_manifests(engine: Engine | None) -> RayEngine | None:
+    """`engine` when it reads a manifest on its cluster (the Ray engines) rather than being handed its paths."""
+    from .execution.ray_engine import RayEngine
+
+    return engine if isinstance(engine, RayEngine) else None
 
 
 def _chain(paths: list[str], listed: Iterator[str]) -> Iterator[str]:

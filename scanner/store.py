@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .audit import AuditStore, policy_hash
 from .config import Settings
 from .errors import ItemError
@@ -93,6 +95,13 @@ class ResultStore:
         sha = file_sha256(t.path, self.max_bytes)
         body = self.db.lookup(sha, self.phash) if sha else None
         return (body, True) if body is not None else None
+
+    def stat_keys(self) -> Iterator[tuple[str, str]]:
+        """(name, stat key) of every fully analysed file stored under this policy and version, streamed."""
+        cur = self.db._connect().execute(
+            "SELECT DISTINCT name, file_stat FROM decisions WHERE policy_hash = ? AND scanner_version = ?"
+            " AND complete = 1 AND file_stat IS NOT NULL", (self.phash, __version__))
+        yield from cur
 
     def record(self, body: dict[str, Any], t: Target, *, reused: bool = False) -> None:
         self.db.record(body, "cli", self.phash, name=t.name, reused=reused, stat=t.stat)

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigError
@@ -44,7 +44,13 @@ from ..pipeline import Pipeline
 from ..sources import display_path
 from ..threads import limit_threads
 from .pool import Pool, chunk_size
+from .ray_rows import CarriedActor
 from .worker import PipelineFactory
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
+
+    from .ray_manifest import Listed, Skip
 
 INSTALL_HINT = 'the Ray engine needs Ray: pip install "leakscan[ray]" (ray[data])'
 STAGE = "execution.ray"
@@ -155,20 +161,34 @@ class RayEngine:
         for index in sorted(todo):
             yield self.local.error_report(display_path(paths[index]), ErrorRecord("internal", why, STAGE))
 
+    def scan_manifest(self, manifest: str, *, cwd: str, stored: Sequence[int] = (),
+                      skip: Skip | None = None) -> Iterator[Listed]:
+        """Every file of a manifest (a path a line, on storage the cluster shares), read and listed on the
+        cluster, never held here; one Listed per file, a missing one reviewed at the end (ray_manifest.py)."""
+        from .ray_manifest import scan_manifest
+
+        yield from scan_manifest(self, manifest, cwd=cwd, stored=stored, skip=skip)
+
     def _rows(self, absolute: list[str], chunk: int | None) -> Iterator[dict[str, Any]]:
         import ray.data
 
-        actors = self._actors()
-        size = chunk or chunk_size(len(absolute), actors, self.settings.batch_size)
+        size = chunk or chunk_size(len(absolute), self._actors(), self.settings.batch_size)
         items = [{"index": i, "path": p} for i, p in enumerate(absolute)]
-        blocks = -(-len(items) // size)
-        dataset = ray.data.from_items(items, override_num_blocks=blocks)
-        actor_args = {"settings": self.settings, "factory": self._factory}
-        scanned = dataset.map_batches(
-            ScanActor, fn_constructor_kwargs=actor_args, batch_size=size, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(actors, blocks)),
+        dataset = ray.data.from_items(items, override_num_blocks=-(-len(items) // size))
+        yield from self._stages(dataset, size, -(-len(items) // size)).iter_rows()
+
+    def _stages(self, dataset: Dataset, size: int, blocks: int, *, carried: bool = False) -> Dataset:
+        """The scan over `dataset`'s (index, path) rows; `carried`: rows of a manifest (ray_rows.carry)."""
+        import ray.data
+
+        actors = self._actors()
+        actor_args: dict[str, Any] = {"settings": self.settings, "factory": self._factory}
+        if carried:
+            actor, actor_args = CarriedActor, {"inner": ScanActor, "adds": "report", **actor_args}
+        return dataset.map_batches(
+            actor if carried else ScanActor, fn_constructor_kwargs=actor_args, batch_size=size,
+            batch_format="numpy", compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(actors, blocks)),
             num_cpus=1, num_gpus=self._gpu_share(actors))
-        yield from scanned.iter_rows()
 
     def _actors(self) -> int:
         cpus = int(self._ray.cluster_resources().get("CPU", 1))

@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import pickle
 import uuid
-from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..model import ErrorRecord
 from ..pipeline import Pipeline
 from ..threads import limit_threads
-from .pool import chunk_size
 from .ray_engine import RayEngine
+from .ray_rows import CarriedActor, carried_task
 from .ray_stages import STAGE, Pack, Stages
 from .worker import PipelineFactory
+
+if TYPE_CHECKING:
+    from ray.data import Dataset
 
 TASK_RETRIES = 2  # a CPU task whose worker process died (a decoder crash) runs again twice, then the job fails
 _STAGES: dict[str, Stages] = {}  # per Ray worker process: the current scan's stages, built once, one entry
@@ -102,25 +104,29 @@ class SplitRayEngine(RayEngine):
         super().__init__(settings, address, factory=factory)
         self._token = uuid.uuid4().hex
 
-    def _rows(self, absolute: list[str], chunk: int | None) -> Iterator[dict[str, Any]]:
+    def _stages(self, dataset: Dataset, size: int, blocks: int, *, carried: bool = False) -> Dataset:
+        """The three stages over `dataset`'s (index, path) rows; `carried`: rows of a manifest (ray_rows.carry)."""
         import ray.data
 
         cpus = int(self._ray.cluster_resources().get("CPU", 1))
-        size = chunk or chunk_size(len(absolute), self._actors(), self.settings.batch_size)
-        items = [{"index": i, "path": p} for i, p in enumerate(absolute)]
-        dataset = ray.data.from_items(items, override_num_blocks=-(-len(items) // size))
         given: dict[str, Any] = {"token": self._token, "settings": self.settings, "factory": self._factory}
         actors, gpus = self._model_actors(cpus)
-        prepared = dataset.map_batches(partial(prepare_batch, **given), batch_size=size, batch_format="numpy",
-                                       num_cpus=1, max_retries=TASK_RETRIES)
+        prepare: Any = partial(prepare_batch, **given)
+        finish: Any = partial(finish_batch, **given)
+        actor: type = ModelActor
+        actor_args: dict[str, Any] = {"settings": self.settings, "factory": self._factory}
+        if carried:
+            prepare = partial(carried_task, stage=prepare, adds="pack")
+            finish = partial(carried_task, stage=finish, adds="report")
+            actor, actor_args = CarriedActor, {"inner": ModelActor, "adds": "pack", **actor_args}
+        prepared = dataset.map_batches(prepare, batch_size=size, batch_format="numpy", num_cpus=1,
+                                       max_retries=TASK_RETRIES)
         modelled = prepared.map_batches(
-            ModelActor, fn_constructor_kwargs={"settings": self.settings, "factory": self._factory},
-            batch_size=max(size, self.settings.batch_size or 1), batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors), num_cpus=1 if cpus > 1 else 0,
-            num_gpus=gpus)
-        finished = modelled.map_batches(partial(finish_batch, **given), batch_size=size, batch_format="numpy",
-                                        num_cpus=1, max_retries=TASK_RETRIES)
-        yield from finished.iter_rows()
+            actor, fn_constructor_kwargs=actor_args, batch_size=max(size, self.settings.batch_size or 1),
+            batch_format="numpy", compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+            num_cpus=1 if cpus > 1 else 0, num_gpus=gpus)
+        return modelled.map_batches(finish, batch_size=size, batch_format="numpy", num_cpus=1,
+                                    max_retries=TASK_RETRIES)
 
     def _model_actors(self, cpus: int) -> tuple[int, float]:
         """(actors, GPUs per actor): one per GPU, else CPU actors on half the CPUs (the tasks need the rest)."""

@@ -1,0 +1,127 @@
+"""Issue 12 part 3: `--files-from LIST` with a Ray engine, the list read on the cluster (a real local 2-CPU cluster,
+one per module). The same decisions as the local batch path on one manifest with every kind of line; the driver
+never reads the list into a Python list; a job that fails midway, then `--resume`: every file stored, none scanned
+twice (counted in the store). Skipped when ray is not installed (`pip install "leakscan[ray]"`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from ray.job_config import JobConfig  # noqa: E402
+
+from scanner import batch  # noqa: E402
+from scanner.execution import ray_manifest  # noqa: E402
+from scanner.execution.ray_manifest import Tally, shards  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ("-q", "--format", "jsonl", "--detectors", "metadata", "-j", "2")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster() -> Iterator[None]:
+    job = JobConfig(code_search_path=[str(ROOT), str(ROOT / "tests")])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, job_config=job)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture()
+def listed(tmp_path: Path, fx: dict[str, Path]) -> Path:
+    """A manifest with every kind of line: absolute and relative files, a folder (with a non-UTF-8 name inside),
+    an empty folder, a blank line, a duplicate, a missing file and a name with a NUL byte."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("clean.jpg", "gps_dirty.jpg", "truncated.jpg"):
+        shutil.copy(fx[name], photos / name)
+    (photos / "sub").mkdir()
+    shutil.copy(fx["gps_dirty.jpg"], Path(bytes(photos / "sub").decode() + "/caf\udce9.jpg"))
+    (tmp_path / "empty").mkdir()
+    lines = [str(photos / "clean.jpg").encode(), b"photos/gps_dirty.jpg", b"", b"photos/sub/", b"empty",
+             b"photos/truncated.jpg", b"photos/gps_dirty.jpg", b"gone.jpg", b"bad\0name.jpg", b"photos/clean.jpg"]
+    manifest = tmp_path / "list.txt"
+    manifest.write_bytes(b"\n".join(lines))  # no newline after the last line
+    return manifest
+
+
+def _results(out: str) -> list[tuple[str, str, list[str], list[str]]]:
+    rows = [json.loads(line) for line in out.splitlines()]
+    return sorted((r["path"], r["decision"], sorted(x["rule_id"] for x in r["reasons"]),
+                   sorted(e["code"] for e in r["errors"])) for r in rows)
+
+
+@pytest.mark.parametrize("engine", ["ray", "ray-split"])
+def test_a_manifest_read_on_the_cluster_gives_the_local_decisions(cli, listed: Path, engine: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    local = cli("scan", *FAST, "--files-from", str(listed))
+
+    def never(stream: Any) -> Iterator[str]:
+        raise AssertionError("the driver read the manifest into paths")
+        yield ""
+
+    monkeypatch.setattr(batch, "manifest_lines", never)
+    remote = cli("scan", *FAST, "--engine", engine, "--files-from", str(listed))
+    assert remote.code == local.code == 1, remote.err
+    assert _results(remote.out) == _results(local.out)
+    decided = {path: (decision, errors) for path, decision, _, errors in _results(remote.out)}
+    assert len(_results(remote.out)) == 8  # ten lines: one blank, one empty folder; a duplicate counts twice
+    assert decided["gone.jpg"] == ("review", ["unreadable"])
+    assert decided["bad\\u0000name.jpg"] == ("review", ["unreadable"])
+    assert decided["photos/sub/caf\\xe9.jpg"][0] == "review"  # a GPS photo under a non-UTF-8 name
+    assert decided["photos/clean.jpg"] == ("approve", [])
+
+
+def test_a_job_that_fails_midway_then_resume_scans_none_twice_and_loses_none(cli, listed: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    db = listed.parent / "results.sqlite"
+    real = ray_manifest._rows
+
+    def fail_after_clean(*args: Any) -> Iterator[dict[str, Any]]:
+        """Rows as they come until the first scanned clean.jpg (then the job fails): what came before it is stored."""
+        for row in real(*args):
+            yield row
+            if row["kind"] == "scan" and bytes(row["path"]).endswith(b"clean.jpg"):
+                raise ray.exceptions.RayActorError()
+
+    monkeypatch.setattr(ray_manifest, "_rows", fail_after_clean)
+    first = cli("scan", *FAST, "--engine", "ray", "--files-from", str(listed), "--store", str(db))
+    failed = [r for r in map(json.loads, first.out.splitlines()) if "RayActorError" in json.dumps(r["errors"])]
+    # every line reported (an empty folder whose row never came back too: its line is reviewed), missing: review
+    assert first.code == 1 and len(first.out.splitlines()) >= 8 and failed
+    assert all(r["decision"] == "review" for r in failed)
+    monkeypatch.setattr(ray_manifest, "_rows", real)
+    again = cli("scan", *FAST, "--engine", "ray", "--files-from", str(listed), "--store", str(db), "--resume")
+    assert again.code == 1 and len(again.out.splitlines()) == 8, again.err
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT id, name, complete, reused FROM decisions ORDER BY id").fetchall()
+    first_rows, again_rows = rows[:len(first.out.splitlines())], rows[len(first.out.splitlines()):]
+    stored = {name for _, name, complete, _ in first_rows if complete}
+    scanned_again = [name for _, name, _, reused in again_rows if not reused]
+    assert stored and not stored & set(scanned_again)  # a file fully analysed before the failure: not scanned again
+    readable = {name for _, name, complete, _ in rows if complete}
+    assert len(readable) == 3  # clean.jpg (listed twice), gps_dirty.jpg (twice), caf\xe9.jpg: none lost
+    assert {name for _, name, complete, reused in again_rows if complete and not reused} == readable - stored
+    assert not [r for r in map(json.loads, again.out.splitlines()) if "RayActorError" in json.dumps(r["errors"])]
+
+
+def test_shards_cut_whole_lines_and_the_tally_takes_each_file_once(tmp_path: Path) -> None:
+    manifest = tmp_path / "list.txt"
+    manifest.write_bytes(b"a\n\nbb\nccc\nd")
+    lines, cut = shards(str(manifest), 2)
+    assert lines == 5
+    assert [(c["start"], c["end"], c["first"]) for c in cut] == [(0, 3, 0), (3, 10, 2), (10, 11, 4)]
+    tally = Tally(lines)
+    assert tally.take(2, 0, 1) and not tally.take(2, 0, 1)  # a row Ray ran twice: once
+    assert tally.take(3, 0, 2) and not tally.done(3) and not tally.take(3, 0, 2)
+    assert tally.take(3, 1, 2) and tally.done(3)
+    assert not tally.take(7, 0, 1)  # not a line of this list
