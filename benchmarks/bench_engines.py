@@ -8,7 +8,9 @@ each Ray engine the cluster start-up on its own (`ray.init`), which a long-lived
 decisions and rule-id sets agree with local x1, and every file where they do not. The machine is shared:
 compare the ratios within one run, not the numbers across runs.
 
-    .venv/bin/python benchmarks/bench_engines.py [--files 40] [--workers 2] [--corpus DIR]
+    .venv/bin/python benchmarks/bench_engines.py [--files 40] [--workers 2] [--corpus DIR] [--manifest]
+
+--manifest adds the Ray engine reading the same files from a manifest on the cluster (--files-from LIST).
 
 Exits 0 with a note when the corpus or ray is absent.
 """
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,6 +69,20 @@ def on_ray(paths: list[str], settings: Settings, split: bool = False) -> tuple[f
     return t1 - t0, t2 - t1, result
 
 
+def on_ray_manifest(paths: list[str], settings: Settings, folder: Path) -> tuple[float, float, Outcome]:
+    """(start-up s, scan s, outcome): the same files as a manifest that the cluster reads (--files-from LIST)."""
+    from scanner.execution.ray_engine import RayEngine
+
+    listing = folder / "manifest.txt"
+    listing.write_bytes(b"".join(os.fsencode(p) + b"\n" for p in paths))
+    t0 = time.perf_counter()
+    with RayEngine(settings) as engine:
+        t1 = time.perf_counter()
+        reports = [x.report for x in engine.scan_manifest(str(listing), cwd=os.getcwd()) if x.report is not None]
+        t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, outcome(reports)
+
+
 def compare(name: str, base: Outcome, other: Outcome) -> None:
     same_decision = sum(base[p][0] == other.get(p, ("missing",))[0] for p in base)
     same_rules = sum(base[p] == other.get(p) for p in base)
@@ -79,6 +97,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--manifest", action="store_true", help="also Ray reading a manifest of the same files")
     args = parser.parse_args()
     if importlib.util.find_spec("ray") is None:
         print('SKIP: ray is not installed (pip install "leakscan[ray]")')
@@ -94,16 +113,23 @@ def main() -> None:
     t_start, t_ray, r_ray = on_ray(paths, many)
     s_start, t_split, r_split = on_ray(paths, many, split=True)
     n, cpus = len(paths), args.workers
-    print(f"{'engine':<32}{'seconds':>9}{'files/s':>9}{'vs local x1':>13}")
-    rows = (("local x1", t_one), (f"local x{cpus}", t_many), (f"ray, {cpus} CPUs (scan)", t_ray),
+    rows = [("local x1", t_one), (f"local x{cpus}", t_many), (f"ray, {cpus} CPUs (scan)", t_ray),
             (f"ray, {cpus} CPUs (+start)", t_start + t_ray), (f"ray-split, {cpus} CPUs (scan)", t_split),
-            (f"ray-split, {cpus} CPUs (+start)", s_start + t_split))
+            (f"ray-split, {cpus} CPUs (+start)", s_start + t_split)]
+    if args.manifest:
+        with tempfile.TemporaryDirectory() as folder:
+            m_start, t_manifest, r_manifest = on_ray_manifest(paths, many, Path(folder))
+        rows += [(f"ray manifest, {cpus} CPUs (scan)", t_manifest),
+                 (f"ray manifest, {cpus} CPUs (+start)", m_start + t_manifest)]
+    print(f"{'engine':<34}{'seconds':>9}{'files/s':>9}{'vs local x1':>13}")
     for name, secs in rows:
-        print(f"{name:<32}{secs:9.1f}{n / secs:9.2f}{t_one / secs:12.2f}x")
+        print(f"{name:<34}{secs:9.1f}{n / secs:9.2f}{t_one / secs:12.2f}x")
     print(f"ray cluster start-up alone: {t_start:.1f} s (ray), {s_start:.1f} s (ray-split)")
     compare(f"local x{args.workers}", r_one, r_many)
     compare("ray", r_one, r_ray)
     compare("ray-split", r_one, r_split)
+    if args.manifest:
+        compare("ray manifest", r_one, r_manifest)
 
 
 if __name__ == "__main__":

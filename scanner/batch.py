@@ -107,7 +107,7 @@ class BatchScan:
 
         if self.store is None:
             return array("Q")
-        return array("Q", sorted({stat_hash(name, key) for name, key in self.store.stat_keys()}))
+        return array("Q", sorted(stat_hash(name, key) for name, key in self.store.stat_keys()))
 
     def _close(self, kill: bool) -> None:
         if self._pool is not None:
