@@ -63,18 +63,23 @@ def _results(out: str) -> list[tuple[str, str, list[str], list[str]]]:
 @pytest.mark.parametrize("engine", ["ray", "ray-split"])
 def test_a_manifest_read_on_the_cluster_gives_the_local_decisions(cli, listed: Path, engine: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    local = cli("scan", *FAST, "--files-from", str(listed))
+    listed.write_bytes(listed.read_bytes() + b"\nreport.jsonl")  # the report file itself: never read
+    report = listed.parent / "report.jsonl"
+    local = cli("scan", *FAST, "--files-from", str(listed), "-o", str(report))
+    local_out = report.read_text()
 
     def never(stream: Any) -> Iterator[str]:
         raise AssertionError("the driver read the manifest into paths")
         yield ""
 
     monkeypatch.setattr(batch, "manifest_lines", never)
-    remote = cli("scan", *FAST, "--engine", engine, "--files-from", str(listed))
+    remote = cli("scan", *FAST, "--engine", engine, "--files-from", str(listed), "-o", str(report))
     assert remote.code == local.code == 1, remote.err
-    assert _results(remote.out) == _results(local.out)
-    decided = {path: (decision, errors) for path, decision, _, errors in _results(remote.out)}
-    assert len(_results(remote.out)) == 8  # ten lines: one blank, one empty folder; a duplicate counts twice
+    assert _results(report.read_text()) == _results(local_out)
+    decided = {path: (decision, errors) for path, decision, _, errors in _results(report.read_text())}
+    assert len(report.read_text().splitlines()) == 9  # eleven lines: a blank one, an empty folder
+    assert len(decided) == 8  # photos/gps_dirty.jpg is listed twice: two reports
+    assert decided["report.jsonl"] == ("review", ["unsupported"])
     assert decided["gone.jpg"] == ("review", ["unreadable"])
     assert decided["bad\\u0000name.jpg"] == ("review", ["unreadable"])
     assert decided["photos/sub/caf\\xe9.jpg"][0] == "review"  # a GPS photo under a non-UTF-8 name
@@ -125,3 +130,24 @@ def test_shards_cut_whole_lines_and_the_tally_takes_each_file_once(tmp_path: Pat
     assert tally.take(3, 0, 2) and not tally.done(3) and not tally.take(3, 0, 2)
     assert tally.take(3, 1, 2) and tally.done(3)
     assert not tally.take(7, 0, 1)  # not a line of this list
+
+
+def test_carry_scans_only_the_rows_to_scan_and_keeps_every_row_in_order() -> None:
+    from scanner.execution.ray_rows import META, carry
+
+    kinds = ["scan", "stored", "problem", "scan", "empty"]
+    batch = {col: [0] * len(kinds) for col in META}
+    batch.update(kind=kinds, index=[10, 11, 12, 13, 14], path=[b"/a", b"/b", b"/c", b"/caf\xe9", b"/e"],
+                 pack=[b"p0", b"p1", b"p2", b"p3", b"p4"])
+    seen: list[dict[str, Any]] = []
+
+    def stage(given: dict[str, Any]) -> dict[str, Any]:
+        seen.append(given)
+        return {"index": given["index"], "path": given["path"], "report": [p.encode("utf-8", "surrogateescape")
+                                                                           for p in given["path"]]}
+
+    out = carry(batch, stage, "report")
+    assert seen == [{"index": [10, 13], "path": ["/a", "/caf\udce9"], "pack": [b"p0", b"p3"]}]
+    assert out["report"] == [b"/a", b"", b"", b"/caf\xe9", b""]
+    assert out["kind"] == kinds and out["path"] == batch["path"] and "pack" not in out
+    assert carry({**batch, "kind": ["stored"] * 5}, stage, "report")["report"] == [b""] * 5 and len(seen) == 1
