@@ -128,7 +128,8 @@ def test_shards_cut_whole_lines_and_the_tally_takes_each_file_once(tmp_path: Pat
     tally = Tally(lines)
     assert tally.take(2, 0, 1) and not tally.take(2, 0, 1)  # a row Ray ran twice: once
     assert tally.take(3, 0, 2) and not tally.done(3) and not tally.take(3, 0, 2)
-    assert tally.take(3, 1, 2) and tally.done(3)
+    assert tally.came_back(3) == (1, 2) and not tally.take(3, 5, 2)  # a folder line half back; no file 5 of 2
+    assert tally.take(3, 1, 2) and tally.done(3) and tally.came_back(3) is None
     assert not tally.take(7, 0, 1)  # not a line of this list
 
 

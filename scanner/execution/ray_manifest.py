@@ -13,7 +13,7 @@ file itself), or one row for a folder with no file. The scan stages take the row
 carry the others, so every line comes back.
 
 Fail closed, with bounded memory on the driver: a bitmap of the manifest's lines (1 bit a line) says which
-came back in full; a folder line is done when all its files are (only folders in flight are held, as sets).
+came back in full; a folder line is done when all its files are (a folder in flight holds a bit a file).
 A row Ray runs twice is taken once. After the job (or when it fails) the driver reads the manifest again, and
 every non-blank line that did not come back in full is reported `review` with an `internal` error, once.
 """
@@ -82,13 +82,14 @@ def manifest_lines(manifest: str) -> Iterator[tuple[int, bytes]]:
 
 # -- on the cluster: the read tasks -------------------------------------------------------------------------
 def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Skip | None) -> Batch:
-    """A read task: the rows of every line of the shards in `batch` (never raises: a line that fails is a problem)."""
+    """A read task: the rows of every line of the shards in `batch`. A line that fails is a problem row, never an
+    exception; a list the task cannot open fails the job (then the driver reviews every line without a result)."""
     import ray
 
     answers = ray.get(stored) if isinstance(stored, ray.ObjectRef) else stored
     out: Batch = {col: [] for col in META}
     for start, end, first in zip(batch["start"], batch["end"], batch["first"], strict=True):
-        with open(manifest, "rb") as fh:  # unreadable here: the job fails, every line is reviewed
+        with open(manifest, "rb") as fh:
             fh.seek(int(start))
             pos, number = int(start), int(first)
             while pos < int(end) and (raw := fh.readline()):
@@ -151,12 +152,12 @@ def _add(out: Batch, number: int, sub: int, count: int, kind: str, path: str, sh
 
 # -- on the driver -------------------------------------------------------------------------------------------
 class Tally:
-    """Which manifest lines came back in full: a bit a line, and the files seen of folder lines in flight."""
+    """Which manifest lines came back in full: a bit a line, and for a folder line in flight a bit a file of it."""
 
     def __init__(self, lines: int) -> None:
         self.lines = lines
         self.bits = bytearray((lines + 7) // 8)
-        self.partial: dict[int, tuple[int, set[int]]] = {}
+        self.partial: dict[int, tuple[int, bytearray, list[int]]] = {}  # line -> (files, bit a file, [seen])
 
     def done(self, line: int) -> bool:
         return bool(self.bits[line >> 3] & (1 << (line & 7)))
@@ -166,15 +167,21 @@ class Tally:
         if not 0 <= line < self.lines or self.done(line):  # not a line of the list cut into shards
             return False
         if count > 1:
-            seen = self.partial.setdefault(line, (count, set()))[1]
-            if sub in seen:
+            files, bits, seen = self.partial.setdefault(line, (count, bytearray((count + 7) // 8), [0]))
+            if not 0 <= sub < files or bits[sub >> 3] & (1 << (sub & 7)):
                 return False
-            seen.add(sub)
-            if len(seen) < count:
+            bits[sub >> 3] |= 1 << (sub & 7)
+            seen[0] += 1
+            if seen[0] < files:
                 return True
             del self.partial[line]
         self.bits[line >> 3] |= 1 << (line & 7)
         return True
+
+    def came_back(self, line: int) -> tuple[int, int] | None:
+        """(files that came back, files) of a folder line that came back in part, else None."""
+        partly = self.partial.get(line)
+        return (partly[2][0], partly[0]) if partly else None
 
 
 def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequence[int] = (),
@@ -247,7 +254,7 @@ def _missing(engine: RayEngine, manifest: str, tally: Tally, cwd: str, why: str)
         if not line or number >= tally.lines or tally.done(number):
             continue
         shown = os.fsdecode(line)
-        partly = tally.partial.get(number)
-        note = f"; {len(partly[1])} of the {partly[0]} files under it came back" if partly else ""
+        partly = tally.came_back(number)
+        note = f"; {partly[0]} of the {partly[1]} files under it came back" if partly else ""
         report = engine.local.error_report(sources.display_path(shown), ErrorRecord("internal", why + note, STAGE))
         yield Listed(shown, _name(cwd, shown), None, None, report)
