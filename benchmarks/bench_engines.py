@@ -116,6 +116,7 @@ def main() -> None:
     rows = [("local x1", t_one), (f"local x{cpus}", t_many), (f"ray, {cpus} CPUs (scan)", t_ray),
             (f"ray, {cpus} CPUs (+start)", t_start + t_ray), (f"ray-split, {cpus} CPUs (scan)", t_split),
             (f"ray-split, {cpus} CPUs (+start)", s_start + t_split)]
+    m_start = 0.0
     if args.manifest:
         with tempfile.TemporaryDirectory() as folder:
             m_start, t_manifest, r_manifest = on_ray_manifest(paths, many, Path(folder))
@@ -124,7 +125,9 @@ def main() -> None:
     print(f"{'engine':<34}{'seconds':>9}{'files/s':>9}{'vs local x1':>13}")
     for name, secs in rows:
         print(f"{name:<34}{secs:9.1f}{n / secs:9.2f}{t_one / secs:12.2f}x")
-    print(f"ray cluster start-up alone: {t_start:.1f} s (ray), {s_start:.1f} s (ray-split)")
+    starts = f"{t_start:.1f} s (ray), {s_start:.1f} s (ray-split)"
+    starts += f", {m_start:.1f} s (ray manifest)" if args.manifest else ""
+    print(f"ray cluster start-up alone: {starts}")
     compare(f"local x{args.workers}", r_one, r_many)
     compare("ray", r_one, r_ray)
     compare("ray-split", r_one, r_split)

@@ -98,7 +98,11 @@ class BatchScan:
             if found is None:
                 pending.append(t)
                 continue
-            yield Outcome(report_from_dict(with_path(found[0], sources.display_path(item.path))), True)
+            body, by_content = found
+            body = with_path(body, sources.display_path(item.path))
+            if by_content:  # found by content, not by its stat: a row of its own, as in _answer
+                self._record(body, t, reused=True)
+            yield Outcome(report_from_dict(body), True)
         yield from self._scan(pending)
 
     def stored_keys(self) -> array[int]:

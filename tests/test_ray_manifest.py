@@ -152,3 +152,21 @@ def test_carry_scans_only_the_rows_to_scan_and_keeps_every_row_in_order() -> Non
     assert out["report"] == [b"/a", b"", b"", b"/caf\xe9", b""]
     assert out["kind"] == kinds and out["path"] == batch["path"] and "pack" not in out
     assert carry({**batch, "kind": ["stored"] * 5}, stage, "report")["report"] == [b""] * 5 and len(seen) == 1
+
+
+def test_a_file_the_cluster_takes_for_stored_but_the_store_cannot_answer_is_scanned(cli, fx: dict[str, Path],
+                                                                                   monkeypatch) -> None:
+    """The answer list is hashes: a file whose hash is in it but whose answer is not in the store (a collision)
+    is scanned at the end, through the engine, and stored: never lost, never approved unscanned."""
+    names = ["clean.jpg", "gps_dirty.jpg"]
+    listing = Path("list.txt")
+    listing.write_text("".join(f"{fx[n]}\n" for n in names))
+    keys = sorted(ray_manifest.stat_hash(str(fx[n]), f"{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}")
+                  for n in names for s in [fx[n].stat()])
+    monkeypatch.setattr(batch.BatchScan, "stored_keys", lambda self: keys)
+    res = cli("scan", *FAST, "--engine", "ray", "--files-from", str(listing), "--store", "results.sqlite")
+    assert res.code == 1, res.err
+    assert sorted((Path(p).name, d, e) for p, d, _, e in _results(res.out)) == [
+        ("clean.jpg", "approve", []), ("gps_dirty.jpg", "review", [])]
+    with sqlite3.connect("results.sqlite") as con:
+        assert con.execute("SELECT COUNT(*) FROM decisions WHERE reused = 0 AND complete = 1").fetchone()[0] == 2
