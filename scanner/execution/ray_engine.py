@@ -1,6 +1,7 @@
 """Ray Data engine: the local engine's scan spread over a Ray cluster (`leakscan scan --engine ray`).
 
     RayEngine(settings, address).scan(paths) -> Iterator[FileReport]   (the same contract as Pool.scan)
+    RayEngine(...).scan_manifest(list_file, cwd=...) -> Iterator[Listed]  (the list read on the cluster: ray_manifest)
 
 The paths become a Ray Dataset (`from_items`: index + absolute path; `read_images` is never used, it
 fails on mixed sizes and would decode outside our caps). One `map_batches` stage runs on an actor pool:
