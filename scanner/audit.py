@@ -141,6 +141,12 @@ class AuditStore:
             (name, key, phash, version)).fetchone()
         return json.loads(found[0]) if found else None
 
+    def stat_keys(self, phash: str, version: str = __version__) -> Iterator[tuple[str, str]]:
+        """(name, stat key) of every fully analysed file stored under this policy and version, streamed."""
+        yield from self._connect().execute(
+            "SELECT DISTINCT name, file_stat FROM decisions WHERE policy_hash = ? AND scanner_version = ?"
+            " AND complete = 1 AND file_stat IS NOT NULL", (phash, version))
+
     def has_size(self, size: int, phash: str, version: str = __version__) -> bool:
         """Whether any fully analysed file of this size is stored (else hashing a file to look it up is wasted)."""
         found = self._connect().execute(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .audit import AuditStore, policy_hash
 from .config import Settings
 from .errors import ItemError
@@ -98,10 +97,7 @@ class ResultStore:
 
     def stat_keys(self) -> Iterator[tuple[str, str]]:
         """(name, stat key) of every fully analysed file stored under this policy and version, streamed."""
-        cur = self.db._connect().execute(
-            "SELECT DISTINCT name, file_stat FROM decisions WHERE policy_hash = ? AND scanner_version = ?"
-            " AND complete = 1 AND file_stat IS NOT NULL", (self.phash, __version__))
-        yield from cur
+        return self.db.stat_keys(self.phash)
 
     def record(self, body: dict[str, Any], t: Target, *, reused: bool = False) -> None:
         self.db.record(body, "cli", self.phash, name=t.name, reused=reused, stat=t.stat)
