@@ -155,6 +155,22 @@ def test_keypoint_cache_is_named_by_its_extraction_side(tmp_path: Path) -> None:
     assert KeypointCache.for_setting(tmp_path, 1000).path == KeypointCache.for_setting(tmp_path, 1000, SIDE).path
 
 
+def test_a_keypoint_cache_at_another_side_replaces_the_old_one(tmp_path: Path) -> None:
+    import os
+
+    from scanner.visual.local import EMPTY
+
+    old, other = tmp_path / "sift1000-refs-v1.npz", tmp_path / "sift10000-400px-refs-v1.npz"
+    for stale in (old, other):
+        stale.write_bytes(b"x")
+        os.utime(stale, (1, 1))  # unused for decades
+    cache = KeypointCache.for_setting(tmp_path, 1000, 400)
+    cache.entries["a" * 64], cache.dirty = EMPTY, True
+    cache.save(["a" * 64])
+    assert cache.path is not None and cache.path.is_file() and not old.exists()
+    assert other.exists()  # another max_keypoints setting is not this one's older version
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [("min_inliers", 3), ("min_inliers", "many"), ("local_top_k", 0), ("max_keypoints", 10),
