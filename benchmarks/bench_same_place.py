@@ -10,10 +10,12 @@ baseline) and once with it on:
                   relit (darker, flatter), a perspective change, and all of them at once (hard)
   false matches   indoor photos left out, generated views of the indoor photos, photo/face outsiders
 
-Same-place recall = scenes + views. Skips cleanly when the corpus is absent. Timings are measured in
-this run (shared CPUs: compare the ratios, not the seconds).
+Same-place recall = scenes + views. `--sides 640,480,400` measures local features with SIFT run at each
+of those longest sides (queries and references alike) in the same run; the default is local.SIDE.
+Skips cleanly when the corpus is absent. Timings are measured in this run (shared CPUs: compare the
+ratios, not the seconds).
 
-    .venv/bin/python benchmarks/bench_same_place.py [--corpus DIR] [--verbose]
+    .venv/bin/python benchmarks/bench_same_place.py [--corpus DIR] [--sides 640,480] [--verbose]
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from scanner import media
 from scanner.config import Settings
 from scanner.engines.embedder import build_embedder
 from scanner.visual.gallery import Gallery, Match
-from scanner.visual.local import Keypoints, extract, inliers
+from scanner.visual.local import SIDE, KeypointCache, Keypoints, extract, inliers, reference_keypoints
 from scanner.visual.options import VisualOptions
 from scanner.visual.store import DECODE_SIDE
 
@@ -84,19 +86,22 @@ VIEWS: dict[str, Callable[[Image.Image], Image.Image]] = {
 class Queries:
     """Pictures -> embeddings and keypoints, timed."""
 
-    def __init__(self, embedder: object, max_keypoints: int) -> None:
-        self.embedder, self.max_keypoints = embedder, max_keypoints
-        self.embed_s = self.local_s = 0.0
+    def __init__(self, embedder: object, max_keypoints: int, sides: list[int]) -> None:
+        self.embedder, self.max_keypoints, self.sides = embedder, max_keypoints, sides
+        self.embed_s = 0.0
+        self.local_s = dict.fromkeys(sides, 0.0)
         self.count = 0
 
-    def run(self, pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, list[Keypoints]]:
+    def run(self, pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarray, dict[int, list[Keypoints]]]:
         e = self.embedder
         t0 = time.perf_counter()
         emb = e.embed_arrays(np.stack([e.prepare(p) for p in pictures]))  # type: ignore[attr-defined]
-        t1 = time.perf_counter()
-        kps = [extract(p, self.max_keypoints) for p in pictures]
-        self.embed_s += t1 - t0
-        self.local_s += time.perf_counter() - t1
+        self.embed_s += time.perf_counter() - t0
+        kps: dict[int, list[Keypoints]] = {}
+        for side in self.sides:
+            t1 = time.perf_counter()
+            kps[side] = [extract(p, self.max_keypoints, side) for p in pictures]
+            self.local_s[side] += time.perf_counter() - t1
         self.count += len(pictures)
         return emb.features, emb.patches, kps
 
@@ -125,7 +130,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(default_corpus()))
     ap.add_argument("--verbose", action="store_true", help="list every query and what it matched")
+    ap.add_argument("--sides", default=str(SIDE), help="longest sides to run SIFT at, comma-separated")
     args = ap.parse_args()
+    sides = [int(x) for x in args.sides.split(",")]
     corpus = Path(args.corpus)
     if not all((corpus / d).is_dir() for d in RESTRICTED + ALLOWED + OUTSIDERS):
         print(f"SKIP: corpus not found at {corpus}")
@@ -140,12 +147,17 @@ def main() -> int:
         load_s = time.perf_counter() - t0
         assert g_local.keypoints is not None
         g_plain = Gallery(g_local.refs, g_local.views[:, :, :], g_local.cells, replace(local, local_features=False))
-        galleries = {"embedding only": g_plain, "embedding + local features": g_local}
+        galleries: dict[str, tuple[Gallery, int]] = {"embedding only": (g_plain, 0)}
+        for side in sides:
+            g = g_local if side == SIDE else Gallery(
+                g_local.refs, g_local.views, g_local.cells, local,
+                reference_keypoints(g_local.refs, KeypointCache(None), local.max_keypoints, side))
+            galleries[f"embedding + local features, SIFT at {side} px"] = (g, side)
         print(f"{len(g_local.refs)} references ({sum(g_local.label_of >= 0)} restricted), gallery with keypoints "
               f"loaded in {load_s:.1f} s; local features: min_inliers={local.min_inliers} "
               f"top_k={local.local_top_k} max_keypoints={local.max_keypoints}")
 
-        queries = Queries(embedder, local.max_keypoints)
+        queries = Queries(embedder, local.max_keypoints, sides)
         pics = {i: media.decode(r.path.read_bytes(), 200_000_000, DECODE_SIDE, fast_resize=True).convert("RGB")
                 for i, r in enumerate(g_local.refs)}
         view_sets: dict[str, list[tuple[int, Image.Image]]] = {}
@@ -162,7 +174,7 @@ def main() -> int:
         scene_of = {i: next((s for s in SCENES if rel[i].startswith(s)), None) for i in rel}
         restricted = [i for i in rel if g_local.label_of[i] >= 0]
         allowed = [i for i in rel if g_local.label_of[i] < 0]
-        for name, g in galleries.items():
+        for name, (g, side) in galleries.items():
             t_match = time.perf_counter()
             if g.keypoints is None:
                 plain_loo = loo = {i: g.left_out(i) for i in rel}
@@ -180,7 +192,7 @@ def main() -> int:
             per_view: dict[str, str] = {}
             for vname, items in view_sets.items():
                 feats, cells, kps = view_q[vname]
-                ms = g.match(feats, cells, kps)
+                ms = g.match(feats, cells, kps.get(side))
                 ok = [m is not None and m.label == g.refs[i].label for (i, _), m in zip(items, ms, strict=True)
                       if g.label_of[i] >= 0]
                 fp = [(rel[i], m.label) for (i, _), m in zip(items, ms, strict=True) if g.label_of[i] < 0 and m]
@@ -190,7 +202,7 @@ def main() -> int:
                 per_view[vname] = f"{sum(ok)}/{len(ok)}"
                 view_rows.extend(f"   view {vname} {rel[i]} -> {label_of(m)}"
                                  for (i, _), m in zip(items, ms, strict=True))
-            out_m = g.match(out_q[0], out_q[1], out_q[2])
+            out_m = g.match(out_q[0], out_q[1], out_q[2].get(side))
             out_fp = [(out_paths[k].parent.name + "/" + out_paths[k].name, m) for k, m in enumerate(out_m) if m]
             indoor_fp = [(rel[i], loo[i]) for i in allowed if loo[i] is not None]
             match_s = time.perf_counter() - t_match
@@ -207,15 +219,16 @@ def main() -> int:
                 print(f"   false: {what} -> {label_of(m)}")
             if g.keypoints is not None:  # how close the unrelated pictures came: the margin under min_inliers
                 print(f"most inliers with a restricted reference in the shortlist: photo/face "
-                      f"{most_inliers(g, out_q[0], out_q[2])}, indoor left out "
+                      f"{most_inliers(g, out_q[0], out_q[2][side])}, indoor left out "
                       f"{most_inliers(g, g.features[allowed], [g.keypoints[i] for i in allowed], allowed)}")
             if args.verbose:
                 for i in restricted:
                     print(f"   loo {rel[i]}{' [scene]' if scene_of[i] else ''} -> {label_of(loo[i])}")
                 print("\n".join(view_rows))
         n = max(1, queries.count)
-        print(f"\nper query picture ({queries.count}): embedding {1000 * queries.embed_s / n:.0f} ms, "
-              f"keypoints {1000 * queries.local_s / n:.0f} ms (same run)")
+        print(f"\nper query picture ({queries.count}): embedding {1000 * queries.embed_s / n:.0f} ms, keypoints "
+              + ", ".join(f"{1000 * t / n:.0f} ms at {side} px" for side, t in queries.local_s.items())
+              + " (same run)")
     return 0
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS_BENCHES = ["bench_metadata.py", "bench_ocr.py", "bench_visual.py", "bench_visual_features.py",
                   "bench_phash.py", "bench_cues.py", "bench_exiftool_diff.py", "bench_documents.py", "bench_store.py",
                   "bench_engines.py", "bench_fix.py", "bench_faces.py", "bench_ocr_backends.py", "bench_slips.py",
-                  "bench_names.py", "bench_same_place.py", "bench_ocr_scan.py"]
+                  "bench_names.py", "bench_same_place.py", "bench_ocr_scan.py", "bench_visual_regions.py"]
 
 
 @pytest.mark.parametrize("script", CORPUS_BENCHES)

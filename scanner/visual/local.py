@@ -3,8 +3,9 @@ the few references its embedding ranks nearest (the shortlist), so a new photo o
 object matches even when its global similarity is low.
 
 Reference keypoints are extracted once per file and cached by sha256 (one .npz per extraction setting);
-OpenCV is imported lazily. Cost is bounded by `max_keypoints` per picture, the decode side of the
-pictures (store.DECODE_SIDE) and `local_top_k` verifications per query.
+OpenCV is imported lazily. Cost is bounded by `max_keypoints` per picture, the side SIFT runs at
+(`SIDE`: pictures decoded at store.DECODE_SIDE are shrunk to it first) and `local_top_k` verifications
+per query.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from .store import Reference
 
 CACHE_VERSION = "1"
+SIDE = 400  # longest side SIFT runs at (queries and references alike): 640 cost 2.6x, same recall (docs/visual.md)
 RATIO = 0.75  # Lowe's ratio test
-RANSAC_PX = 4.0  # reprojection error (pixels at the decode side) for a homography inlier
+RANSAC_PX = 4.0  # reprojection error (pixels at the extraction side) for a homography inlier
 MIN_MATCHES = 8  # fewer tentative matches than this: no geometry is fitted
 
 
@@ -51,11 +53,16 @@ class Keypoints:
 EMPTY = Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
 
 
-def extract(picture: Image.Image, max_keypoints: int) -> Keypoints:
-    """The strongest `max_keypoints` SIFT keypoints of a picture (greyscale, at the size it is given)."""
+def extract(picture: Image.Image, max_keypoints: int, side: int = SIDE) -> Keypoints:
+    """The strongest `max_keypoints` SIFT keypoints of a picture (greyscale, its longest side shrunk to
+    `side` by area averaging when larger; positions are in the shrunk picture's pixels)."""
     import cv2
 
     grey = np.asarray(picture.convert("L"))
+    h, w = grey.shape
+    if max(h, w) > side:
+        scale = side / max(h, w)
+        grey = cv2.resize(grey, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     # nfeatures, nOctaveLayers, contrastThreshold, edgeThreshold, sigma (OpenCV's defaults), uint8 descriptors
     sift = cv2.SIFT_create(max_keypoints, 3, 0.04, 10.0, 1.6, cv2.CV_8U)  # type: ignore[attr-defined]
     kps, desc = sift.detectAndCompute(grey, None)
@@ -109,9 +116,11 @@ class KeypointCache:
                 self.entries = {}  # unreadable cache: rebuilt
 
     @classmethod
-    def for_setting(cls, folder: Path, max_keypoints: int) -> KeypointCache:
-        """`<folder>/sift<max_keypoints>-refs-v<CACHE_VERSION>.npz`; other versions of it are stale."""
-        return cls(folder / f"sift{max_keypoints}-refs-v{CACHE_VERSION}.npz", f"sift{max_keypoints}-refs-v*.npz")
+    def for_setting(cls, folder: Path, max_keypoints: int, side: int = SIDE) -> KeypointCache:
+        """`<folder>/sift<max_keypoints>[-<side>px]-refs-v<CACHE_VERSION>.npz` (no side part at 640 px, the
+        name older versions used); other versions and sides of it are stale."""
+        tag = f"sift{max_keypoints}" + ("" if side == 640 else f"-{side}px")
+        return cls(folder / f"{tag}-refs-v{CACHE_VERSION}.npz", f"sift{max_keypoints}-*refs-v*.npz")
 
     def save(self, keep: Sequence[str]) -> None:
         if self.path is None or (not self.dirty and set(keep) == set(self.entries)):
@@ -124,8 +133,10 @@ class KeypointCache:
                   desc=np.concatenate([k.desc for k in kps] or [EMPTY.desc]))
 
 
-def reference_keypoints(refs: Sequence[Reference], cache: KeypointCache, max_keypoints: int) -> list[Keypoints]:
-    """Keypoints of every reference, decoded like the queries (store.DECODE_SIDE), from the cache where possible."""
+def reference_keypoints(
+    refs: Sequence[Reference], cache: KeypointCache, max_keypoints: int, side: int = SIDE
+) -> list[Keypoints]:
+    """Keypoints of every reference, decoded and shrunk like the queries, from the cache where possible."""
     from .store import DECODE_SIDE, MAX_PIXELS
 
     for ref in refs:
@@ -135,7 +146,7 @@ def reference_keypoints(refs: Sequence[Reference], cache: KeypointCache, max_key
             picture = media.decode(ref.path.read_bytes(), MAX_PIXELS, DECODE_SIDE, fast_resize=True)
         except (OSError, ItemError) as exc:
             raise ConfigError(f"reference {ref.path} cannot be read: {exc}") from None
-        cache.entries[ref.sha256] = extract(picture, max_keypoints)
+        cache.entries[ref.sha256] = extract(picture, max_keypoints, side)
         cache.dirty = True
     cache.save([r.sha256 for r in refs])
     return [cache.entries[r.sha256] for r in refs]
