@@ -106,6 +106,12 @@ class Recording:
             self.first = result
         return result
 
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        result: OcrResult = self.engine.read_more(image, first)  # type: ignore[attr-defined]
+        if self.first is None:
+            self.first = result
+        return result
+
 
 class SkipSmall:
     """RapidOCR detection, then recognition of the lines a rule can use only (measured, not shipped)."""

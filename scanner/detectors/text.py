@@ -176,7 +176,7 @@ class TextDetector:
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
                     hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
                 if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes, hits):
-                    again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
+                    again = _timed(timings, "text.ocr.full", partial(engine.read_more, work, result))
                     read += again.words
                     hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:

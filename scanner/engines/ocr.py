@@ -75,6 +75,10 @@ class CappedOcrEngine(OcrEngine, Protocol):
 
     def read_full(self, image: Image.Image) -> OcrResult: ...
 
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        """As `read_full`, but the lines `first` (a read of `image`) already read are taken from it, not read again."""
+        ...
+
 
 @runtime_checkable
 class TextLocator(Protocol):
@@ -108,7 +112,8 @@ def build_engine(name: str, settings: Settings) -> OcrEngine:
         from .rapid import RapidOcrEngine
 
         return RapidOcrEngine(backend=ocr_backend(settings), det_side=settings.ocr_det_side,
-                              rec_batch=settings.ocr_rec_batch, device=settings.device)
+                              rec_batch=settings.ocr_rec_batch, device=settings.device,
+                              rec_width=settings.ocr_rec_width)
     raise ConfigError(f"unknown OCR engine {name!r}")
 
 

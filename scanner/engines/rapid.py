@@ -36,6 +36,9 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 LOCATE_SIDE = 512
 BACKENDS = ("onnxruntime", "openvino")
 REC_BATCH = 6  # RapidOCR's default
+REC_HEIGHT = 48  # the recognition network's input height (PP-OCRv6)
+REC_WIDTH = 320  # RapidOCR's default narrowest recognition input: every shorter line is padded to this width
+SAME_LINE = 0.5  # intersection over union at which a box of the second look is a line the first read already read
 DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
 
 
@@ -70,8 +73,9 @@ def cuda_ready(device: str) -> bool:
 
 
 def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                  cuda: bool = False) -> dict[str, Any]:
-    """RapidOCR parameters for one inference back end, detection size and recognition batch, one CPU thread."""
+                  cuda: bool = False, rec_width: int = REC_WIDTH) -> dict[str, Any]:
+    """RapidOCR parameters for one inference back end, detection size, recognition batch and narrowest
+    recognition input (`rec_width`: a batch of short lines is padded to this width, not to 320 px), one CPU thread."""
     if backend not in BACKENDS:
         raise EngineUnavailable(f"unknown OCR back end {backend!r} (one of {', '.join(BACKENDS)})")
     if not backend_available(backend):
@@ -85,6 +89,7 @@ def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: in
     if cuda and backend == "onnxruntime":
         params["EngineConfig.onnxruntime.use_cuda"] = True
     params["Rec.rec_batch_num"] = rec_batch
+    params["Rec.rec_img_shape"] = [3, REC_HEIGHT, rec_width]
     return params
 
 
@@ -141,11 +146,11 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                 device: str = "cpu", **params: Any) -> None:
+                 device: str = "cpu", rec_width: int = REC_WIDTH, **params: Any) -> None:
         self.backend = backend
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
         self.det_side = det_side
-        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda), **params})
+        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params})
 
     def capped(self, size: tuple[int, int]) -> bool:
         """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
@@ -175,7 +180,7 @@ class RapidOcrEngine:
         try:
             if self.det_side:
                 self._fit_detection(image.size, full)
-            out = self._ocr(_bgr(image), use_cls=False)
+            out = self._ocr(_bgr(image), use_det=True, use_cls=False, use_rec=True)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
         words: list[Word] = []
@@ -184,6 +189,58 @@ class RapidOcrEngine:
                 if txt and txt.strip():
                     words.append(Word(str(txt), float(score), _region(box)))
         return OcrResult(self.name, tuple(words), image.size, time.perf_counter() - start)
+
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        """`read_full`, recognising only the lines `first` (a read of the same image) has not read already.
+
+        Detection sees the whole picture; a line found there whose box matches one of `first`'s
+        (intersection over union >= SAME_LINE) keeps the first read's word, the others are cut from
+        `image` and recognised. The result holds both, as one read of the whole picture would.
+        """
+        start = time.perf_counter()
+        try:
+            self._fit_detection(image.size, True)
+            bgr = _bgr(image)
+            det = self._ocr(bgr, use_det=True, use_cls=False, use_rec=False)
+            boxes = [] if det.boxes is None else list(det.boxes)
+            words: list[Word] = []
+            new: list[Any] = []
+            for points in boxes:
+                region = _region(points)
+                old = max(first.words, key=lambda w: _iou(w.box, region), default=None)
+                if old is not None and _iou(old.box, region) >= SAME_LINE:
+                    if old not in words:
+                        words.append(old)
+                else:
+                    new.append(points)
+            words += self._recognise(bgr, new)
+        except Exception as exc:
+            raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
+        return OcrResult(self.name, tuple(words), image.size, time.perf_counter() - start)
+
+    def _recognise(self, bgr: Any, boxes: list[Any]) -> list[Word]:
+        """The lines at `boxes` (RapidOCR's four-point boxes in `bgr`), cut out straightened as RapidOCR cuts
+        them and recognised; lines under RapidOCR's text score are dropped as its own pipeline drops them."""
+        if not boxes:
+            return []
+        import numpy as np
+        from rapidocr.ch_ppocr_rec import TextRecInput
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        crops = [get_rotate_crop_image(bgr, np.array(b, dtype=np.float32)) for b in boxes]
+        rec = self._ocr._load_rec_model()(TextRecInput(img=crops, return_word_box=False))
+        floor = float(self._ocr.cfg.Global.text_score)
+        return [Word(str(txt), float(score), _region(b)) for b, txt, score in zip(boxes, rec.txts, rec.scores, strict=True)
+                if txt and txt.strip() and score >= floor]
+
+
+def _iou(a: Region, b: Region) -> float:
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 class RapidTextLocator:
