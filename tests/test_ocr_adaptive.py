@@ -82,6 +82,9 @@ class _Spy:
     def capped(self, size: tuple[int, int]) -> bool:
         return True
 
+    def shrink(self, size: tuple[int, int]) -> float:
+        return 2.0
+
     def read(self, image: Any) -> OcrResult:
         self.calls.append("read")
         return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)

@@ -44,6 +44,7 @@ MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
+RECHECK_SHRINK = 1.5  # the second look only where detection saw the picture at least this many times smaller
 MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 # pictures the visual cues call a document or a screen: their unread marks are print or keys, not a board
@@ -213,7 +214,7 @@ class TextDetector:
         Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk
         copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md).
         """
-        if "whiteboard" in scenes or not engine.capped(work.size) or self.settings.ocr_det_recheck <= 0:
+        if "whiteboard" in scenes or engine.shrink(work.size) < RECHECK_SHRINK or self.settings.ocr_det_recheck <= 0:
             return False
         if len(result.words) >= self.settings.ocr_det_recheck and _board_explained(hits):
             return False

@@ -73,6 +73,10 @@ class CappedOcrEngine(OcrEngine, Protocol):
 
     def capped(self, size: tuple[int, int]) -> bool: ...
 
+    def shrink(self, size: tuple[int, int]) -> float:
+        """How many times smaller than its whole-picture view detection sees a picture of `size` (1: not capped)."""
+        ...
+
     def read_full(self, image: Image.Image) -> OcrResult: ...
 
     def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:

@@ -154,8 +154,12 @@ class RapidOcrEngine:
 
     def capped(self, size: tuple[int, int]) -> bool:
         """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
+        return self.shrink(size) > 1.0
+
+    def shrink(self, size: tuple[int, int]) -> float:
+        """How many times smaller than RapidOCR's default view `read` shows a picture of `size` to detection (>= 1)."""
         short, long = min(size), max(size)
-        return bool(self.det_side) and long * max(1.0, DET_MIN_SIDE / max(short, 1)) > self.det_side
+        return max(1.0, long * max(1.0, DET_MIN_SIDE / max(short, 1)) / self.det_side) if self.det_side else 1.0
 
     def _fit_detection(self, size: tuple[int, int], full: bool) -> None:
         """RapidOCR's default view of this picture when its long side stays <= det_side (or `full`), else det_side.
