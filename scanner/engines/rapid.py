@@ -234,7 +234,8 @@ class RapidOcrEngine:
         crops = [get_rotate_crop_image(bgr, np.array(b, dtype=np.float32)) for b in boxes]
         rec = self._ocr._load_rec_model()(TextRecInput(img=crops, return_word_box=False))
         floor = float(self._ocr.cfg.Global.text_score)
-        return [Word(str(txt), float(score), _region(b)) for b, txt, score in zip(boxes, rec.txts, rec.scores, strict=True)
+        read = zip(boxes, rec.txts, rec.scores, strict=True)
+        return [Word(str(txt), float(score), _region(b)) for b, txt, score in read
                 if txt and txt.strip() and score >= floor]
 
 
