@@ -7,18 +7,23 @@ resize step (one call per text line, its output is the network's input).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from fixtures import text_fixtures
+from fixtures import png_bytes, text_fixtures
 from fixtures.text_fixtures import font
 from scanner.config import Settings, build_settings
-from scanner.engines.ocr import build_engine
+from scanner.detectors.text import RECHECK_SHRINK, TextDetector
+from scanner.engines import EngineSet
+from scanner.engines.ocr import CappedOcrEngine, OcrResult, Word, build_engine
 from scanner.engines.rapid import REC_WIDTH, RapidOcrEngine
 from scanner.errors import ConfigError
+from scanner.model import Item, Region
+from scanner.subject import Subject
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +93,53 @@ def test_the_second_look_reads_only_new_lines(monkeypatch: pytest.MonkeyPatch) -
     assert any("pw:" in w.text for w in more.words) and not any("pw:" in w.text for w in first.words)
     assert 0 < more_lines < full_lines
     assert more.size == image.size and np.isfinite(more.seconds)
+
+
+class _Capped:
+    """A capped engine that reports how much smaller detection saw the picture (the detector's seam)."""
+
+    name = "spy"
+
+    def __init__(self, shrink: float) -> None:
+        self.factor = shrink
+        self.calls: list[str] = []
+
+    def capped(self, size: tuple[int, int]) -> bool:
+        return self.factor > 1.0
+
+    def shrink(self, size: tuple[int, int]) -> float:
+        return self.factor
+
+    def read(self, image: Any) -> OcrResult:
+        self.calls.append("read")
+        return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)
+
+    def read_full(self, image: Any) -> OcrResult:
+        self.calls.append("full")
+        return self.read(image)
+
+    def read_more(self, image: Any, first: OcrResult) -> OcrResult:
+        self.calls.append("more")
+        return first
+
+
+@pytest.mark.parametrize(("shrink", "calls"), [(1.02, ["read"]), (1.4, ["read"]), (2.0, ["read", "more"])])
+def test_no_second_look_where_the_cap_hardly_shrank_the_picture(shrink: float, calls: list[str]) -> None:
+    """A 500 x 375 photo is shown at 981 px by RapidOCR's default and at 960 under the cap: looking again at 981 px
+    costs a whole detection for 2% more pixels. Only a picture seen RECHECK_SHRINK times smaller or more is
+    looked at again (the board of the small-writing fixture: 2000 px seen at 960)."""
+    data = png_bytes(text_fixtures.small_writing())
+    settings = Settings(ocr_engine="rapidocr")
+    spy = _Capped(shrink)
+    assert isinstance(spy, CappedOcrEngine)
+    subject = Subject(Item("board.png", data, hashlib.sha256(data).hexdigest(), "image/png"), settings)
+    TextDetector(settings, EngineSet(settings, ocr=(spy,))).detect(subject)
+    assert spy.calls == calls
+
+
+def test_shrink_is_the_default_view_over_the_cap() -> None:
+    engine = RapidOcrEngine(det_side=960)
+    assert engine.shrink((500, 375)) == pytest.approx(500 * 736 / 375 / 960)  # shown at 981 x 736 by default
+    assert engine.shrink((2000, 1500)) == pytest.approx(2000 / 960)
+    assert engine.shrink((600, 400)) >= 1.0 and RapidOcrEngine(det_side=0).shrink((2000, 1500)) == 1.0
+    assert RECHECK_SHRINK == 1.5
