@@ -207,12 +207,13 @@ class TextDetector:
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
                      scenes: frozenset[str], hits: list[Hit]) -> bool:
-        """Detection saw a shrunk copy, a board fills a third of the picture, and the first read either found
-        fewer than `ocr_det_recheck` lines or did not make the page a whiteboard (nor a receipt or till
-        screen): look at the whole picture.
+        """Detection saw a copy at least RECHECK_SHRINK times smaller, a board fills a third of the picture, and
+        the first read either found fewer than `ocr_det_recheck` lines or did not make the page a whiteboard
+        (nor a receipt or till screen): look at the whole picture (only its new lines are recognised).
 
         Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk
-        copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md).
+        copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md);
+        a picture the cap hardly shrank (981 -> 960 px) would pay a whole detection for 2% more pixels.
         """
         if "whiteboard" in scenes or engine.shrink(work.size) < RECHECK_SHRINK or self.settings.ocr_det_recheck <= 0:
             return False
