@@ -109,6 +109,12 @@ class Recording:
             self.first = result
         return result
 
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        result: OcrResult = self.engine.read_dense(image)  # type: ignore[attr-defined]
+        if self.first is None:
+            self.first = result
+        return result
+
     def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
         result: OcrResult = self.engine.read_more(image, first)  # type: ignore[attr-defined]
         if self.first is None:

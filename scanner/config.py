@@ -161,7 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("exiftool", "auto", _choice("auto", "on", "off"),
             "ExifTool as a second GPS reader (-stay_open, one per worker): auto uses it when installed"),
     Setting("ocr_backend", "auto", _ocr_backend, "RapidOCR inference: auto (onnxruntime), onnxruntime, openvino"),
-    Setting("ocr_det_side", 960, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
+    Setting("ocr_det_side", 736, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
     Setting("ocr_det_recheck", 4, _whole(0),
             "fewer text lines than this read under the detection cap: detect again on the whole picture; 0 = never"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),

@@ -20,7 +20,7 @@ from scanner.config import Settings, build_settings
 from scanner.detectors.text import RECHECK_SHRINK, TextDetector
 from scanner.engines import EngineSet
 from scanner.engines.ocr import CappedOcrEngine, OcrResult, Word, build_engine
-from scanner.engines.rapid import REC_WIDTH, RapidOcrEngine
+from scanner.engines.rapid import DENSE_SIDE, REC_WIDTH, RapidOcrEngine
 from scanner.errors import ConfigError
 from scanner.model import Item, Region
 from scanner.subject import Subject
@@ -118,6 +118,10 @@ class _Capped:
         self.calls.append("full")
         return self.read(image)
 
+    def read_dense(self, image: Any) -> OcrResult:
+        self.calls.append("dense")
+        return self.read(image)
+
     def read_more(self, image: Any, first: OcrResult) -> OcrResult:
         self.calls.append("more")
         return first
@@ -143,3 +147,26 @@ def test_shrink_is_the_default_view_over_the_cap() -> None:
     assert engine.shrink((2000, 1500)) == pytest.approx(2000 / 960)
     assert engine.shrink((600, 400)) >= 1.0 and RapidOcrEngine(det_side=0).shrink((2000, 1500)) == 1.0
     assert RECHECK_SHRINK == 1.5
+
+
+@pytest.mark.parametrize(("scenes", "calls"), [((), ["read"]), (("document",), ["dense"]), (("screen",), ["dense"])])
+def test_pages_of_small_print_keep_the_wider_view(scenes: tuple[str, ...], calls: list[str]) -> None:
+    """Under the 736 px default a receipt's phone number was misread (sroie__241): pictures the visual cues call a
+    document or a screen are detected under a cap of at least DENSE_SIDE (960 px); other photos at 736."""
+    data = png_bytes(text_fixtures.receipt("en"))
+    settings = Settings(ocr_engine="rapidocr", ocr_det_recheck=0)
+    spy = _Capped(1.2)
+    subject = Subject(Item("receipt.png", data, hashlib.sha256(data).hexdigest(), "image/png"), settings)
+    subject.facts.scenes = list(scenes)
+    TextDetector(settings, EngineSet(settings, ocr=(spy,))).detect(subject)
+    assert spy.calls == calls
+
+
+def test_read_dense_caps_detection_at_960() -> None:
+    engine = RapidOcrEngine(det_side=736)
+    det = engine._ocr._load_det_model()
+    image = text_fixtures.receipt("en").resize((1000, 2000))
+    assert engine.read(image).words and (det.limit_type, det.limit_side_len) == ("max", 736)
+    assert engine.read_dense(image).words and (det.limit_type, det.limit_side_len) == ("max", DENSE_SIDE)
+    assert DENSE_SIDE == 960 and engine.shrink((1000, 2000), DENSE_SIDE) == pytest.approx(2000 / 960)
+    assert RapidOcrEngine(det_side=1280).shrink((1000, 2000), DENSE_SIDE) == pytest.approx(2000 / 1280)

@@ -200,9 +200,12 @@ class TextDetector:
 
     @staticmethod
     def _read(engine: OcrEngine, work: Image.Image, scenes: frozenset[str]) -> OcrResult:
-        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once."""
+        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once,
+        a document or a screen (small print) a view capped at no less than 960 px (read_dense)."""
         if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
             return engine.read_full(work)
+        if scenes & NOT_A_LAYOUT_BOARD and isinstance(engine, CappedOcrEngine):
+            return engine.read_dense(work)
         return engine.read(work)
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,

@@ -77,6 +77,10 @@ class CappedOcrEngine(OcrEngine, Protocol):
         """How many times smaller than its whole-picture view detection sees a picture of `size` (1: not capped)."""
         ...
 
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        """As `read`, for a page of small print: detection capped less tightly (rapid.DENSE_SIDE)."""
+        ...
+
     def read_full(self, image: Image.Image) -> OcrResult: ...
 
     def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:

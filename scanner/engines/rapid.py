@@ -40,6 +40,7 @@ REC_HEIGHT = 48  # the recognition network's input height (PP-OCRv6)
 REC_WIDTH = 320  # RapidOCR's default narrowest recognition input: every shorter line is padded to this width
 SAME_LINE = 0.7  # intersection over union at which a box of the second look is a line the first read already read
 DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
+DENSE_SIDE = 960  # the least cap for pictures the visual cues call a document or a screen (read_dense)
 
 
 def rapidocr_available() -> bool:
@@ -156,34 +157,42 @@ class RapidOcrEngine:
         """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
         return self.shrink(size) > 1.0
 
-    def shrink(self, size: tuple[int, int]) -> float:
-        """How many times smaller than RapidOCR's default view `read` shows a picture of `size` to detection (>= 1)."""
+    def shrink(self, size: tuple[int, int], side: int = 0) -> float:
+        """How many times smaller than RapidOCR's default view `read` (capped at `side` when given, never
+        below `det_side`) shows a picture of `size` to detection (>= 1)."""
+        cap = max(side, self.det_side) if self.det_side else 0
         short, long = min(size), max(size)
-        return max(1.0, long * max(1.0, DET_MIN_SIDE / max(short, 1)) / self.det_side) if self.det_side else 1.0
+        return max(1.0, long * max(1.0, DET_MIN_SIDE / max(short, 1)) / cap) if cap else 1.0
 
-    def _fit_detection(self, size: tuple[int, int], full: bool) -> None:
-        """RapidOCR's default view of this picture when its long side stays <= det_side (or `full`), else det_side.
+    def _fit_detection(self, size: tuple[int, int], full: bool, side: int = 0) -> None:
+        """RapidOCR's default view of this picture when its long side stays <= the cap (or `full`), else the cap
+        (`det_side`, or `side` when that is larger).
 
         The detector object reads `limit_type`/`limit_side_len` at every call (rapidocr 3.10, pinned).
         """
         det = self._ocr._load_det_model()
-        if full or not self.capped(size):
+        if full or self.shrink(size, side) <= 1.0:
             det.limit_type, det.limit_side_len = "min", DET_MIN_SIDE
         else:
-            det.limit_type, det.limit_side_len = "max", self.det_side
+            det.limit_type, det.limit_side_len = "max", max(side, self.det_side)
 
     def read(self, image: Image.Image) -> OcrResult:
         return self._read(image, full=False)
+
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        """As `read`, with detection capped at no less than DENSE_SIDE: a page of small print (a receipt, a
+        screen) keeps the view it had under the 960 px cap, where the cheaper cap misread a phone number."""
+        return self._read(image, full=False, side=DENSE_SIDE)
 
     def read_full(self, image: Image.Image) -> OcrResult:
         """As `read`, but detection sees the whole picture (RapidOCR's default view) whatever `det_side` says."""
         return self._read(image, full=True)
 
-    def _read(self, image: Image.Image, full: bool) -> OcrResult:
+    def _read(self, image: Image.Image, full: bool, side: int = 0) -> OcrResult:
         start = time.perf_counter()
         try:
             if self.det_side:
-                self._fit_detection(image.size, full)
+                self._fit_detection(image.size, full, side)
             out = self._ocr(_bgr(image), use_det=True, use_cls=False, use_rec=True)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
