@@ -87,6 +87,8 @@ def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: in
         params["EngineConfig.openvino.num_streams"] = 1
     if det_side:
         params.update({"Det.limit_type": "max", "Det.limit_side_len": det_side})
+    if backend == "onnxruntime":  # reuse buffers between calls: 1.11x on OCR, the same text (docs/ocr.md)
+        params["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = True
     if cuda and backend == "onnxruntime":
         params["EngineConfig.onnxruntime.use_cuda"] = True
     params["Rec.rec_batch_num"] = rec_batch
