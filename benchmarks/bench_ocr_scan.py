@@ -5,6 +5,8 @@
 Runs `leakscan scan --format jsonl --jobs 1` twice in parallel (so the load of a shared machine
 hits both alike), one with the `--before` environment (default `LEAKSCAN_OCR_DET_SIDE=0`, the
 uncapped detection of the old default) and one with `--after` (default: the current defaults).
+`--before-root DIR` runs the before scan from another source tree (`git worktree add DIR OLD`),
+for changes no setting can undo.
 Polls the CPU seconds of each process tree from /proc as reports come out and prints, over the
 files both finished: CPU seconds and their ratio, files/s, decision and rule-id differences per
 file, what bench_slips.py counts per folder (files caught by a finding of the folder's kind; text.* false
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", default="LEAKSCAN_OCR_DET_SIDE=0")
     ap.add_argument("--after", default="")
     ap.add_argument("--out", type=Path, default=Path("bench_ocr_scan"))
+    ap.add_argument("--before-root", type=Path, default=ROOT,
+                    help="the source tree the before run scans with (a checkout of the old commit; default: this one)")
     ap.add_argument("--reuse", action="store_true", help="compare the reports already in --out (no scan, no CPU row)")
     args = ap.parse_args(argv)
     if not (args.corpus / "MANIFEST.csv").is_file():
@@ -126,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, extra in ({} if args.reuse else runs).items():
         env = {**os.environ, "LEAKSCAN_AUDIT_DB": "off", **extra}
         cmd = [sys.executable, "-m", "scanner", "scan", "--format", "jsonl", "--jobs", "1", str(args.corpus)]
+        root = args.before_root if name == "before" else ROOT
         with (args.out / f"{name}.jsonl").open("w") as out:
-            procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL)
+            procs[name] = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.DEVNULL)
     start = time.perf_counter()
     try:
         while any(p.poll() is None for p in procs.values()):
@@ -145,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(common)
     marks = sorted(set(cpu_at["before"]) & set(cpu_at["after"]) - {0})
     print(f"{n} files finished by both runs ({len(before)} / {len(after)}), {wall:.0f} s wall; "
-          f"before {runs['before']}, after {runs['after'] or 'defaults'}")
+          f"before {runs['before']} ({args.before_root}), after {runs['after'] or 'defaults'}")
     if marks:
         k = marks[-1]
         b, a = cpu_at["before"][k], cpu_at["after"][k]
