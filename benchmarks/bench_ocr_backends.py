@@ -100,8 +100,23 @@ class Recording:
     def capped(self, size: tuple[int, int]) -> bool:
         return bool(getattr(self.engine, "capped", lambda _: False)(size))
 
+    def shrink(self, size: tuple[int, int]) -> float:
+        return float(getattr(self.engine, "shrink", lambda _: 1.0)(size))
+
     def read_full(self, image: Image.Image) -> OcrResult:
         result: OcrResult = self.engine.read_full(image)  # type: ignore[attr-defined]
+        if self.first is None:
+            self.first = result
+        return result
+
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        result: OcrResult = self.engine.read_dense(image)  # type: ignore[attr-defined]
+        if self.first is None:
+            self.first = result
+        return result
+
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        result: OcrResult = self.engine.read_more(image, first)  # type: ignore[attr-defined]
         if self.first is None:
             self.first = result
         return result

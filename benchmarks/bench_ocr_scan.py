@@ -5,9 +5,13 @@
 Runs `leakscan scan --format jsonl --jobs 1` twice in parallel (so the load of a shared machine
 hits both alike), one with the `--before` environment (default `LEAKSCAN_OCR_DET_SIDE=0`, the
 uncapped detection of the old default) and one with `--after` (default: the current defaults).
+`--before-root DIR` runs the before scan from another source tree (`git worktree add DIR OLD`),
+for changes no setting can undo.
 Polls the CPU seconds of each process tree from /proc as reports come out and prints, over the
 files both finished: CPU seconds and their ratio, files/s, decision and rule-id differences per
-file, and wall seconds per stage summed from the reports' `timings` (a profile by stage).
+file, what bench_slips.py counts per folder (files caught by a finding of the folder's kind; text.* false
+positives on the pictures the manifest calls textless), and wall seconds per stage summed from the reports'
+`timings` (a profile by stage; `visual.keypad` is the keypad search of scanner/visual/terminal.py).
 Ctrl-C stops both runs and still prints the comparison of what they finished. Linux only; skips
 when the corpus is absent.
 """
@@ -27,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _corpus import default_corpus  # noqa: E402
+from _corpus import default_corpus, manifest  # noqa: E402
+from bench_slips import KINDS, TEXT_FAMILIES, caught  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -63,6 +68,32 @@ def _rules(rep: dict[str, Any]) -> set[str]:
     return found
 
 
+def _slip_rules(rep: dict[str, Any]) -> set[str]:
+    """bench_slips.rules on a JSON report: rule ids above info, the metadata detector's text.* findings left out."""
+    found = {str(f["rule_id"]) for f in rep.get("findings", []) if f["severity"] != "info"
+             and (f["detector"] != "metadata" or str(f["rule_id"]).startswith("metadata."))}
+    for part in rep.get("parts") or []:
+        found |= _slip_rules(part)
+    return found
+
+
+def _slips(corpus: Path, reports: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Per folder of KINDS: files caught / files; and text.* false positives on the textless photos."""
+    rows = [r for r in manifest(corpus) if r["kind"] != "document"]  # the files bench_slips.py scans
+    listed = {r["relpath"] for r in rows}
+    by_rel = {rel: r for rel, r in ((Path(p).resolve().relative_to(corpus.resolve()).as_posix(), r)
+                                    for p, r in reports.items() if Path(p).resolve().is_relative_to(corpus.resolve()))
+              if rel in listed}
+    out = {}
+    for folder, words in KINDS.items():
+        mine = [r for rel, r in by_rel.items() if rel.split("/")[0] == folder]
+        out[folder] = f"{sum(bool(caught(_slip_rules(r), words)) for r in mine)}/{len(mine)}"
+    textless = [r["relpath"] for r in rows if r["has_text"] == "no"]
+    fps = [p for p in textless if p in by_rel and caught(_slip_rules(by_rel[p]), TEXT_FAMILIES)]
+    out["FP text.* on textless"] = f"{len(fps)}/{sum(p in by_rel for p in textless)}"
+    return out
+
+
 def _stages(rep: dict[str, Any], acc: dict[str, float]) -> None:
     for k, v in rep.get("timings", {}).items():
         acc[k] = acc.get(k, 0.0) + float(v)
@@ -85,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", default="LEAKSCAN_OCR_DET_SIDE=0")
     ap.add_argument("--after", default="")
     ap.add_argument("--out", type=Path, default=Path("bench_ocr_scan"))
+    ap.add_argument("--before-root", type=Path, default=ROOT,
+                    help="the source tree the before run scans with (a checkout of the old commit; default: this one)")
+    ap.add_argument("--reuse", action="store_true", help="compare the reports already in --out (no scan, no CPU row)")
     args = ap.parse_args(argv)
     if not (args.corpus / "MANIFEST.csv").is_file():
         print(f"corpus not found at {args.corpus}: skipping", file=sys.stderr)
@@ -93,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = {"before": _env(args.before), "after": _env(args.after)}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     cpu_at: dict[str, dict[int, float]] = {n: {} for n in runs}  # name -> {reports written: cpu seconds}
-    for name, extra in runs.items():
+    for name, extra in ({} if args.reuse else runs).items():
         env = {**os.environ, "LEAKSCAN_AUDIT_DB": "off", **extra}
         cmd = [sys.executable, "-m", "scanner", "scan", "--format", "jsonl", "--jobs", "1", str(args.corpus)]
+        root = args.before_root if name == "before" else ROOT
         with (args.out / f"{name}.jsonl").open("w") as out:
-            procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL)
+            procs[name] = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.DEVNULL)
     start = time.perf_counter()
     try:
         while any(p.poll() is None for p in procs.values()):
@@ -115,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(common)
     marks = sorted(set(cpu_at["before"]) & set(cpu_at["after"]) - {0})
     print(f"{n} files finished by both runs ({len(before)} / {len(after)}), {wall:.0f} s wall; "
-          f"before {runs['before']}, after {runs['after'] or 'defaults'}")
+          f"before {runs['before']} ({args.before_root}), after {runs['after'] or 'defaults'}")
     if marks:
         k = marks[-1]
         b, a = cpu_at["before"][k], cpu_at["after"][k]
@@ -128,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     for p in changed:
         print(f"  {p}: {before[p]['decision']} {sorted(_rules(before[p]))} -> "
               f"{after[p]['decision']} {sorted(_rules(after[p]))}")
+    slips = {name: _slips(args.corpus, {p: rep[p] for p in common}) for name, rep in (("before", before),
+                                                                                    ("after", after))}
+    print("| bench_slips count | before | after |\n|---|---|---|")
+    for row in slips["before"]:
+        print(f"| {row} | {slips['before'][row]} | {slips['after'][row]} |")
     acc: dict[str, dict[str, float]] = {name: {} for name in runs}
     for p in common:
         _stages(before[p], acc["before"])

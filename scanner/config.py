@@ -112,6 +112,14 @@ def _det_side(value: Any) -> int:
     return side
 
 
+def _rec_width(value: Any) -> int:
+    """The narrowest recognition input, 48..960 pixels (one text-line height to three times RapidOCR's 320)."""
+    width = _whole(48)(value)
+    if width > 960:
+        raise ValueError("48..960 pixels")
+    return width
+
+
 def _languages(value: Any) -> str:
     text = _text(value).strip()
     if not LANGUAGES.fullmatch(text):
@@ -153,10 +161,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("exiftool", "auto", _choice("auto", "on", "off"),
             "ExifTool as a second GPS reader (-stay_open, one per worker): auto uses it when installed"),
     Setting("ocr_backend", "auto", _ocr_backend, "RapidOCR inference: auto (onnxruntime), onnxruntime, openvino"),
-    Setting("ocr_det_side", 960, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
+    Setting("ocr_det_side", 736, _det_side, "cap on the side RapidOCR's text detection sees; 0 = none"),
     Setting("ocr_det_recheck", 4, _whole(0),
             "fewer text lines than this read under the detection cap: detect again on the whole picture; 0 = never"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
+    Setting("ocr_rec_width", 320, _rec_width, "narrowest RapidOCR recognition input, pixels"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),
@@ -191,6 +200,7 @@ class Settings:
     ocr_det_side: int = _DEFAULTS["ocr_det_side"]
     ocr_det_recheck: int = _DEFAULTS["ocr_det_recheck"]
     ocr_rec_batch: int = _DEFAULTS["ocr_rec_batch"]
+    ocr_rec_width: int = _DEFAULTS["ocr_rec_width"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]
     audit_db: str | None = _DEFAULTS["audit_db"]  # None: the default location; "off": no audit trail

@@ -51,14 +51,14 @@ def _read(data: bytes, **kw: Any) -> tuple[set[str], dict[str, float]]:
 
 def test_defaults_cap_detection_and_look_again() -> None:
     s = Settings()
-    assert (s.ocr_det_side, s.ocr_det_recheck) == (960, 4)
+    assert (s.ocr_det_side, s.ocr_det_recheck) == (736, 4)
     engine = RapidOcrEngine(det_side=s.ocr_det_side)
-    assert engine.capped((2000, 1500)) and not engine.capped((620, 760))  # shown at 736 x 902 as before
+    assert engine.capped((2000, 1500)) and not engine.capped((600, 600))  # shown at 736 x 736 as before
     assert not RapidOcrEngine(det_side=0).capped((2000, 1500))
 
 
 def test_small_writing_is_found_by_the_second_look(board: bytes) -> None:
-    rules, timings = _read(board)  # the defaults: 960 px, 1 line read (< 4), then the whole picture
+    rules, timings = _read(board)  # the defaults: 736 px, 1 line read (< 4), then the whole picture
     assert "text.secret" in rules and timings["text.ocr.full"] > 0
     assert "text.secret" in _read(board, ocr_det_side=0)[0]  # uncapped, as before
     rules, timings = _read(board, ocr_det_side=960, ocr_det_recheck=0)  # the cap alone loses it
@@ -82,11 +82,21 @@ class _Spy:
     def capped(self, size: tuple[int, int]) -> bool:
         return True
 
+    def shrink(self, size: tuple[int, int]) -> float:
+        return 2.0
+
     def read(self, image: Any) -> OcrResult:
         self.calls.append("read")
         return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)
 
     def read_full(self, image: Any) -> OcrResult:
+        self.calls.append("full")
+        return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)
+
+    def read_dense(self, image: Any) -> OcrResult:
+        return self.read(image)
+
+    def read_more(self, image: Any, first: OcrResult) -> OcrResult:
         self.calls.append("full")
         return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)
 

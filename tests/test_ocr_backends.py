@@ -56,11 +56,11 @@ def test_settings_reach_the_engine() -> None:
 
 
 def test_auto_is_onnxruntime_and_detection_is_capped_by_default() -> None:
-    """960 px with the second look on boards (test_ocr_adaptive.py) kept the recall of bench_ocr.py (docs/ocr.md)."""
+    """736 px (960 on documents and screens) and the second look kept the whole-scan decisions (docs/ocr.md)."""
     (engine,) = build_ocr(Settings(ocr_engine="rapidocr"))
     assert isinstance(engine, RapidOcrEngine) and engine.backend == "onnxruntime"
-    assert Settings().ocr_det_side == engine.det_side == 960
-    assert (engine._ocr.cfg.Det.limit_type, engine._ocr.cfg.Det.limit_side_len) == ("max", 960)
+    assert Settings().ocr_det_side == engine.det_side == 736
+    assert (engine._ocr.cfg.Det.limit_type, engine._ocr.cfg.Det.limit_side_len) == ("max", 736)
     (uncapped,) = build_ocr(Settings(ocr_engine="rapidocr", ocr_det_side=0))
     assert (uncapped._ocr.cfg.Det.limit_type, uncapped._ocr.cfg.Det.limit_side_len) == ("min", 736)  # type: ignore[attr-defined]
 

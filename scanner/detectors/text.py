@@ -44,6 +44,7 @@ MAX_UPSCALE = 2.0
 NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
 NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
+RECHECK_SHRINK = 1.5  # the second look only where detection saw the picture at least this many times smaller
 MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
 # pictures the visual cues call a document or a screen: their unread marks are print or keys, not a board
@@ -176,7 +177,7 @@ class TextDetector:
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
                     hits += _timed(timings, "text.cyrillic", lambda: self._cyrillic(work, scenes))
                 if isinstance(engine, CappedOcrEngine) and self._second_look(engine, result, work, scenes, hits):
-                    again = _timed(timings, "text.ocr.full", partial(engine.read_full, work))
+                    again = _timed(timings, "text.ocr.full", partial(engine.read_more, work, result))
                     read += again.words
                     hits += _timed(timings, "text.rules", lambda r=again: self._rules(r, work, scenes))  # type: ignore[misc]
             for note in notes:
@@ -199,21 +200,25 @@ class TextDetector:
 
     @staticmethod
     def _read(engine: OcrEngine, work: Image.Image, scenes: frozenset[str]) -> OcrResult:
-        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once."""
+        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once,
+        a document or a screen (small print) a view capped at no less than 960 px (read_dense)."""
         if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
             return engine.read_full(work)
+        if scenes & NOT_A_LAYOUT_BOARD and isinstance(engine, CappedOcrEngine):
+            return engine.read_dense(work)
         return engine.read(work)
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
                      scenes: frozenset[str], hits: list[Hit]) -> bool:
-        """Detection saw a shrunk copy, a board fills a third of the picture, and the first read either found
-        fewer than `ocr_det_recheck` lines or did not make the page a whiteboard (nor a receipt or till
-        screen): look at the whole picture.
+        """Detection saw a copy at least RECHECK_SHRINK times smaller, a board fills a third of the picture, and
+        the first read either found fewer than `ocr_det_recheck` lines or did not make the page a whiteboard
+        (nor a receipt or till screen): look at the whole picture (only its new lines are recognised).
 
         Writing that is small against a large picture (a classroom whiteboard) vanishes from the shrunk
-        copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md).
+        copy. Without the board test 22 of 40 OCR'd photos of the dev corpus looked twice (docs/ocr.md);
+        a picture the cap hardly shrank (981 -> 960 px) would pay a whole detection for 2% more pixels.
         """
-        if "whiteboard" in scenes or not engine.capped(work.size) or self.settings.ocr_det_recheck <= 0:
+        if "whiteboard" in scenes or engine.shrink(work.size) < RECHECK_SHRINK or self.settings.ocr_det_recheck <= 0:
             return False
         if len(result.words) >= self.settings.ocr_det_recheck and _board_explained(hits):
             return False

@@ -182,8 +182,11 @@ class VisualDetector:
     def _cues(self, subject: Subject, probs: np.ndarray, picture: Image.Image) -> list[Finding]:
         findings = []
         cues = cues_for(probs, image_stats(picture), self.options.cue_min)
-        if not any(c.scene == "terminal" for c in cues) and keypad_box(picture) is not None:
-            cues.append(Cue("terminal", KEYPAD_SCORE, "shape:keypad under a display"))
+        if not any(c.scene == "terminal" for c in cues):
+            started = time.perf_counter()
+            if keypad_box(picture) is not None:
+                cues.append(Cue("terminal", KEYPAD_SCORE, "shape:keypad under a display"))
+            subject.facts.timings["visual.keypad"] = time.perf_counter() - started
         for cue in cues:
             subject.facts.scenes.append(cue.scene)
             findings.append(

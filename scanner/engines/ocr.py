@@ -73,7 +73,19 @@ class CappedOcrEngine(OcrEngine, Protocol):
 
     def capped(self, size: tuple[int, int]) -> bool: ...
 
+    def shrink(self, size: tuple[int, int]) -> float:
+        """How many times smaller than its whole-picture view detection sees a picture of `size` (1: not capped)."""
+        ...
+
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        """As `read`, for a page of small print: detection capped less tightly (rapid.DENSE_SIDE)."""
+        ...
+
     def read_full(self, image: Image.Image) -> OcrResult: ...
+
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        """As `read_full`, but the lines `first` (a read of `image`) already read are taken from it, not read again."""
+        ...
 
 
 @runtime_checkable
@@ -108,7 +120,8 @@ def build_engine(name: str, settings: Settings) -> OcrEngine:
         from .rapid import RapidOcrEngine
 
         return RapidOcrEngine(backend=ocr_backend(settings), det_side=settings.ocr_det_side,
-                              rec_batch=settings.ocr_rec_batch, device=settings.device)
+                              rec_batch=settings.ocr_rec_batch, device=settings.device,
+                              rec_width=settings.ocr_rec_width)
     raise ConfigError(f"unknown OCR engine {name!r}")
 
 

@@ -36,7 +36,11 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 LOCATE_SIDE = 512
 BACKENDS = ("onnxruntime", "openvino")
 REC_BATCH = 6  # RapidOCR's default
+REC_HEIGHT = 48  # the recognition network's input height (PP-OCRv6)
+REC_WIDTH = 320  # RapidOCR's default narrowest recognition input: every shorter line is padded to this width
+SAME_LINE = 0.7  # intersection over union at which a box of the second look is a line the first read already read
 DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
+DENSE_SIDE = 960  # the least cap for pictures the visual cues call a document or a screen (read_dense)
 
 
 def rapidocr_available() -> bool:
@@ -70,8 +74,9 @@ def cuda_ready(device: str) -> bool:
 
 
 def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                  cuda: bool = False) -> dict[str, Any]:
-    """RapidOCR parameters for one inference back end, detection size and recognition batch, one CPU thread."""
+                  cuda: bool = False, rec_width: int = REC_WIDTH) -> dict[str, Any]:
+    """RapidOCR parameters for one inference back end, detection size, recognition batch and narrowest
+    recognition input (`rec_width`: a batch of short lines is padded to this width, not to 320 px), one CPU thread."""
     if backend not in BACKENDS:
         raise EngineUnavailable(f"unknown OCR back end {backend!r} (one of {', '.join(BACKENDS)})")
     if not backend_available(backend):
@@ -82,9 +87,12 @@ def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: in
         params["EngineConfig.openvino.num_streams"] = 1
     if det_side:
         params.update({"Det.limit_type": "max", "Det.limit_side_len": det_side})
+    if backend == "onnxruntime":  # reuse buffers between calls: 1.11x on OCR, the same text (docs/ocr.md)
+        params["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = True
     if cuda and backend == "onnxruntime":
         params["EngineConfig.onnxruntime.use_cuda"] = True
     params["Rec.rec_batch_num"] = rec_batch
+    params["Rec.rec_img_shape"] = [3, REC_HEIGHT, rec_width]
     return params
 
 
@@ -141,41 +149,53 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                 device: str = "cpu", **params: Any) -> None:
+                 device: str = "cpu", rec_width: int = REC_WIDTH, **params: Any) -> None:
         self.backend = backend
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
         self.det_side = det_side
-        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda), **params})
+        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params})
 
     def capped(self, size: tuple[int, int]) -> bool:
         """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
-        short, long = min(size), max(size)
-        return bool(self.det_side) and long * max(1.0, DET_MIN_SIDE / max(short, 1)) > self.det_side
+        return self.shrink(size) > 1.0
 
-    def _fit_detection(self, size: tuple[int, int], full: bool) -> None:
-        """RapidOCR's default view of this picture when its long side stays <= det_side (or `full`), else det_side.
+    def shrink(self, size: tuple[int, int], side: int = 0) -> float:
+        """How many times smaller than RapidOCR's default view `read` (capped at `side` when given, never
+        below `det_side`) shows a picture of `size` to detection (>= 1)."""
+        cap = max(side, self.det_side) if self.det_side else 0
+        short, long = min(size), max(size)
+        return max(1.0, long * max(1.0, DET_MIN_SIDE / max(short, 1)) / cap) if cap else 1.0
+
+    def _fit_detection(self, size: tuple[int, int], full: bool, side: int = 0) -> None:
+        """RapidOCR's default view of this picture when its long side stays <= the cap (or `full`), else the cap
+        (`det_side`, or `side` when that is larger).
 
         The detector object reads `limit_type`/`limit_side_len` at every call (rapidocr 3.10, pinned).
         """
         det = self._ocr._load_det_model()
-        if full or not self.capped(size):
+        if full or self.shrink(size, side) <= 1.0:
             det.limit_type, det.limit_side_len = "min", DET_MIN_SIDE
         else:
-            det.limit_type, det.limit_side_len = "max", self.det_side
+            det.limit_type, det.limit_side_len = "max", max(side, self.det_side)
 
     def read(self, image: Image.Image) -> OcrResult:
         return self._read(image, full=False)
+
+    def read_dense(self, image: Image.Image) -> OcrResult:
+        """As `read`, with detection capped at no less than DENSE_SIDE: a page of small print (a receipt, a
+        screen) keeps the view it had under the 960 px cap, where the cheaper cap misread a phone number."""
+        return self._read(image, full=False, side=DENSE_SIDE)
 
     def read_full(self, image: Image.Image) -> OcrResult:
         """As `read`, but detection sees the whole picture (RapidOCR's default view) whatever `det_side` says."""
         return self._read(image, full=True)
 
-    def _read(self, image: Image.Image, full: bool) -> OcrResult:
+    def _read(self, image: Image.Image, full: bool, side: int = 0) -> OcrResult:
         start = time.perf_counter()
         try:
             if self.det_side:
-                self._fit_detection(image.size, full)
-            out = self._ocr(_bgr(image), use_cls=False)
+                self._fit_detection(image.size, full, side)
+            out = self._ocr(_bgr(image), use_det=True, use_cls=False, use_rec=True)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
         words: list[Word] = []
@@ -184,6 +204,61 @@ class RapidOcrEngine:
                 if txt and txt.strip():
                     words.append(Word(str(txt), float(score), _region(box)))
         return OcrResult(self.name, tuple(words), image.size, time.perf_counter() - start)
+
+    def read_more(self, image: Image.Image, first: OcrResult) -> OcrResult:
+        """`read_full`, recognising only the lines `first` (a read of the same image) has not read already.
+
+        Detection sees the whole picture; a line found there whose box matches one of `first`'s
+        (intersection over union >= SAME_LINE, each of `first`'s words matched once) keeps the first read's
+        word, the others are cut from `image` and recognised. The result holds both, as one read of the
+        whole picture would. (Slanted writing has overlapping upright boxes: a looser match lost a line.)
+        """
+        start = time.perf_counter()
+        try:
+            self._fit_detection(image.size, True)
+            bgr = _bgr(image)
+            det = self._ocr(bgr, use_det=True, use_cls=False, use_rec=False)
+            boxes = [] if det.boxes is None else list(det.boxes)
+            words: list[Word] = []
+            new: list[Any] = []
+            unused = list(first.words)
+            for points in boxes:
+                region = _region(points)
+                old = max(unused, key=lambda w: _iou(w.box, region), default=None)
+                if old is not None and _iou(old.box, region) >= SAME_LINE:
+                    words.append(old)
+                    unused.remove(old)
+                else:
+                    new.append(points)
+            words += self._recognise(bgr, new)
+        except Exception as exc:
+            raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
+        return OcrResult(self.name, tuple(words), image.size, time.perf_counter() - start)
+
+    def _recognise(self, bgr: Any, boxes: list[Any]) -> list[Word]:
+        """The lines at `boxes` (RapidOCR's four-point boxes in `bgr`), cut out straightened as RapidOCR cuts
+        them and recognised; lines under RapidOCR's text score are dropped as its own pipeline drops them."""
+        if not boxes:
+            return []
+        import numpy as np
+        from rapidocr.ch_ppocr_rec import TextRecInput
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        crops = [get_rotate_crop_image(bgr, np.array(b, dtype=np.float32)) for b in boxes]
+        rec = self._ocr._load_rec_model()(TextRecInput(img=crops, return_word_box=False))
+        floor = float(self._ocr.cfg.Global.text_score)
+        read = zip(boxes, rec.txts, rec.scores, strict=True)
+        return [Word(str(txt), float(score), _region(b)) for b, txt, score in read
+                if txt and txt.strip() and score >= floor]
+
+
+def _iou(a: Region, b: Region) -> float:
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 class RapidTextLocator:
