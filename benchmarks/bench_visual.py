@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,9 +33,10 @@ from scanner import media
 from scanner.config import Settings
 from scanner.engines.embedder import build_embedder
 from scanner.errors import ScannerError
+from scanner.threads import limit_threads
 from scanner.visual.gallery import IMAGE_SUFFIXES, Gallery
 from scanner.visual.options import VIEW_NAMES, VisualOptions
-from scanner.visual.store import DECODE_SIDE
+from scanner.visual.store import DECODE_SIDE, Reference, scan_references
 
 RESTRICTED = ("serverroom", "lab", "prototype")
 ALLOWED = ("indoor",)
@@ -77,6 +79,27 @@ def outsiders(corpus: Path) -> list[Path]:
                 continue
             out.append(f)
     return out
+
+
+Labelled = tuple[list[Reference], list[Path], list[Image.Image], tuple[str, ...], np.ndarray]
+
+
+def load_labelled(corpus: Path) -> Labelled | None:
+    """The references as `leakscan refs` reads them, then the outsiders: (refs, paths, pictures at the decode
+    side, restricted labels, each reference's label index or -1 when allowed); None (SKIP printed) without a corpus.
+    Threads are limited to one, as in a worker."""
+    if not all((corpus / d).is_dir() for d in RESTRICTED + ALLOWED + OUTSIDERS):
+        print(f"SKIP: corpus not found at {corpus}")
+        return None
+    limit_threads()
+    with tempfile.TemporaryDirectory() as tmp:
+        link_refs(corpus, Path(tmp) / "refs")
+        refs = scan_references(Path(tmp) / "refs")
+        paths = [r.path for r in refs] + outsiders(corpus)
+        pictures = [media.decode(p.read_bytes(), 200_000_000, DECODE_SIDE, fast_resize=True) for p in paths]
+    labels = tuple(dict.fromkeys(r.label for r in refs if r.kind == "restricted"))
+    label_of = np.array([labels.index(r.label) if r.kind == "restricted" else -1 for r in refs])
+    return refs, paths, pictures, labels, label_of
 
 
 def evaluate(g: Gallery, out_feats: np.ndarray, out_cells: np.ndarray) -> dict[str, object]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _corpus import default_corpus
-from bench_visual import ALLOWED, OUTSIDERS, RESTRICTED, link_refs, outsiders
+from bench_visual import load_labelled
 
-from scanner import media
 from scanner.engines.embedder import MODELS, weights_path
-from scanner.threads import limit_threads
 from scanner.visual.head import fit_head, loo_scores, threshold_from
-from scanner.visual.store import DECODE_SIDE, scan_references
 
 Features = dict[str, np.ndarray]
 
@@ -128,18 +124,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=str(default_corpus()))
     args = ap.parse_args()
-    corpus = Path(args.corpus)
-    if not all((corpus / d).is_dir() for d in RESTRICTED + ALLOWED + OUTSIDERS):
-        print(f"SKIP: corpus not found at {corpus}")
+    loaded = load_labelled(Path(args.corpus))
+    if loaded is None:
         return 0
-    limit_threads()
-    with tempfile.TemporaryDirectory() as tmp:
-        link_refs(corpus, Path(tmp) / "refs")
-        refs = scan_references(Path(tmp) / "refs")
-        paths = [r.path for r in refs] + outsiders(corpus)
-        images = [media.decode(p.read_bytes(), 200_000_000, DECODE_SIDE, fast_resize=True) for p in paths]
-    labels = tuple(dict.fromkeys(r.label for r in refs if r.kind == "restricted"))
-    label_of = np.array([labels.index(r.label) if r.kind == "restricted" else -1 for r in refs])
+    refs, paths, images, labels, label_of = loaded
     feats: Features = {"colour": colour_hist(images)}
     for model in ("lite0", "lite2"):
         side = MODELS[model][2]

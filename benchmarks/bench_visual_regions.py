@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,14 +35,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _corpus import default_corpus
-from bench_visual import ALLOWED, OUTSIDERS, RESTRICTED, link_refs, outsiders
+from bench_visual import load_labelled
 
-from scanner import media
 from scanner.config import Settings
 from scanner.engines.embedder import build_embedder
-from scanner.threads import limit_threads
 from scanner.visual.head import fit_head, loo_scores, threshold_from
-from scanner.visual.store import DECODE_SIDE, make_views, scan_references
+from scanner.visual.store import make_views
 
 Threshold = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
 EPS = 1e-3
@@ -161,18 +158,10 @@ def main() -> int:
     ap.add_argument("--corpus", default=str(default_corpus()))
     ap.add_argument("--models", default="lite2,lite0")
     args = ap.parse_args()
-    corpus = Path(args.corpus)
-    if not all((corpus / d).is_dir() for d in RESTRICTED + ALLOWED + OUTSIDERS):
-        print(f"SKIP: corpus not found at {corpus}")
+    loaded = load_labelled(Path(args.corpus))
+    if loaded is None:
         return 0
-    limit_threads()
-    with tempfile.TemporaryDirectory() as tmp:
-        link_refs(corpus, Path(tmp) / "refs")
-        refs = scan_references(Path(tmp) / "refs")
-        paths = [r.path for r in refs] + outsiders(corpus)
-        pictures = [media.decode(p.read_bytes(), 200_000_000, DECODE_SIDE, fast_resize=True) for p in paths]
-    labels = tuple(dict.fromkeys(r.label for r in refs if r.kind == "restricted"))
-    label_of = np.array([labels.index(r.label) if r.kind == "restricted" else -1 for r in refs])
+    refs, paths, pictures, labels, label_of = loaded
     bench, n = Bench(label_of, labels, len(refs)), len(refs)
     print(f"{n} references ({len(labels)} restricted labels + allowed), {len(paths) - n} outsiders")
     for model in args.models.split(","):

@@ -18,8 +18,8 @@ from scanner.detectors.faces import FacesDetector
 from scanner.engines import EngineSet
 from scanner.engines.faces import FaceBox
 from scanner.errors import ConfigError
-from scanner.faces.confirm import confirmed, iou, mirrored
-from scanner.model import Decision
+from scanner.faces.confirm import confirmed, mirrored
+from scanner.model import Decision, iou
 
 
 def test_mirrored_boxes_map_back_to_the_picture() -> None:

@@ -19,8 +19,6 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from ray.job_config import JobConfig  # noqa: E402
-
 from fixtures import office_fixtures, text_fixtures  # noqa: E402
 from scanner.config import Settings  # noqa: E402
 from scanner.execution import GRACE_S, run  # noqa: E402
@@ -29,9 +27,9 @@ from scanner.execution.ray_engine import RayEngine  # noqa: E402
 from scanner.model import Decision, FileReport, Finding  # noqa: E402
 from scanner.pipeline import Pipeline  # noqa: E402
 from scanner.subject import Subject  # noqa: E402
+from tests.ray_cluster import local_cluster  # noqa: E402
 from tests.reports import without_timings  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 1.0
 HANG_BOUND_S = 60.0  # actor start (spawned worker, models) + timeout + grace, on two busy shared cores
 SETTINGS = Settings(jobs=2, timeout_s=60.0)
@@ -40,13 +38,7 @@ MIXED = ("clean.jpg", "gps_dirty.jpg", "truncated.jpg", "corrupt_header.png")
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster() -> Iterator[None]:
-    """One local 2-CPU cluster for the module; the workers import this scanner and this test module."""
-    job = JobConfig(code_search_path=[str(ROOT), str(ROOT / "tests")])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, job_config=job)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    yield from local_cluster()
 
 
 @pytest.fixture(scope="module")

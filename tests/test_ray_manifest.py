@@ -16,24 +16,17 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from ray.job_config import JobConfig  # noqa: E402
-
 from scanner import batch  # noqa: E402
 from scanner.execution import ray_manifest  # noqa: E402
 from scanner.execution.ray_manifest import Tally, shards  # noqa: E402
+from tests.ray_cluster import local_cluster  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 FAST = ("-q", "--format", "jsonl", "--detectors", "metadata", "-j", "2")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster() -> Iterator[None]:
-    job = JobConfig(code_search_path=[str(ROOT), str(ROOT / "tests")])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, job_config=job)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    yield from local_cluster()
 
 
 @pytest.fixture()

@@ -13,30 +13,22 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from ray.job_config import JobConfig  # noqa: E402
-
 from scanner.config import Settings  # noqa: E402
 from scanner.execution import run  # noqa: E402
 from scanner.execution.ray_split import SplitRayEngine  # noqa: E402
 from scanner.model import Decision, FileReport, Finding  # noqa: E402
 from scanner.pipeline import Pipeline  # noqa: E402
 from scanner.subject import Subject  # noqa: E402
+from tests.ray_cluster import local_cluster  # noqa: E402
 from tests.reports import without_timings  # noqa: E402
 from tests.test_ray_stages import bomb_files, bomb_pipeline, check_bombs, mixed_files  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 STALL_S = 600.0  # far past the scan's own bound: a test that waited for it would show
 
 
 @pytest.fixture(scope="module", autouse=True)
 def cluster() -> Iterator[None]:
-    """One local 2-CPU cluster for the module; the workers import this scanner and the test modules."""
-    job = JobConfig(code_search_path=[str(ROOT), str(ROOT / "tests")])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, job_config=job)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    yield from local_cluster()
 
 
 def by_path(reports: Iterator[FileReport]) -> dict[str, FileReport]:

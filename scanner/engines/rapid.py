@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError, EngineUnavailable
 from ..media import shrunk
-from ..model import Region
+from ..model import Region, iou
 from .ocr import OcrResult, Word
 from .offline import offline_onnxruntime
 
@@ -224,8 +224,8 @@ class RapidOcrEngine:
             unused = list(first.words)
             for points in boxes:
                 region = _region(points)
-                old = max(unused, key=lambda w: _iou(w.box, region), default=None)
-                if old is not None and _iou(old.box, region) >= SAME_LINE:
+                old = max(unused, key=lambda w: iou(w.box, region), default=None)
+                if old is not None and iou(old.box, region) >= SAME_LINE:
                     words.append(old)
                     unused.remove(old)
                 else:
@@ -250,15 +250,6 @@ class RapidOcrEngine:
         read = zip(boxes, rec.txts, rec.scores, strict=True)
         return [Word(str(txt), float(score), _region(b)) for b, txt, score in read
                 if txt and txt.strip() and score >= floor]
-
-
-def _iou(a: Region, b: Region) -> float:
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 class RapidTextLocator:

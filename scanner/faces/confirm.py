@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..engines.faces import FaceBox
+from ..model import iou
 
 MIN_IOU = 0.5  # the mirrored box must cover the same face (dev's confirmed face overlaps by 0.79)
 
@@ -16,15 +17,6 @@ def mirrored(boxes: Sequence[FaceBox], width: int) -> list[FaceBox]:
     """Boxes found in the horizontally flipped picture, mapped back to the picture's coordinates."""
     return [FaceBox(width - b.x - b.w, b.y, b.w, b.h, b.score) for b in boxes]
 
-
-def iou(a: FaceBox, b: FaceBox) -> float:
-    """Intersection over union of two boxes (0 when they do not touch)."""
-    iw = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    ih = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 def candidates(boxes: Sequence[FaceBox], min_score: float, candidate_score: float) -> list[FaceBox]:
