@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
-from ..engines.ocr import CappedOcrEngine, OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
+from ..engines.ocr import (
+    CappedOcrEngine,
+    OcrEngine,
+    OcrResult,
+    TextLocator,
+    Word,
+    build_locator,
+    build_ocr,
+    read_small_print,
+)
 from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck
@@ -204,8 +213,8 @@ class TextDetector:
         a document or a screen (small print) a view capped at no less than 960 px (read_dense)."""
         if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
             return engine.read_full(work)
-        if scenes & NOT_A_LAYOUT_BOARD and isinstance(engine, CappedOcrEngine):
-            return engine.read_dense(work)
+        if scenes & NOT_A_LAYOUT_BOARD:
+            return read_small_print(engine, work)
         return engine.read(work)
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,

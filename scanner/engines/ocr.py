@@ -88,6 +88,12 @@ class CappedOcrEngine(OcrEngine, Protocol):
         ...
 
 
+def read_small_print(engine: OcrEngine, image: Image.Image) -> OcrResult:
+    """A read of a page of small print (a document, a screen, an ID card enlarged to be read): an engine that caps
+    its detection sees it at no less than rapid.DENSE_SIDE (the tighter default cap loses a card's number)."""
+    return engine.read_dense(image) if isinstance(engine, CappedOcrEngine) else engine.read(image)
+
+
 @runtime_checkable
 class TextLocator(Protocol):
     """Cheap text-presence gate: boxes of probable text lines in `image` (no recognition)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engines.ocr import read_small_print
 from ..model import Region
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def read_badge(picture: Image.Image, face: FaceBox, ocr: OcrEngine) -> BadgeHit 
     scale = READ_SIDE / max(crop.size)
     if scale > 1:
         crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), PILImage.Resampling.LANCZOS)
-    has_name, has_number = badge_text([w.text for w in ocr.read(crop).words])
+    has_name, has_number = badge_text([w.text for w in read_small_print(ocr, crop).words])
     return BadgeHit(card, has_name, has_number) if has_name or has_number else None
 
 
@@ -104,7 +105,7 @@ def read_worn(picture: Image.Image, face: FaceBox, ocr: OcrEngine) -> BadgeHit |
         return None
     card = cards[0]
     x, y, w, h = card.box
-    words = [w.text for w in ocr.read(upright(picture, card.corners)).words]
+    words = [w.text for w in read_small_print(ocr, upright(picture, card.corners)).words]
     has_name, has_number = badge_text(words)
     has_word = any(CARD_WORD.search(t) for t in words)
     return BadgeHit(Region(x, y, w, h), has_name, has_number, has_word, worn=True)
