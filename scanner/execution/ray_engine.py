@@ -175,8 +175,9 @@ class RayEngine:
 
         size = chunk or chunk_size(len(absolute), self._actors(), self.settings.batch_size)
         items = [{"index": i, "path": p} for i, p in enumerate(absolute)]
-        dataset = ray.data.from_items(items, override_num_blocks=-(-len(items) // size))
-        yield from self._stages(dataset, size, -(-len(items) // size)).iter_rows()
+        blocks = -(-len(items) // size)
+        dataset = ray.data.from_items(items, override_num_blocks=blocks)
+        yield from self._stages(dataset, size, blocks).iter_rows()
 
     def _stages(self, dataset: Dataset, size: int, blocks: int, *, carried: bool = False) -> Dataset:
         """The scan over `dataset`'s (index, path) rows; `carried`: rows of a manifest (ray_rows.carry)."""

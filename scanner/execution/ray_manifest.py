@@ -2,8 +2,9 @@
 
     scan_manifest(engine, manifest, cwd=..., stored=..., skip=...) -> Iterator[Listed]   (one per file)
 
-The driver reads the manifest once, streaming, to cut it into shards of whole lines (a byte range and the
-number of its first line; a few hundred shards for millions of lines) and hands Ray only the shards. A read
+The driver reads the manifest, streaming, to count its lines, then to cut it into shards of whole lines (a
+byte range and the number of its first line; a few hundred shards for millions of lines) and hands Ray only
+the shards. A read
 task per shard opens the manifest itself (it must be on storage every node shares, at the same path), takes
 each line as a path (bytes decoded as file names are, blank lines skipped, relative paths from the driver's
 working folder), walks it when it is a folder (sources.walk, as the local batch path does), stats each file
@@ -187,7 +188,10 @@ class Tally:
 def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequence[int] = (),
                   skip: Skip | None = None) -> Iterator[Listed]:
     """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last."""
-    lines, cut = shards(manifest, max(1, min(SHARD_LINES, -(-_count(manifest) // engine._actors()))))
+    from ..batch import count_manifest
+
+    per_shard = max(1, min(SHARD_LINES, -(-count_manifest(manifest) // engine._actors())))
+    lines, cut = shards(manifest, per_shard)
     tally = Tally(lines)
     failure: Exception | None = None
     try:
@@ -200,11 +204,6 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
         failure = exc
     why = f"the Ray job failed ({type(failure).__name__})" if failure else "the Ray engine returned no result"
     yield from _missing(engine, manifest, tally, cwd, why)
-
-
-def _count(manifest: str) -> int:
-    with open(manifest, "rb") as fh:
-        return sum(1 for _ in fh)
 
 
 def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, int]], cwd: str, stored: Sequence[int],

@@ -39,11 +39,6 @@ def carry(batch: Batch, stage: Stage, adds: str) -> Batch:
     return out
 
 
-def carried_task(batch: Batch, *, stage: Stage, adds: str) -> Batch:
-    """A task stage (a function of a batch) that carries the rows it does not scan."""
-    return carry(batch, stage, adds)
-
-
 class CarriedActor:
     """An actor stage (a class built once per actor) that carries the rows it does not scan."""
 

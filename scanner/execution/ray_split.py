@@ -30,7 +30,7 @@ from ..model import ErrorRecord
 from ..pipeline import Pipeline
 from ..threads import limit_threads
 from .ray_engine import RayEngine
-from .ray_rows import CarriedActor, carried_task
+from .ray_rows import CarriedActor, carry
 from .ray_stages import STAGE, Pack, Stages
 from .worker import PipelineFactory
 
@@ -116,8 +116,8 @@ class SplitRayEngine(RayEngine):
         actor: type = ModelActor
         actor_args: dict[str, Any] = {"settings": self.settings, "factory": self._factory}
         if carried:
-            prepare = partial(carried_task, stage=prepare, adds="pack")
-            finish = partial(carried_task, stage=finish, adds="report")
+            prepare = partial(carry, stage=prepare, adds="pack")
+            finish = partial(carry, stage=finish, adds="report")
             actor, actor_args = CarriedActor, {"inner": ModelActor, "adds": "pack", **actor_args}
         prepared = dataset.map_batches(prepare, batch_size=size, batch_format="numpy", num_cpus=1,
                                        max_retries=TASK_RETRIES)
