@@ -25,6 +25,7 @@ corpus is absent.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -62,6 +63,7 @@ class Variant:
     skip_small: bool = False
     device: str = "cpu"
     recheck: int = 0  # ocr_det_recheck: fewer lines read under the cap -> detection again on the whole picture
+    rec_width: int = 320  # ocr_rec_width: RapidOCR's own narrowest recognition input before issue 12
 
 
 VARIANTS: dict[str, Variant] = {
@@ -72,6 +74,7 @@ VARIANTS: dict[str, Variant] = {
     "det736": Variant(det_side=736),
     "adaptive960": Variant(det_side=960, recheck=4),  # the default since issue 12 part 4
     "adaptive736": Variant(det_side=736, recheck=4),
+    "default": Variant(det_side=736, recheck=4, rec_width=160),  # since issue 12's third round (screens at 320)
     "rec1": Variant(rec_batch=1),
     "rec16": Variant(rec_batch=16),
     "skip_small": Variant(skip_small=True),
@@ -121,6 +124,11 @@ class Recording:
             self.first = result
         return result
 
+    def for_screens(self) -> Any:
+        wide = copy.copy(self)
+        wide.engine = self.engine.for_screens()  # type: ignore[attr-defined]
+        return wide
+
 
 class SkipSmall:
     """RapidOCR detection, then recognition of the lines a rule can use only (measured, not shipped)."""
@@ -163,9 +171,10 @@ def build(name: str, variant: Variant) -> tuple[Any, Recording]:
     from scanner.engines import EngineSet
     from scanner.engines.rapid import RapidOcrEngine, RapidTextLocator
 
-    settings = Settings(ocr_engine="rapidocr", ocr_det_side=variant.det_side, ocr_det_recheck=variant.recheck)
+    settings = Settings(ocr_engine="rapidocr", ocr_det_side=variant.det_side, ocr_det_recheck=variant.recheck,
+                        ocr_rec_width=variant.rec_width)
     inner: Any = RapidOcrEngine(backend=variant.backend, det_side=variant.det_side, rec_batch=variant.rec_batch,
-                                device=variant.device)
+                                device=variant.device, rec_width=variant.rec_width)
     if variant.skip_small:
         inner = SkipSmall(inner)
     rec = Recording(inner)

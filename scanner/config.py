@@ -165,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ocr_det_recheck", 4, _whole(0),
             "fewer text lines than this read under the detection cap: detect again on the whole picture; 0 = never"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
-    Setting("ocr_rec_width", 320, _rec_width, "narrowest RapidOCR recognition input, pixels"),
+    Setting("ocr_rec_width", 160, _rec_width, "narrowest RapidOCR recognition input, pixels (screens: >= 320)"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),

@@ -100,6 +100,9 @@ class _Spy:
         self.calls.append("full")
         return OcrResult(self.name, (Word("hello", 0.9, Region(0, 0, 50, 10)),), image.size)
 
+    def for_screens(self) -> Any:
+        return self
+
 
 @pytest.mark.parametrize(("scenes", "recheck", "calls"), [
     ((), 4, ["read", "full"]),  # fewer lines than the recheck limit on a big board

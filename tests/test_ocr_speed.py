@@ -19,8 +19,8 @@ from fixtures.text_fixtures import font
 from scanner.config import Settings, build_settings
 from scanner.detectors.text import RECHECK_SHRINK, TextDetector
 from scanner.engines import EngineSet
-from scanner.engines.ocr import CappedOcrEngine, OcrResult, Word, build_engine
-from scanner.engines.rapid import DENSE_SIDE, REC_WIDTH, RapidOcrEngine
+from scanner.engines.ocr import CappedOcrEngine, OcrResult, Word, build_engine, build_ocr
+from scanner.engines.rapid import DENSE_SIDE, NARROW_REC_WIDTH, REC_WIDTH, RapidOcrEngine
 from scanner.errors import ConfigError
 from scanner.model import Item, Region
 from scanner.subject import Subject
@@ -54,7 +54,7 @@ def _amounts() -> Image.Image:
 
 def test_short_lines_are_read_from_a_narrower_input(monkeypatch: pytest.MonkeyPatch) -> None:
     image = _amounts()
-    default = RapidOcrEngine(det_side=960)
+    default = RapidOcrEngine(det_side=960, rec_width=REC_WIDTH)
     narrow = RapidOcrEngine(det_side=960, rec_width=160)
     wide_in, narrow_in = _inputs(default, monkeypatch), _inputs(narrow, monkeypatch)
     wide_text = sorted(w.text for w in default.read(image).words)
@@ -126,6 +126,9 @@ class _Capped:
         self.calls.append("more")
         return first
 
+    def for_screens(self) -> Any:
+        return self
+
 
 @pytest.mark.parametrize(("shrink", "calls"), [(1.02, ["read"]), (1.4, ["read"]), (2.0, ["read", "more"])])
 def test_no_second_look_where_the_cap_hardly_shrank_the_picture(shrink: float, calls: list[str]) -> None:
@@ -180,3 +183,35 @@ def test_onnxruntime_reuses_its_buffers() -> None:
     plain = RapidOcrEngine(det_side=736, **{"EngineConfig.onnxruntime.enable_cpu_mem_arena": False})
     image = text_fixtures.receipt("en")
     assert [(w.text, w.box) for w in engine.read(image).words] == [(w.text, w.box) for w in plain.read(image).words]
+
+
+def test_screens_are_recognised_at_full_width_and_other_pictures_narrower(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default recognition input is NARROW_REC_WIDTH (160 px) wide at least; a picture the visual cues call a
+    screen goes through `for_screens` (320 px): at 160 px a till screen's keypad lost a digit (docs/ocr.md). The
+    copy shares RapidOCR's objects with the engine, and each read sets the width it needs."""
+    image = _amounts()
+    engine = build_engine("rapidocr", Settings())
+    assert isinstance(engine, RapidOcrEngine) and engine.rec_width == NARROW_REC_WIDTH == 160
+    widths = _inputs(engine, monkeypatch)
+    screens = engine.for_screens()
+    assert screens._ocr is engine._ocr and screens.for_screens() is screens
+    assert sorted(w.text for w in screens.read(image).words) == sorted(w.text for w in engine.read(image).words)
+    half = len(widths) // 2
+    assert half and min(widths[:half]) == REC_WIDTH and max(widths[half:]) < REC_WIDTH
+    wide = RapidOcrEngine(det_side=736, rec_width=REC_WIDTH)
+    assert wide.for_screens() is wide
+
+
+@pytest.mark.parametrize(("scenes", "narrowest"), [((), NARROW_REC_WIDTH), (("document",), NARROW_REC_WIDTH),
+                                                   (("screen",), REC_WIDTH), (("document", "screen"), REC_WIDTH)])
+def test_the_detector_reads_screens_at_full_width(scenes: tuple[str, ...], narrowest: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    data = png_bytes(_amounts())
+    settings = Settings(ocr_engine="rapidocr")
+    engines = EngineSet(settings)
+    engine = engines.get("ocr", build_ocr)[0]
+    widths = _inputs(engine, monkeypatch)
+    subject = Subject(Item("till.png", data, hashlib.sha256(data).hexdigest(), "image/png"), settings)
+    subject.facts.scenes = list(scenes)
+    TextDetector(settings, engines).detect(subject)
+    assert widths and min(widths) == narrowest

@@ -177,6 +177,8 @@ class TextDetector:
         hits: list[Hit] = []
         read: list[Word] = []  # in the pixels of `work`
         for engine in engines:
+            if "screen" in scenes and isinstance(engine, CappedOcrEngine):
+                engine = engine.for_screens()  # on-screen text is read at full recognition width
             if full_pass:
                 result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: self._read(e, work, scenes))  # type: ignore[misc]
                 if located and self._unreadable(result, located):

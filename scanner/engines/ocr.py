@@ -87,6 +87,10 @@ class CappedOcrEngine(OcrEngine, Protocol):
         """As `read_full`, but the lines `first` (a read of `image`) already read are taken from it, not read again."""
         ...
 
+    def for_screens(self) -> CappedOcrEngine:
+        """The engine to read a picture the visual cues call a screen: recognition at full width (docs/ocr.md)."""
+        ...
+
 
 def read_small_print(engine: OcrEngine, image: Image.Image) -> OcrResult:
     """A read of a page of small print (a document, a screen, an ID card enlarged to be read): an engine that caps

@@ -16,6 +16,7 @@ is still shown as before (small pictures and note crops are enlarged as they wer
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ BACKENDS = ("onnxruntime", "openvino")
 REC_BATCH = 6  # RapidOCR's default
 REC_HEIGHT = 48  # the recognition network's input height (PP-OCRv6)
 REC_WIDTH = 320  # RapidOCR's default narrowest recognition input: every shorter line is padded to this width
+NARROW_REC_WIDTH = 160  # the default (`ocr_rec_width`): short lines read from a 48 x 160 input (docs/ocr.md)
 SAME_LINE = 0.7  # intersection over union at which a box of the second look is a line the first read already read
 DET_MIN_SIDE = 736  # RapidOCR's default detection input: the short side brought up to this
 DENSE_SIDE = 960  # the least cap for pictures the visual cues call a document or a screen (read_dense)
@@ -74,7 +76,7 @@ def cuda_ready(device: str) -> bool:
 
 
 def engine_params(backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                  cuda: bool = False, rec_width: int = REC_WIDTH) -> dict[str, Any]:
+                  cuda: bool = False, rec_width: int = NARROW_REC_WIDTH) -> dict[str, Any]:
     """RapidOCR parameters for one inference back end, detection size, recognition batch and narrowest
     recognition input (`rec_width`: a batch of short lines is padded to this width, not to 320 px), one CPU thread."""
     if backend not in BACKENDS:
@@ -149,11 +151,30 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                 device: str = "cpu", rec_width: int = REC_WIDTH, **params: Any) -> None:
+                 device: str = "cpu", rec_width: int = NARROW_REC_WIDTH, **params: Any) -> None:
         self.backend = backend
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
         self.det_side = det_side
+        self.rec_width = rec_width
         self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params})
+
+    def for_screens(self) -> RapidOcrEngine:
+        """This engine (the same RapidOCR objects) with recognition inputs at least REC_WIDTH wide.
+
+        On-screen text is where a narrower input changed what the rules saw: a till screen's keypad lost a digit
+        at 160 px and with it the till screen (docs/ocr.md); receipts, boards and photos read the same.
+        """
+        if self.rec_width >= REC_WIDTH:
+            return self
+        wide = copy.copy(self)
+        wide.rec_width = REC_WIDTH
+        return wide
+
+    def _fit_recognition(self) -> None:
+        """Recognition pads each call to at least `rec_width` (the recogniser reads its shape at every call and is
+        shared with `for_screens`' copy)."""
+        rec = self._ocr._load_rec_model()
+        rec.rec_image_shape = [3, REC_HEIGHT, self.rec_width]
 
     def capped(self, size: tuple[int, int]) -> bool:
         """Whether `read` shows the detection network a smaller picture than RapidOCR's default would."""
@@ -195,6 +216,7 @@ class RapidOcrEngine:
         try:
             if self.det_side:
                 self._fit_detection(image.size, full, side)
+            self._fit_recognition()
             out = self._ocr(_bgr(image), use_det=True, use_cls=False, use_rec=True)
         except Exception as exc:
             raise EngineError(f"rapidocr failed: {type(exc).__name__}") from None
@@ -216,6 +238,7 @@ class RapidOcrEngine:
         start = time.perf_counter()
         try:
             self._fit_detection(image.size, True)
+            self._fit_recognition()
             bgr = _bgr(image)
             det = self._ocr(bgr, use_det=True, use_cls=False, use_rec=False)
             boxes = [] if det.boxes is None else list(det.boxes)
