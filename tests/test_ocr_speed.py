@@ -20,7 +20,7 @@ from scanner.config import Settings, build_settings
 from scanner.detectors.text import RECHECK_SHRINK, TextDetector
 from scanner.engines import EngineSet
 from scanner.engines.ocr import CappedOcrEngine, OcrResult, Word, build_engine, build_ocr
-from scanner.engines.rapid import DENSE_SIDE, NARROW_REC_WIDTH, REC_WIDTH, RapidOcrEngine
+from scanner.engines.rapid import DENSE_SIDE, FULL_SIDE, NARROW_REC_WIDTH, REC_WIDTH, RapidOcrEngine
 from scanner.errors import ConfigError
 from scanner.model import Item, Region
 from scanner.subject import Subject
@@ -215,3 +215,23 @@ def test_the_detector_reads_screens_at_full_width(scenes: tuple[str, ...], narro
     subject.facts.scenes = list(scenes)
     TextDetector(settings, engines).detect(subject)
     assert widths and min(widths) == narrowest
+
+
+def test_the_whole_picture_is_detected_at_1600_px_at_most() -> None:
+    """read_full and read_more (the whiteboard read and the second look) show detection a 2000 px picture at FULL_SIDE:
+    1.2x cheaper on dev's boards and photos with the same rules (at 1280 a board's writing was lost, docs/ocr.md). A
+    smaller picture keeps RapidOCR's default view; without a cap (`ocr_det_side = 0`) nothing is capped."""
+    engine = RapidOcrEngine(det_side=736)
+    det = engine._ocr._load_det_model()
+    board = text_fixtures.small_writing()
+    assert max(board.size) == 2000
+    first = engine.read(board)
+    assert (det.limit_type, det.limit_side_len) == ("max", 736)
+    more = engine.read_more(board, first)
+    assert (det.limit_type, det.limit_side_len) == ("max", FULL_SIDE) and FULL_SIDE == 1600
+    assert any("pw:" in w.text for w in more.words)  # the small writing the second look is for
+    engine.read_full(board.resize((1000, 700)))
+    assert (det.limit_type, det.limit_side_len) == ("min", 736)
+    uncapped = RapidOcrEngine(det_side=0)
+    uncapped.read_more(board, first)
+    assert uncapped._ocr._load_det_model().limit_type == "min"
