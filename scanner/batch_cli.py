@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -88,23 +90,29 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True)) if not same_db else None
     _check_output(output)
     counts = {d.label: 0 for d in Decision}
-    with _manifest(files_from) as (manifest, counted), _open_report(output, frozenset()) as out:
+    on_cluster = _reads_manifests(engine)
+    with contextlib.ExitStack() as stack:
+        spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="leakscan-list-")) if on_cluster else ""
+        lists, paths = _cluster_lists(spool, paths, files_from) if on_cluster else ([], paths)
+        manifest, counted = stack.enter_context(_manifest(None if on_cluster and files_from == "-" else files_from))
+        out = stack.enter_context(_open_report(output, frozenset()))
         st = os.fstat(out.fileno()) if _has_fileno(out) else None
         skip = (st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None
         batch = BatchScan(settings, store, skip=skip, engine=engine)
-        on_cluster = _reads_manifests(engine) if files_from not in (None, "-") else None
         listed = manifest_lines(manifest) if manifest is not None and not on_cluster else iter(())
         found = entries(_chain(paths, listed))
         reporter = reporters.make(fmt, out)
         reporter.start(settings)
-        total = _total(paths, counted, files_from == "-")
+        inline = any(sent for _, sent in lists)  # paths or stdin listed on the cluster: not walked here to count
+        total = None if inline else _total(paths, counted, files_from == "-")
         with BatchProgress(not quiet, total) as progress:
             outcomes = batch.run(found)
-            if on_cluster is not None:  # the Ray engine reads the list itself (docs/ray.md), after the paths given
+            if on_cluster is not None:  # the Ray engine reads the lists itself (docs/ray.md), after any path left
                 where = (skip, display_path(os.path.abspath(output)), OUTPUT_IS_INPUT) if output != "-" else None
-                cluster = on_cluster.scan_manifest(str(files_from), cwd=os.getcwd(), stored=batch.stored_keys(),
-                                                   skip=where)
-                outcomes = itertools.chain(outcomes, batch.run_listed(cluster))
+                for manifest_path, inline in lists:
+                    cluster = on_cluster.scan_manifest(manifest_path, cwd=os.getcwd(), stored=batch.stored_keys(),
+                                                       skip=where, inline=inline)
+                    outcomes = itertools.chain(outcomes, batch.run_listed(cluster))
             for outcome in outcomes:
                 reporter.add(outcome.report)
                 if recorder is not None:
@@ -113,6 +121,32 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
                 progress.advance(outcome.from_store)
         reporter.finish(counts)
     return counts
+
+
+def _cluster_lists(spool: str, paths: list[str], files_from: str | None) -> tuple[list[tuple[str, bool]], list[str]]:
+    """What a Ray engine lists on its cluster, in order: ([(list file, sent inline)], the paths left to the driver).
+
+    The paths given on the command line go into a list file in `spool` (a path holding a newline cannot be a line:
+    it stays with the driver, which walks it and hands its files over in slices), and so does a list on stdin,
+    copied as it streams in; the shards carry their lines, since only this machine can read `spool`. A list file
+    named with --files-from is read by the cluster itself (shared storage).
+    """
+    lists: list[tuple[str, bool]] = []
+    left = [p for p in paths if "\n" in p]
+    given = [os.fsencode(p) for p in paths if "\n" not in p]
+    if given:
+        name = os.path.join(spool, "paths.txt")
+        with open(name, "wb") as fh:
+            fh.write(b"\n".join(given) + b"\n")
+        lists.append((name, True))
+    if files_from == "-":
+        name = os.path.join(spool, "stdin.txt")
+        with open(name, "wb") as fh:
+            shutil.copyfileobj(sys.stdin.buffer, fh)
+        lists.append((name, True))
+    elif files_from is not None:
+        lists.append((files_from, False))
+    return lists, left
 
 
 def _reads_manifests(engine: Engine | None) -> RayEngine | None:

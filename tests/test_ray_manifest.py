@@ -6,6 +6,7 @@ twice (counted in the store). Skipped when ray is not installed (`pip install "l
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -163,3 +164,90 @@ def test_a_file_the_cluster_takes_for_stored_but_the_store_cannot_answer_is_scan
         ("clean.jpg", "approve", []), ("gps_dirty.jpg", "review", [])]
     with sqlite3.connect("results.sqlite") as con:
         assert con.execute("SELECT COUNT(*) FROM decisions WHERE reused = 0 AND complete = 1").fetchone()[0] == 2
+
+
+def test_inline_shards_carry_their_lines_and_are_read_without_the_file(tmp_path: Path) -> None:
+    """A list only the driver can read (the paths given, stdin): each shard carries its lines; the read task never
+    opens the list (here it is gone before the task runs)."""
+    manifest = tmp_path / "list.txt"
+    manifest.write_bytes(b"a\n\nbb\nccc\nd")
+    lines, cut = shards(str(manifest), 2, inline=True)
+    assert lines == 5 and [c["lines"] for c in cut] == [b"a\n\n", b"bb\nccc\n", b"d"]
+    assert [(c["start"], c["end"], c["first"]) for c in cut] == [(0, 3, 0), (3, 10, 2), (10, 11, 4)]
+    manifest.unlink()
+    batch_of = {key: [c[key] for c in cut] for key in ("start", "end", "first", "lines")}
+    rows = ray_manifest.read_shards(batch_of, manifest=str(manifest), cwd=str(tmp_path), stored=[], skip=None)
+    assert [(n, bytes(s)) for n, s in zip(rows["line"], rows["shown"], strict=True)] == [
+        (0, b"a"), (2, b"bb"), (3, b"ccc"), (4, b"d")]
+    assert set(rows["kind"]) == {"problem"}  # none of them exists
+
+
+def _given(tmp_path: Path, fx: dict[str, Path]) -> list[str]:
+    """Paths as a user types them: a folder (with a non-UTF-8 name inside), a relative file, a missing one, the
+    same file twice."""
+    photos = tmp_path / "given"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("clean.jpg", "gps_dirty.jpg", "truncated.jpg"):
+        shutil.copy(fx[name], photos / name)
+    shutil.copy(fx["gps_dirty.jpg"], Path(bytes(photos / "sub").decode() + "/caf\udce9.jpg"))
+    return [str(photos), "given/clean.jpg", "gone.jpg", "given/clean.jpg"]
+
+
+@pytest.mark.parametrize("engine", ["ray", "ray-split"])
+def test_paths_given_with_a_ray_engine_are_walked_on_the_cluster_in_one_job(cli, fx: dict[str, Path], engine: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`leakscan scan --engine ray --store DB FOLDER FILE...`: the folder is walked by the cluster, not the driver,
+    and the files go in one Ray job (they went in slices of 64 files a worker, a job each); the same reports as the
+    local batch path, and a second run answers every file from the store."""
+    from scanner import sources
+    from scanner.execution.ray_engine import RayEngine
+
+    given = _given(Path.cwd(), fx)
+    local = cli("scan", *FAST, "--store", "local.sqlite", *given)
+    walk = sources.walk
+
+    def not_here(paths: Any) -> Any:
+        paths = list(paths)
+        assert not paths, "the driver walked the paths given"
+        return walk(paths)
+
+    def no_slices(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the paths given went to the cluster in slices")
+
+    monkeypatch.setattr(sources, "walk", not_here)
+    monkeypatch.setattr(RayEngine, "scan", no_slices)
+    remote = cli("scan", *FAST, "--engine", engine, "--store", "remote.sqlite", *given)
+    assert remote.code == local.code == 1, remote.err
+    assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
+    decided = {path: (decision, errors) for path, decision, _, errors in _results(remote.out)}
+    assert decided["gone.jpg"] == ("review", ["unreadable"]) and decided["given/clean.jpg"] == ("approve", [])
+    first = _scanned("remote.sqlite")
+    assert first == _scanned("local.sqlite") >= 3  # clean.jpg, gps_dirty.jpg, caf\xe9.jpg at least
+    again = cli("scan", *FAST, "--engine", engine, "--store", "remote.sqlite", *given)
+    assert _results(again.out) == _results(local.out)
+    assert _scanned("remote.sqlite") == first  # every file fully analysed is answered from the store
+
+
+def _scanned(db: str) -> int:
+    """Reports of files fully analysed by a scan (not answered from the store)."""
+    with sqlite3.connect(db) as con:
+        return int(con.execute("SELECT COUNT(*) FROM decisions WHERE reused = 0 AND complete = 1").fetchone()[0])
+
+
+def test_a_list_on_stdin_with_a_ray_engine_is_read_on_the_cluster(cli, fx: dict[str, Path],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--files-from -` with Ray: stdin is copied to a file the driver keeps (to review what does not come back)
+    and sent with the shards; the same reports as the local path, nothing handed over in slices."""
+    import io
+    import sys
+
+    from scanner.execution.ray_engine import RayEngine
+
+    data = b"\n".join(os.fsencode(p) for p in _given(Path.cwd(), fx)) + b"\n\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    local = cli("scan", *FAST, "--files-from", "-")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    monkeypatch.setattr(RayEngine, "scan", lambda *a, **k: (_ for _ in ()).throw(AssertionError("sliced")))
+    remote = cli("scan", *FAST, "--engine", "ray", "--files-from", "-")
+    assert remote.code == local.code == 1, remote.err
+    assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7

@@ -163,12 +163,13 @@ class RayEngine:
             yield self.local.error_report(display_path(paths[index]), ErrorRecord("internal", why, STAGE))
 
     def scan_manifest(self, manifest: str, *, cwd: str, stored: Sequence[int] = (),
-                      skip: Skip | None = None) -> Iterator[Listed]:
-        """Every file of a manifest (a path a line, on storage the cluster shares), read and listed on the
-        cluster, never held here; one Listed per file, a missing one reviewed at the end (ray_manifest.py)."""
+                      skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
+        """Every file of a manifest (a path a line, on storage the cluster shares, or sent with the shards when
+        `inline`), listed on the cluster, never held here as paths; one Listed per file, a missing one reviewed at
+        the end (ray_manifest.py)."""
         from .ray_manifest import scan_manifest
 
-        yield from scan_manifest(self, manifest, cwd=cwd, stored=stored, skip=skip)
+        yield from scan_manifest(self, manifest, cwd=cwd, stored=stored, skip=skip, inline=inline)
 
     def _rows(self, absolute: list[str], chunk: int | None) -> Iterator[dict[str, Any]]:
         import ray.data

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import io
 import os
 import pickle
 from collections.abc import Iterator, Sequence
@@ -60,17 +61,25 @@ def stat_hash(name: str, key: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def shards(manifest: str, lines_per_shard: int) -> tuple[int, list[dict[str, int]]]:
-    """(lines in the manifest, [{start, end, first}]: byte ranges of whole lines and the number of the first)."""
-    out: list[dict[str, int]] = []
+def shards(manifest: str, lines_per_shard: int, inline: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    """(lines in the manifest, [{start, end, first}]: byte ranges of whole lines and the number of the first);
+    `inline`: each shard also carries its lines (`lines`, bytes), for a list only the driver can read."""
+    out: list[dict[str, Any]] = []
+    held: list[bytes] = []
     lines = pos = 0
     with open(manifest, "rb") as fh:
         for raw in fh:
             if lines % lines_per_shard == 0:
+                if inline and out:
+                    out[-1]["lines"], held = b"".join(held), []
                 out.append({"start": pos, "end": pos, "first": lines})
             pos += len(raw)
             lines += 1
             out[-1]["end"] = pos
+            if inline:
+                held.append(raw)
+    if inline and out:
+        out[-1]["lines"] = b"".join(held)
     return lines, out
 
 
@@ -83,15 +92,18 @@ def manifest_lines(manifest: str) -> Iterator[tuple[int, bytes]]:
 
 # -- on the cluster: the read tasks -------------------------------------------------------------------------
 def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Skip | None) -> Batch:
-    """A read task: the rows of every line of the shards in `batch`. A line that fails is a problem row, never an
-    exception; a list the task cannot open fails the job (then the driver reviews every line without a result)."""
+    """A read task: the rows of every line of the shards in `batch` (read from the manifest, or from the shard
+    itself when it carries its lines). A line that fails is a problem row, never an exception; a list the task
+    cannot open fails the job (then the driver reviews every line without a result)."""
     import ray
 
     answers = ray.get(stored) if isinstance(stored, ray.ObjectRef) else stored
     out: Batch = {col: [] for col in META}
-    for start, end, first in zip(batch["start"], batch["end"], batch["first"], strict=True):
-        with open(manifest, "rb") as fh:
-            fh.seek(int(start))
+    held = batch.get("lines")
+    for at, (start, end, first) in enumerate(zip(batch["start"], batch["end"], batch["first"], strict=True)):
+        with open(manifest, "rb") if held is None else io.BytesIO(bytes(held[at])) as fh:
+            if held is None:
+                fh.seek(int(start))
             pos, number = int(start), int(first)
             while pos < int(end) and (raw := fh.readline()):
                 pos += len(raw)
@@ -186,12 +198,17 @@ class Tally:
 
 
 def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequence[int] = (),
-                  skip: Skip | None = None) -> Iterator[Listed]:
-    """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last."""
+                  skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
+    """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last.
+
+    `inline`: the manifest is a file only the driver can read (the paths given on the command line, a list read
+    from stdin): the shards carry their lines to the cluster (in the object store), the driver still reads the
+    file to cut it and, at the end, to review what did not come back.
+    """
     from ..batch import count_manifest
 
     per_shard = max(1, min(SHARD_LINES, -(-count_manifest(manifest) // engine._actors())))
-    lines, cut = shards(manifest, per_shard)
+    lines, cut = shards(manifest, per_shard, inline)
     tally = Tally(lines)
     failure: Exception | None = None
     try:
@@ -206,7 +223,7 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
     yield from _missing(engine, manifest, tally, cwd, why)
 
 
-def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, int]], cwd: str, stored: Sequence[int],
+def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, Any]], cwd: str, stored: Sequence[int],
           skip: Skip | None) -> Iterator[dict[str, Any]]:
     if not cut:
         return
