@@ -80,7 +80,7 @@ def cli() -> None:
               "answers unchanged files from it and scans only the rest.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted --store scan (the store must exist).")
 @click.option("--files-from", metavar="LIST", help="Also scan the paths listed in LIST, one per line (- = stdin); "
-              "read as it goes (with --engine ray and a file: read on the cluster, docs/ray.md).")
+              "read as it goes (with --engine ray: listed on the cluster, as are the paths given; docs/ray.md).")
 @click.option("--engine", type=click.Choice(["local", "ray", "ray-split"]), default="local", show_default=True,
               help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address); needs leakscan[ray]. "
               "ray-split: CPU tasks for reading, metadata and OCR, an actor pool for the models (docs/ray.md).")
