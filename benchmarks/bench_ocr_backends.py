@@ -92,7 +92,15 @@ class Recording:
     def __init__(self, engine: OcrEngine) -> None:
         self.engine = engine
         self.name = engine.name
-        self.first: OcrResult | None = None
+        self._first: list[OcrResult | None] = [None]  # shared with the for_screens copy
+
+    @property
+    def first(self) -> OcrResult | None:
+        return self._first[0]
+
+    @first.setter
+    def first(self, result: OcrResult | None) -> None:
+        self._first[0] = result
 
     def read(self, image: Image.Image) -> OcrResult:
         result = self.engine.read(image)
@@ -125,6 +133,7 @@ class Recording:
         return result
 
     def for_screens(self) -> Any:
+        """A copy around the engine's screen reader, recording into the same `first`."""
         wide = copy.copy(self)
         wide.engine = self.engine.for_screens()  # type: ignore[attr-defined]
         return wide
