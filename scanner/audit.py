@@ -147,6 +147,12 @@ class AuditStore:
             "SELECT DISTINCT name, file_stat FROM decisions WHERE policy_hash = ? AND scanner_version = ?"
             " AND complete = 1 AND file_stat IS NOT NULL", (phash, version))
 
+    def content_keys(self, phash: str, version: str = __version__) -> Iterator[tuple[int, str]]:
+        """(file size, sha256) of every fully analysed file stored under this policy and version, streamed."""
+        yield from self._connect().execute(
+            "SELECT DISTINCT file_size, sha256 FROM decisions WHERE policy_hash = ? AND scanner_version = ?"
+            " AND complete = 1 AND file_size IS NOT NULL AND sha256 IS NOT NULL", (phash, version))
+
     def has_size(self, size: int, phash: str, version: str = __version__) -> bool:
         """Whether any fully analysed file of this size is stored (else hashing a file to look it up is wasted)."""
         found = self._connect().execute(

@@ -17,7 +17,7 @@ from .store import ResultStore, Target, report_from_dict, target
 
 if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only when a file must be scanned
     from .execution import Pool
-    from .execution.ray_manifest import Listed
+    from .execution.ray_manifest import Listed, StoredContent
     from .execution.stream import Engine
     from .pipeline import Pipeline
 
@@ -94,7 +94,7 @@ class BatchScan:
                 self._record(item.report.to_dict(), t)
                 yield Outcome(item.report, False)
                 continue
-            found = self.store.answer(t) if self.store is not None else None
+            found = self.store.answer(t, item.sha) if self.store is not None else None
             if found is None:
                 pending.append(t)
                 continue
@@ -112,6 +112,20 @@ class BatchScan:
         if self.store is None:
             return array("Q")
         return array("Q", sorted(stat_hash(name, key) for name, key in self.store.stat_keys()))
+
+    def stored_content(self) -> StoredContent:
+        """The store's contents (sizes and 64-bit sha256 prefixes, sorted) for the cluster to answer copies and moved
+        files where they are listed, as `_answer` does here."""
+        from .execution.ray_manifest import StoredContent, sha_prefix
+
+        if self.store is None:
+            return StoredContent()
+        sizes: set[int] = set()
+        shas: set[int] = set()
+        for size, sha in self.store.content_keys():
+            sizes.add(int(size))
+            shas.add(sha_prefix(sha))
+        return StoredContent(array("q", sorted(sizes)), array("Q", sorted(shas)), self.store.max_bytes)
 
     def _close(self, kill: bool) -> None:
         if self._pool is not None:

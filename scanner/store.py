@@ -81,19 +81,25 @@ class ResultStore:
     def path(self) -> Path:
         return self.db.path
 
-    def answer(self, t: Target) -> tuple[dict[str, Any], bool] | None:
-        """(stored report, whether it was found by content) for `t`, or None: it must be scanned."""
+    def answer(self, t: Target, sha: str | None = None) -> tuple[dict[str, Any], bool] | None:
+        """(stored report, whether it was found by content) for `t`, or None: it must be scanned. `sha`: its content
+        hash, when whoever listed it (a Ray read task) hashed it already."""
         if t.size is None or t.key is None:
             return None
         body = self.db.lookup_stat(t.name, t.key, self.phash)
         if body is not None:
             return body, False
-        if not self.db.has_size(t.size, self.phash):
-            return None
-        self.hashed += 1
-        sha = file_sha256(t.path, self.max_bytes)
+        if sha is None:
+            if not self.db.has_size(t.size, self.phash):
+                return None
+            self.hashed += 1
+            sha = file_sha256(t.path, self.max_bytes)
         body = self.db.lookup(sha, self.phash) if sha else None
         return (body, True) if body is not None else None
+
+    def content_keys(self) -> Iterator[tuple[int, str]]:
+        """(size, sha256) of every fully analysed file stored under this policy and version, streamed."""
+        return self.db.content_keys(self.phash)
 
     def stat_keys(self) -> Iterator[tuple[str, str]]:
         """(name, stat key) of every fully analysed file stored under this policy and version, streamed."""

@@ -251,3 +251,53 @@ def test_a_list_on_stdin_with_a_ray_engine_is_read_on_the_cluster(cli, fx: dict[
     remote = cli("scan", *FAST, "--engine", "ray", "--files-from", "-")
     assert remote.code == local.code == 1, remote.err
     assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
+
+
+def test_copies_and_moved_files_are_answered_by_content_where_they_are_listed(cli, fx: dict[str, Path],
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a first run, a copy under a new name and a moved file: the read tasks hash them (a stored size), and the
+    driver answers both from the store by their sha256, without reading or scanning them (they were scanned again
+    before). A file of a stored size whose 64-bit prefix matches but whose sha256 is not stored (a collision, forced
+    here) is scanned: never answered by a prefix."""
+    import hashlib
+
+    from scanner import store as store_module
+    from scanner.execution.ray_manifest import StoredContent, sha_prefix
+
+    first_dir, second_dir = Path("a"), Path("b")
+    first_dir.mkdir()
+    shutil.copy(fx["clean.jpg"], first_dir / "clean.jpg")
+    shutil.copy(fx["gps_dirty.jpg"], first_dir / "gps.jpg")
+    listing = Path("list.txt")
+    listing.write_text("a\n")
+    first = cli("scan", *FAST, "--engine", "ray", "--files-from", "list.txt", "--store", "r.sqlite")
+    assert first.code == 1, first.err
+    second_dir.mkdir()
+    shutil.copy(first_dir / "clean.jpg", second_dir / "copy.jpg")
+    (first_dir / "gps.jpg").rename(second_dir / "moved.jpg")
+    twin = bytearray((first_dir / "clean.jpg").read_bytes())
+    twin[-3] ^= 0xFF  # the same size, another content
+    (second_dir / "twin.jpg").write_bytes(bytes(twin))
+    listing.write_text("a\nb\n")
+    real = batch.BatchScan.stored_content
+
+    def with_collision(self: batch.BatchScan) -> StoredContent:
+        kept = real(self)
+        forced = sha_prefix(hashlib.sha256(bytes(twin)).hexdigest())
+        return StoredContent(kept.sizes, sorted([*kept.shas, forced]), kept.max_bytes)
+
+    def never(*args: Any) -> str:
+        raise AssertionError("the driver hashed a file")
+
+    monkeypatch.setattr(batch.BatchScan, "stored_content", with_collision)
+    monkeypatch.setattr(store_module, "file_sha256", never)
+    with sqlite3.connect("r.sqlite") as con:
+        before = con.execute("SELECT MAX(id) FROM decisions").fetchone()[0]
+    again = cli("scan", *FAST, "--engine", "ray", "--files-from", "list.txt", "--store", "r.sqlite")
+    assert again.code == 1, again.err
+    decided = {Path(p).name: d for p, d, _, _ in _results(again.out)}
+    assert decided == {"clean.jpg": "approve", "copy.jpg": "approve", "moved.jpg": "review",
+                       "twin.jpg": decided.get("twin.jpg")} and "twin.jpg" in decided
+    with sqlite3.connect("r.sqlite") as con:
+        rows = con.execute("SELECT name, reused FROM decisions WHERE id > ? ORDER BY name", (before,)).fetchall()
+    assert [(Path(n).name, r) for n, r in rows] == [("copy.jpg", 1), ("moved.jpg", 1), ("twin.jpg", 0)]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import sources
 from ..model import ErrorRecord, FileReport
+from ..store import file_sha256
 from .ray_engine import STAGE, relabel
 from .ray_rows import EMPTY, META, PROBLEM, SCAN, STORED, Batch
 
@@ -53,6 +54,23 @@ class Listed:
     size: int | None
     key: str | None
     report: FileReport | None
+    sha: str | None = None  # its sha256, when the read task hashed it and found it stored by content
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContent:
+    """What the store holds by content, for the read tasks: the sorted sizes and sorted 64-bit sha256 prefixes of its
+    fully analysed files, and the hashing cap (bytes). A file whose size is stored is hashed where it is listed; a
+    prefix match is looked up by its full sha256 on the driver, and scanned when that finds nothing."""
+
+    sizes: Sequence[int] = ()
+    shas: Sequence[int] = ()
+    max_bytes: int = 0
+
+
+def sha_prefix(sha256: str) -> int:
+    """The first 64 bits of a hex sha256 (the read tasks' compact form of the store's contents)."""
+    return int(sha256[:16], 16)
 
 
 def stat_hash(name: str, key: str) -> int:
@@ -91,13 +109,15 @@ def manifest_lines(manifest: str) -> Iterator[tuple[int, bytes]]:
 
 
 # -- on the cluster: the read tasks -------------------------------------------------------------------------
-def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Skip | None) -> Batch:
+def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Skip | None,
+                content: Any = None) -> Batch:
     """A read task: the rows of every line of the shards in `batch` (read from the manifest, or from the shard
     itself when it carries its lines). A line that fails is a problem row, never an exception; a list the task
     cannot open fails the job (then the driver reviews every line without a result)."""
     import ray
 
     answers = ray.get(stored) if isinstance(stored, ray.ObjectRef) else stored
+    kept: StoredContent = (ray.get(content) if isinstance(content, ray.ObjectRef) else content) or StoredContent()
     out: Batch = {col: [] for col in META}
     held = batch.get("lines")
     for at, (start, end, first) in enumerate(zip(batch["start"], batch["end"], batch["first"], strict=True)):
@@ -109,12 +129,13 @@ def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Ski
                 pos += len(raw)
                 line = raw[:-1] if raw.endswith(b"\n") else raw
                 if line:
-                    _list_line(out, number, os.fsdecode(line), cwd, answers, skip)
+                    _list_line(out, number, os.fsdecode(line), cwd, answers, skip, kept)
                 number += 1
     return out
 
 
-def _list_line(out: Batch, number: int, given: str, cwd: str, answers: Sequence[int], skip: Skip | None) -> None:
+def _list_line(out: Batch, number: int, given: str, cwd: str, answers: Sequence[int], skip: Skip | None,
+               kept: StoredContent) -> None:
     top = os.path.join(cwd, given)
     try:
         found = list(sources.walk([top]))
@@ -131,9 +152,14 @@ def _list_line(out: Batch, number: int, given: str, cwd: str, answers: Sequence[
             problem = skip[2]
         stat = None if problem is not None else _stat(entry.path)
         kind = PROBLEM if problem is not None else SCAN
+        sha = ""
         if stat is not None and _stored(answers, stat_hash(_name(cwd, shown), stat[1])):
             kind = STORED
-        _add(out, number, sub, len(found), kind, entry.path, shown, stat, problem)
+        elif stat is not None and _stored(kept.sizes, stat[0]):  # a copy or a moved file? as store.answer does
+            digest = file_sha256(entry.path, kept.max_bytes)
+            if digest and _stored(kept.shas, sha_prefix(digest)):
+                kind, sha = STORED, digest
+        _add(out, number, sub, len(found), kind, entry.path, shown, stat, problem, sha)
 
 
 def _name(cwd: str, shown: str) -> str:
@@ -155,9 +181,9 @@ def _stored(answers: Sequence[int], value: int) -> bool:
 
 
 def _add(out: Batch, number: int, sub: int, count: int, kind: str, path: str, shown: str,
-         stat: tuple[int, str] | None, problem: ErrorRecord | None) -> None:
+         stat: tuple[int, str] | None, problem: ErrorRecord | None, sha: str = "") -> None:
     values = (number, number, sub, count, kind, os.fsencode(path), os.fsencode(shown),
-              stat[0] if stat else -1, stat[1] if stat else "", problem.code if problem else "",
+              stat[0] if stat else -1, stat[1] if stat else "", sha, problem.code if problem else "",
               problem.message if problem else "", problem.stage if problem else "")
     for col, value in zip(out, values, strict=True):
         out[col].append(value)
@@ -198,7 +224,8 @@ class Tally:
 
 
 def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequence[int] = (),
-                  skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
+                  skip: Skip | None = None, inline: bool = False,
+                  content: StoredContent | None = None) -> Iterator[Listed]:
     """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last.
 
     `inline`: the manifest is a file only the driver can read (the paths given on the command line, a list read
@@ -212,7 +239,7 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
     tally = Tally(lines)
     failure: Exception | None = None
     try:
-        for row in _rows(engine, manifest, cut, cwd, stored, skip):
+        for row in _rows(engine, manifest, cut, cwd, stored, skip, content):
             if tally.take(int(row["line"]), int(row["sub"]), int(row["count"])):
                 listed = _listed(engine, row, cwd)
                 if listed is not None:
@@ -224,14 +251,15 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
 
 
 def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, Any]], cwd: str, stored: Sequence[int],
-          skip: Skip | None) -> Iterator[dict[str, Any]]:
+          skip: Skip | None, content: StoredContent | None = None) -> Iterator[dict[str, Any]]:
     if not cut:
         return
     import ray
     import ray.data
 
     ref = ray.put(stored)  # once into the object store, not once per task
-    read = partial(read_shards, manifest=os.path.abspath(manifest), cwd=cwd, stored=ref, skip=skip)
+    kept = ray.put(content or StoredContent())
+    read = partial(read_shards, manifest=os.path.abspath(manifest), cwd=cwd, stored=ref, skip=skip, content=kept)
     listed = ray.data.from_items(cut, override_num_blocks=len(cut)).map_batches(
         read, batch_size=1, batch_format="numpy", num_cpus=1)
     size = engine.settings.batch_size or 16
@@ -251,7 +279,7 @@ def _listed(engine: RayEngine, row: dict[str, Any], cwd: str) -> Listed | None:
         report = engine.local.error_report(sources.display_path(shown), error)
     elif kind == SCAN:
         report = _report(engine, bytes(row["report"]), shown)
-    return Listed(shown, _name(cwd, shown), stat[0], stat[1], report)
+    return Listed(shown, _name(cwd, shown), stat[0], stat[1], report, str(row["sha"]) or None)
 
 
 def _report(engine: RayEngine, blob: bytes, shown: str) -> FileReport:

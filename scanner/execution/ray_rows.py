@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 SCAN, STORED, PROBLEM, EMPTY = "scan", "stored", "problem", "empty"
-META = ("index", "line", "sub", "count", "kind", "path", "shown", "size", "key", "code", "message", "stage")
+META = ("index", "line", "sub", "count", "kind", "path", "shown", "size", "key", "sha", "code", "message", "stage")
 Batch = dict[str, Any]
 Stage = Callable[[Batch], Batch]
 
