@@ -10,7 +10,9 @@ lines per recognition call (`rec_batch`), and a variant that skips recognising l
 use (`skip_small`: boxes under 8 px high or under 1.5:1 wide). `adaptive*` (the default since
 issue 12 part 4) add the second look of `ocr_det_recheck`: fewer than 4 lines read under the cap
 and a board on >= 30% of the picture -> detection again on the whole picture. `baseline` is the
-configuration of main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6). The
+configuration of main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6, recognition inputs
+at least 320 px wide). `default` is the shipped set-up since issue 12's third round (det_side 736,
+the second look, inputs at least 160 px wide, screens at 320). The
 `cuda*` variants run ONNX Runtime's CUDA provider (onnxruntime-gpu) and are skipped where it is
 absent; on a GPU run `--variants cuda,cuda_rec64,det960` (the CPU time column then counts only the host side).
 
