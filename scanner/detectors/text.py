@@ -7,13 +7,12 @@ writing the gate cannot see, are found by colour and shape (`text/notes.py`) and
 enlarged crops turned upright; a wall of notes is a finding even unread (`text/wall.py`), and so
 is a board covered in located but unread writing (`text/board.py`). Per-stage seconds go to
 `subject.facts.timings`. Findings carry masked/hashed evidence and boxes in the pixels of the full
-oriented image.
+oriented image. The reading steps themselves (which view, notes, small text, rotations) are in
+`text/reading.py`; this module decides when each runs and applies the rules.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,7 +29,6 @@ from ..engines.ocr import (
     Word,
     build_locator,
     build_ocr,
-    read_small_print,
 )
 from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
@@ -39,7 +37,17 @@ from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import BIG_BOARD, board_mask, layout_whiteboard, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
-from ..text.notes import Note, find_notes
+from ..text.notes import find_notes
+from ..text.reading import (
+    NOT_A_LAYOUT_BOARD,
+    NOTE_SIDE,
+    WORK_SIDE,
+    best_rotation,
+    first_read,
+    read_note,
+    scaled,
+    unreadable,
+)
 from ..text.rules import RULE_IDS
 from ..text.till import build_cyrillic, wants_cyrillic
 from ..text.wall import find_wall, notes_to_read, wall_hit, words_on
@@ -47,17 +55,9 @@ from ..text.wall import find_wall, notes_to_read, wall_hit, words_on
 if TYPE_CHECKING:
     from PIL import Image
 
-WORK_SIDE = 2000  # longest side OCR sees (11 MP took every engine ~5 s; 2000 px keeps receipts legible)
-MIN_TEXT_PX = 12  # median located line height below this: scale up (both engines lose letters under ~10 px)
-MAX_UPSCALE = 2.0
-NOTE_SIDE = 480  # a note's crop is enlarged to this longest side (at most NOTE_UPSCALE) before OCR
-NOTE_UPSCALE = 4.0
 LINE_SHAPE = 6  # a located box this many times longer than high (or high than long) is a line of text
 RECHECK_SHRINK = 1.5  # the second look only where detection saw the picture at least this many times smaller
-MIN_TURN = 3.0  # degrees: a note turned more than this is read turned upright
 TEXT_SCENES = {"document", "screen", "whiteboard"}
-# pictures the visual cues call a document or a screen: their unread marks are print or keys, not a board
-NOT_A_LAYOUT_BOARD = frozenset({"document", "screen"})
 NOT_A_BOARD = ("text.receipt", "text.pos_screen")  # a page that is one of these is not also a whiteboard
 T = TypeVar("T")
 
@@ -68,18 +68,6 @@ def _timed(timings: dict[str, float], name: str, fn: Callable[[], T]) -> T:
         return fn()
     finally:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
-
-
-def _rotate_back(box: Region, angle: int, size: tuple[int, int]) -> Region:
-    """Map a box read on the picture rotated by `angle` (PIL, counter-clockwise) back to `size` = (w, h)."""
-    w, h = size
-    if angle == 90:  # rotated (x, y) = (y, w - x - 1)
-        return Region(w - box.y - box.h, box.x, box.h, box.w)
-    if angle == 270:  # rotated (x, y) = (h - y - 1, x)
-        return Region(box.y, h - box.x - box.w, box.h, box.w)
-    if angle == 180:
-        return Region(w - box.x - box.w, h - box.y - box.h, box.w, box.h)
-    return box
 
 
 def _board_explained(hits: list[Hit]) -> bool:
@@ -95,10 +83,6 @@ def _text_like(boxes: list[Region], size: tuple[int, int]) -> list[Region]:
     """
     limit = 0.2 * size[0] * size[1]
     return [b for b in boxes if b.w * b.h < limit or max(b.w, b.h) >= LINE_SHAPE * min(b.w, b.h)]
-
-
-def _weight(result: OcrResult) -> float:
-    return sum(w.conf * len(w.text.strip()) for w in result.words if w.conf >= 0.5)
 
 
 class TextDetector:
@@ -172,7 +156,7 @@ class TextDetector:
             if not located and not notes and not wall and not scenes & TEXT_SCENES:
                 subject.facts.text_present = False
                 return []
-        work, factor = self._scaled(picture, located)
+        work, factor = scaled(picture, located)
         full_pass = locator is None or bool(located) or bool(scenes & TEXT_SCENES)
         hits: list[Hit] = []
         read: list[Word] = []  # in the pixels of `work`
@@ -180,9 +164,9 @@ class TextDetector:
             if "screen" in scenes and isinstance(engine, CappedOcrEngine):
                 engine = engine.for_screens()  # on-screen text is read at full recognition width
             if full_pass:
-                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: self._read(e, work, scenes))  # type: ignore[misc]
-                if located and self._unreadable(result, located):
-                    result = _timed(timings, "text.rotate", lambda e=engine, r=result: self._best_rotation(e, work, r))  # type: ignore[misc]
+                result = _timed(timings, f"text.ocr.{engine.name}", lambda e=engine: first_read(e, work, scenes))  # type: ignore[misc]
+                if located and unreadable(result, located):
+                    result = _timed(timings, "text.rotate", lambda e=engine, r=result: best_rotation(e, work, r))  # type: ignore[misc]
                 read += result.words
                 hits += _timed(timings, "text.rules", lambda r=result: self._rules(r, work, scenes))  # type: ignore[misc]
                 if engine.name != "tesseract" and wants_cyrillic(build_page(result.words, result.size)):
@@ -194,7 +178,7 @@ class TextDetector:
             for note in notes:
                 if full_pass and NOTE_SIDE / (1.2 * max(note.box.w, note.box.h)) < 1.3:
                     continue  # would hardly be enlarged: the full pass reads it
-                words = _timed(timings, "text.notes", partial(self._read_note, engine, picture, note, factor))
+                words = _timed(timings, "text.notes", partial(read_note, engine, picture, note, factor))
                 read += words
                 size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
                 hits += find_hits(build_page(words, size), self.table, scenes)
@@ -208,16 +192,6 @@ class TextDetector:
         subject.facts.text_present = bool(hits) or bool(located)
         scale = (full[0] / work.size[0], full[1] / work.size[1])
         return [self._finding(h, scale) for h in _dedupe(hits)]
-
-    @staticmethod
-    def _read(engine: OcrEngine, work: Image.Image, scenes: frozenset[str]) -> OcrResult:
-        """One read; a picture the visual cues call a whiteboard has its detection on the whole picture at once,
-        a document or a screen (small print) a view capped at no less than 960 px (read_dense)."""
-        if "whiteboard" in scenes and isinstance(engine, CappedOcrEngine):
-            return engine.read_full(work)
-        if scenes & NOT_A_LAYOUT_BOARD:
-            return read_small_print(engine, work)
-        return engine.read(work)
 
     def _second_look(self, engine: CappedOcrEngine, result: OcrResult, work: Image.Image,
                      scenes: frozenset[str], hits: list[Hit]) -> bool:
@@ -235,33 +209,6 @@ class TextDetector:
             return False
         return board_mask(work)[1] >= BIG_BOARD
 
-    @staticmethod
-    def _read_note(engine: OcrEngine, picture: Image.Image, turned: Note, factor: float) -> list[Word]:
-        """OCR one note's crop enlarged and turned upright; words mapped back to the work image (`picture`
-        scaled by `factor`): to their own boxes, or to the note's box when the crop was turned."""
-        from PIL import Image
-
-        note = turned.box
-        pad = max(note.w, note.h) // 10
-        x0, y0 = max(0, note.x - pad), max(0, note.y - pad)
-        x1, y1 = min(picture.size[0], note.x + note.w + pad), min(picture.size[1], note.y + note.h + pad)
-        crop = picture.crop((x0, y0, x1, y1))
-        f = max(1.0, min(NOTE_UPSCALE, NOTE_SIDE / max(crop.size)))
-        if f > 1.0:
-            crop = crop.resize((round(crop.size[0] * f), round(crop.size[1] * f)), Image.Resampling.BICUBIC)
-        if abs(turned.angle) >= MIN_TURN:
-            crop = _upright_crop(crop, turned.angle, note.w * f, note.h * f)
-            box = Region(round(note.x * factor), round(note.y * factor), max(1, round(note.w * factor)),
-                         max(1, round(note.h * factor)))
-            return [Word(w.text, w.conf, box) for w in engine.read(crop).words]
-        result = engine.read(crop)
-        k = factor / f
-        return [
-            Word(w.text, w.conf, Region(round((x0 + w.box.x / f) * factor), round((y0 + w.box.y / f) * factor),
-                                        max(1, round(w.box.w * k)), max(1, round(w.box.h * k))))
-            for w in result.words
-        ]
-
     def _cyrillic(self, work: Image.Image, scenes: frozenset[str]) -> list[Hit]:
         """Amounts read without their labels: read once more with Tesseract ukr+rus (text/till.py), if installed."""
         try:
@@ -269,37 +216,6 @@ class TextDetector:
         except EngineUnavailable:
             return []  # no Cyrillic data: the page keeps what RapidOCR read (docs/ocr.md)
         return self._rules(engine.read(work), work, scenes)
-
-    def _scaled(self, picture: Image.Image, located: list[Region] | None) -> tuple[Image.Image, float]:
-        from PIL import Image
-
-        if not located:
-            return picture, 1.0
-        median_h = statistics.median(r.h for r in located)
-        factor = min(MAX_UPSCALE, 1.5 * MIN_TEXT_PX / max(1.0, median_h), WORK_SIDE / max(picture.size))
-        if median_h >= MIN_TEXT_PX or factor <= 1.15:
-            return picture, 1.0
-        size = (round(picture.size[0] * factor), round(picture.size[1] * factor))
-        return picture.resize(size, Image.Resampling.BICUBIC), factor
-
-    @staticmethod
-    def _unreadable(result: OcrResult, located: list[Region]) -> bool:
-        """Text was located but little was read, or the located lines stand upright (picture on its side)."""
-        upright = sum(1 for r in located if r.h > 1.5 * r.w)
-        if len(located) >= 3 and upright * 2 > len(located):
-            return True
-        chars = sum(len(w.text.strip()) for w in result.words if w.conf >= 0.5)
-        return len(located) >= 3 and chars < 2 * len(located) and result.mean_conf < 0.6
-
-    @staticmethod
-    def _best_rotation(engine: OcrEngine, image: Image.Image, first: OcrResult) -> OcrResult:
-        best, best_weight = first, _weight(first)
-        for angle in (90, 270, 180):
-            result = engine.read(image.rotate(angle, expand=True))
-            if _weight(result) > best_weight * 1.2:
-                words = tuple(Word(w.text, w.conf, _rotate_back(w.box, angle, image.size)) for w in result.words)
-                best, best_weight = OcrResult(result.engine, words, image.size, result.seconds), _weight(result)
-        return best
 
     def _rules(self, result: OcrResult, image: Image.Image, scenes: frozenset[str]) -> list[Hit]:
         page = build_page(result.words, result.size)
@@ -333,18 +249,6 @@ class TextDetector:
         return Finding(
             hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence)
         )
-
-
-def _upright_crop(crop: Image.Image, angle: float, w: float, h: float) -> Image.Image:
-    """`crop` turned by `angle` and cut to the note itself (a `w` x `h` box around a turned, near-square
-    note): the corners a turn brings in hide the text from the detection network."""
-    from PIL import Image
-
-    turned = crop.rotate(angle, Image.Resampling.BICUBIC, expand=True)
-    spread = abs(math.cos(math.radians(angle))) + abs(math.sin(math.radians(angle)))
-    nw, nh = 1.05 * w / spread, 1.05 * h / spread
-    cx, cy = turned.size[0] / 2, turned.size[1] / 2
-    return turned.crop((round(cx - nw / 2), round(cy - nh / 2), round(cx + nw / 2), round(cy + nh / 2)))
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
