@@ -187,9 +187,9 @@ def _pictures(corpus: Path) -> list[dict[str, str]]:
 
 def gate(corpus: Path) -> None:
     """Which corpus pictures the text-presence gate lets through, with the old and the new box filter."""
-    from scanner.detectors.text import WORK_SIDE
     from scanner.model import Item
     from scanner.subject import Subject
+    from scanner.text.reading import WORK_SIDE
 
     settings = Settings(detectors=("text",), jobs=1)
     locator = build_locator(settings)

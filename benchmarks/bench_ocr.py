@@ -97,11 +97,12 @@ def plain_tesseract(path: Path) -> float | None:
 
 def run_engine(choice: str, items: list[dict[str, str]], corpus: Path, visual: bool = False) -> list[dict[str, object]]:
     from scanner.config import Settings
-    from scanner.detectors.text import WORK_SIDE, TextDetector
+    from scanner.detectors.text import TextDetector
     from scanner.engines import EngineSet
     from scanner.engines.ocr import build_ocr
     from scanner.model import Item, Severity
     from scanner.subject import Subject
+    from scanner.text.reading import WORK_SIDE
 
     settings = Settings(ocr_engine=choice)
     engines = EngineSet(settings)
