@@ -21,15 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..config import Settings
 from ..engines import EngineSet
-from ..engines.ocr import (
-    CappedOcrEngine,
-    OcrEngine,
-    OcrResult,
-    TextLocator,
-    Word,
-    build_locator,
-    build_ocr,
-)
+from ..engines.ocr import CappedOcrEngine, OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
 from ..model import Finding, Region, SkippedCheck

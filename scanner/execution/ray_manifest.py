@@ -83,21 +83,21 @@ def shards(manifest: str, lines_per_shard: int, inline: bool = False) -> tuple[i
     """(lines in the manifest, [{start, end, first}]: byte ranges of whole lines and the number of the first);
     `inline`: each shard also carries its lines (`lines`, bytes), for a list only the driver can read."""
     out: list[dict[str, Any]] = []
-    held: list[bytes] = []
+    held: list[list[bytes]] = []  # each shard's lines, when inline
     lines = pos = 0
     with open(manifest, "rb") as fh:
         for raw in fh:
             if lines % lines_per_shard == 0:
-                if inline and out:
-                    out[-1]["lines"], held = b"".join(held), []
                 out.append({"start": pos, "end": pos, "first": lines})
+                held.append([])
             pos += len(raw)
             lines += 1
             out[-1]["end"] = pos
             if inline:
-                held.append(raw)
-    if inline and out:
-        out[-1]["lines"] = b"".join(held)
+                held[-1].append(raw)
+    if inline:
+        for shard, kept in zip(out, held, strict=True):
+            shard["lines"] = b"".join(kept)
     return lines, out
 
 
