@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# OPENCV_FOR_THREADS_NUM: OpenCV's own thread pool (not OpenMP) otherwise takes every core for its filters
+THREAD_VARS = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "OPENCV_FOR_THREADS_NUM")
 
 
 def limit_threads() -> None:
