@@ -15,10 +15,11 @@ from scanner.config import Settings
 from scanner.detectors.text import TextDetector
 from scanner.engines import EngineSet
 from scanner.engines.ocr import OcrResult
+from scanner.media import shrunk
 from scanner.model import Finding, Item, Severity
 from scanner.subject import Subject
 from scanner.text.board import CONF_LAYOUT
-from scanner.text.notes import find_notes
+from scanner.text.notes import FIND_SIDE, find_notes
 from scanner.text.wall import CONF_UNREAD, MIN_WALL, find_wall, wall_size
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,21 @@ def test_wall_counts_touching_notes(bfx: dict[str, Path]) -> None:
     notes = find_wall(Image.open(bfx["sticky_wall"]).convert("RGB"))
     assert wall_size(notes) == 8
     assert any(n.count == 2 for n in notes)
+
+
+def test_the_note_and_wall_finders_share_one_shrunk_copy(bfx: dict[str, Path]) -> None:
+    """The text detector shrinks its picture to FIND_SIDE once for both finders (each did it before): the same notes
+    whether a finder gets that copy or makes its own."""
+    for name in ("sticky_wall", "sticky_rotated"):
+        image = Image.open(bfx[name]).convert("RGB")
+        small = shrunk(image, FIND_SIDE)
+        assert small.size != image.size and max(small.size) == FIND_SIDE
+        assert find_wall(image, small) == find_wall(image) and find_notes(image, small) == find_notes(image)
+    blank = Image.new("RGB", small.size, "white")  # the copy given is the one looked at
+    assert find_notes(image, small) and not find_notes(image, blank)
+    wall = Image.open(bfx["sticky_wall"]).convert("RGB")
+    wall_small = shrunk(wall, FIND_SIDE)
+    assert find_wall(wall, wall_small) and not find_wall(wall, Image.new("RGB", wall_small.size, "white"))
 
 
 def test_wall_of_notes_is_a_finding(rapid: TextDetector, bfx: dict[str, Path]) -> None:

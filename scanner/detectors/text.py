@@ -24,12 +24,13 @@ from ..engines import EngineSet
 from ..engines.ocr import CappedOcrEngine, OcrEngine, OcrResult, TextLocator, Word, build_locator, build_ocr
 from ..errors import EngineError, EngineUnavailable, ScannerError
 from ..formats import TEXT_KIND, decode_text
+from ..media import shrunk
 from ..model import Finding, Region, SkippedCheck
 from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import BIG_BOARD, board_mask, layout_whiteboard, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
-from ..text.notes import find_notes
+from ..text.notes import FIND_SIDE, find_notes
 from ..text.reading import (
     NOT_A_LAYOUT_BOARD,
     NOTE_SIDE,
@@ -139,8 +140,9 @@ class TextDetector:
         locator = self._locator()
         located: list[Region] | None = None
         walls = self.table.enabled("text.sticky_notes")
-        wall = _timed(timings, "text.wall", lambda: find_wall(picture)) if walls else []
-        notes = _timed(timings, "text.notes", lambda: notes_to_read(find_notes(picture), wall))
+        small = shrunk(picture, FIND_SIDE)  # the note and wall finders' copy, made once
+        wall = _timed(timings, "text.wall", lambda: find_wall(picture, small)) if walls else []
+        notes = _timed(timings, "text.notes", lambda: notes_to_read(find_notes(picture, small), wall))
         subject.facts.text_notes = len(notes)
         if locator is not None:
             located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))

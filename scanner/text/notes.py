@@ -63,12 +63,13 @@ def _colour_mask(rgb: Any) -> Any:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
 
-def _patches(image: Image.Image) -> list[tuple[Region, float]]:
-    """Colour patches of note shape, in the pixels of `image`, with the turn that stands each upright."""
+def _patches(image: Image.Image, small: Image.Image | None = None) -> list[tuple[Region, float]]:
+    """Colour patches of note shape, in the pixels of `image`, with the turn that stands each upright (`small`:
+    `image` shrunk to FIND_SIDE, when the caller has it already)."""
     import cv2
     import numpy as np
 
-    small = shrunk(image, FIND_SIDE)
+    small = shrunk(image, FIND_SIDE) if small is None else small
     mask = _colour_mask(np.asarray(small.convert("RGB")))
     h, w = mask.shape
     sx, sy = image.size[0] / w, image.size[1] / h
@@ -114,10 +115,12 @@ def ink_score(image: Image.Image, box: Region) -> tuple[float, int]:
     return float(dark.mean()), strokes
 
 
-def find_notes(image: Image.Image) -> list[Note]:
-    """Probable notes with writing (boxes in the pixels of `image`), most ink first, at most MAX_NOTES."""
+def find_notes(image: Image.Image, small: Image.Image | None = None) -> list[Note]:
+    """Probable notes with writing (boxes in the pixels of `image`), most ink first, at most MAX_NOTES.
+
+    `small`: `shrunk(image, FIND_SIDE)` when the caller has it (the wall finder looks at the same copy)."""
     scored = []
-    for box, angle in _patches(image):
+    for box, angle in _patches(image, small):
         share, strokes = ink_score(image, box)
         if INK_SHARE[0] <= share <= INK_SHARE[1] and strokes >= MIN_STROKES:
             scored.append(Note(box, angle, 1, strokes))

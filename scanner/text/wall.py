@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..media import shrunk
 from ..model import Region, Severity
-from .notes import Note, upright
+from .notes import FIND_SIDE, Note, upright
 from .page import Hit, union
 
 if TYPE_CHECKING:
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
 
     from ..engines.ocr import Word
 
-FIND_SIDE = 640
-INK_SIDE = 1280
+INK_SIDE = 1280  # FIND_SIDE (640) is the note finder's: both look at one shrunk copy
 MIN_SAT, MIN_VAL = 110, 90  # pixels that may be note paper (a warm wall or beige board is less saturated)
 PAPER_SAT, PAPER_VAL = 160, 140  # a note's median paper: neon pads (printed boards, sky, circuit boards are duller)
 HUE_BINS = ((5, 22), (22, 40), (40, 85), (85, 130))  # orange, yellow, green, blue (OpenCV hue 0-180)
@@ -134,12 +133,14 @@ def _candidates(mask: Any, total: int) -> list[tuple[Any, Any, bool]]:
     return out
 
 
-def find_wall(image: Image.Image) -> list[Note]:
-    """Notes with writing in `image` (boxes in its pixels), most strokes first; a wall when they count MIN_WALL."""
+def find_wall(image: Image.Image, small: Image.Image | None = None) -> list[Note]:
+    """Notes with writing in `image` (boxes in its pixels), most strokes first; a wall when they count MIN_WALL.
+
+    `small`: `shrunk(image, FIND_SIDE)` when the caller has it (the note finder looks at the same copy)."""
     import cv2
     import numpy as np
 
-    small = shrunk(image, FIND_SIDE)
+    small = shrunk(image, FIND_SIDE) if small is None else small
     hsv = cv2.cvtColor(np.asarray(small.convert("RGB")), cv2.COLOR_RGB2HSV)
     total = hsv.shape[0] * hsv.shape[1]
     candidates = [c for mask in _hue_masks(hsv) for c in _candidates(mask, total)]
