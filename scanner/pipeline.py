@@ -164,6 +164,7 @@ class Pipeline:
         return deadline(self.settings.timeout_s)
 
     def _run_detectors(self, works: list[_Work]) -> None:
+        expect_pictures(self.detectors, [w.subject for w in works])
         for det in self.detectors:
             todo = [w for w in works if self._accepts(det, w)]
             if not todo:
@@ -259,3 +260,13 @@ class Pipeline:
     def error_report(self, path: str, error: ErrorRecord) -> FileReport:
         verdict: Verdict = self.settings.policy.decide((), (error,))
         return FileReport(path, None, None, None, verdict, (), (error,), {})
+
+
+def expect_pictures(detectors: Sequence[Detector], subjects: Sequence[Subject]) -> None:
+    """Tell each Subject the pictures (detector `pictures`) the detectors that accept it will ask for."""
+    for det in detectors:
+        keys = getattr(det, "pictures", ())
+        if keys:
+            for subject in subjects:
+                if det.accepts(subject):
+                    subject.expect(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import frames, media
@@ -27,7 +28,8 @@ class Subject:
         self.settings = settings
         self.facts = Facts()
         self.errors: list[ErrorRecord] = []
-        self._pictures: dict[tuple[int | None, bool], Image.Image] = {}
+        self._pictures: dict[media.PictureKey, Image.Image] = {}
+        self._expected: dict[media.PictureKey, None] = {}  # the pictures the detectors that take it will ask for
         self._decode_error: ItemError | None = None
         self._header: Image.Image | None = None
 
@@ -78,12 +80,23 @@ class Subject:
             except ItemError as exc:
                 self._decode_error = exc
                 raise
-        key = (max_side, fast_resize and max_side is not None)
+        key = _key(max_side, fast_resize)
         if key not in self._pictures:
+            keys = [key] + [k for k in self._expected if k != key and k not in self._pictures]
             try:
-                self._pictures[key] = media.decode(self.item.data, self.max_pixels, max_side, fast_resize)
+                self._pictures.update(media.decode_group(self.item.data, self.max_pixels, keys))
             except ItemError as exc:
                 self._decode_error = exc
                 raise
         return self._pictures[key]
+
+    def expect(self, keys: Iterable[media.PictureKey]) -> None:
+        """Say which pictures (max_side, fast_resize) will be asked for: those that decode from the same pixels
+        as the first one asked for come from that one decode (the pipeline tells each Subject what the
+        detectors taking it declare in `pictures`)."""
+        self._expected.update((_key(*k), None) for k in keys)
+
+
+def _key(max_side: int | None, fast_resize: bool) -> media.PictureKey:
+    return (max_side, fast_resize and max_side is not None)  # no downscale: no filter to pick
 

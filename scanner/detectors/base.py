@@ -22,6 +22,8 @@ class Detector(Protocol):
     selected, items of those kinds are noted as skipped instead of reviewed) and `skipped_checks() ->
     list[SkippedCheck]` (what this set-up leaves out on purpose, e.g. no reference folder; said once per
     scan, scanner/coverage.py). A check that was wanted but cannot run is an error, never a skipped check.
+    `pictures` (the (max_side, fast_resize) pictures it asks its Subject for): the pipeline tells each Subject
+    those of the detectors that accept it, so pictures that decode from the same pixels are decoded once.
     """
 
     id: str

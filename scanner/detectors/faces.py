@@ -33,6 +33,7 @@ class FacesDetector:
     id = "faces"
     provides = frozenset[str]()
     needs = frozenset[str]()
+    pictures = ((MAX_SIDE, False),)  # Lanczos: the box filter cost recall on dev
     rules = ("faces.person", "faces.consented", "faces.badge")
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
@@ -66,7 +67,7 @@ class FacesDetector:
         return self.detect_batch([subject])[0]
 
     def detect_batch(self, subjects: Sequence[Subject]) -> list[list[Finding]]:
-        pictures = [s.picture(MAX_SIDE) for s in subjects]  # Lanczos: the box filter cost recall on dev
+        pictures = [s.picture(*self.pictures[0]) for s in subjects]
         pixels = [np.asarray(p) for p in pictures]
         started = time.perf_counter()
         found = [self._sized(boxes, p.size) for boxes, p in zip(self.detector.detect(pixels), pictures, strict=True)]

@@ -85,6 +85,7 @@ class TextDetector:
     kinds = ("image/", TEXT_KIND)  # media-type prefixes it looks at (what is left unread when it is not selected)
     needs = frozenset({"scenes"})
     provides = frozenset({"text_notes", "text_located", "text_present"})
+    pictures = ((WORK_SIDE, False),)  # what it asks its Subject for
     rules = RULE_IDS  # every rule id it may report; the tables are `self.table`
 
     def __init__(self, settings: Settings, engines: EngineSet) -> None:
@@ -134,7 +135,7 @@ class TextDetector:
     def _detect(self, subject: Subject) -> list[Finding]:
         timings = subject.facts.timings
         scenes = frozenset(subject.facts.scenes)  # the visual cues, if the visual detector ran
-        picture = _timed(timings, "text.decode", lambda: subject.picture(WORK_SIDE))
+        picture = _timed(timings, "text.decode", lambda: subject.picture(*self.pictures[0]))
         full = subject.oriented_size()
         engines = self._ocr()
         locator = self._locator()

@@ -42,6 +42,7 @@ class VisualDetector:
     kinds = ("image/",)  # media-type prefixes it looks at (what is left unread when it is not selected)
     provides = frozenset({"scenes"})
     needs = frozenset[str]()
+    pictures = ((DECODE_SIDE, True),)  # what it asks its Subject for (decoded once with pictures of the same draft)
     rules = ("visual.restricted", "visual.known_image", "visual.screen", "visual.whiteboard", "visual.document",
              "visual.card_terminal")
 
@@ -102,7 +103,7 @@ class VisualDetector:
         subjects one by one so only the bad file ends up in review.
         """
         embedder, gallery, known = self.embedder, self.gallery(), self.known()
-        pictures: list[Image.Image] = [s.picture(DECODE_SIDE, fast_resize=True) for s in subjects]
+        pictures: list[Image.Image] = [s.picture(*self.pictures[0]) for s in subjects]
         batch = np.stack([embedder.prepare(p) for p in pictures])  # CPU side: resize to the model input
         started = time.perf_counter()
         emb = embedder.embed_arrays(batch)  # model side: copy in, forward pass, copy out

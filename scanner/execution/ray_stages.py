@@ -28,23 +28,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from ..detectors.base import BatchDetector, Detector
-from ..engines.faces import MAX_SIDE as FACES_SIDE
 from ..errors import ConfigError, ItemError
 from ..expansion import Node
 from ..facts import Facts
+from ..media import PictureKey
 from ..model import ErrorRecord, FileReport, Finding
-from ..pipeline import Pipeline, _Work
+from ..pipeline import Pipeline, _Work, expect_pictures
 from ..sources import display_path
 from ..subject import Subject
-from ..visual.store import DECODE_SIDE as VISUAL_SIDE
 
 if TYPE_CHECKING:
     from PIL import Image
 
 STAGE = "execution.ray"
-PictureKey = tuple[int | None, bool]
-# the picture each model detector asks its Subject for (size, fast resize); decoded in stage one
-MODEL_PICTURES: dict[str, PictureKey] = {"visual": (VISUAL_SIDE, True), "faces": (FACES_SIDE, False)}
 T = TypeVar("T")
 TREE = -1  # the order key of what the tree itself found (member names, container errors): first, as locally
 
@@ -128,16 +124,15 @@ class Stages:
 
     def _decode_for_models(self, works: list[_Work], keys: list[tuple[list[int], list[int]]]) -> None:
         """Decode, here on a CPU, the picture each model detector will ask for (a failure is kept for it)."""
+        expect_pictures(self.models_, [w.subject for w in works])  # pictures of one draft: one decode
         for det in self.models_:
-            key = MODEL_PICTURES.get(det.id)
-            if key is None:
-                continue
-            for w, (_, error_keys) in zip(works, keys, strict=True):
-                if not det.accepts(w.subject):
-                    continue
-                with contextlib.suppress(Exception):  # kept by the Subject (ItemError), or raised again later
-                    w.subject.picture(*key)
-                error_keys.extend([self.order[det.id]] * (len(w.subject.errors) - len(error_keys)))
+            for key in getattr(det, "pictures", ()):
+                for w, (_, error_keys) in zip(works, keys, strict=True):
+                    if not det.accepts(w.subject):
+                        continue
+                    with contextlib.suppress(Exception):  # kept by the Subject (ItemError), or raised again later
+                        w.subject.picture(*key)
+                    error_keys.extend([self.order[det.id]] * (len(w.subject.errors) - len(error_keys)))
 
     # -- stage two (the model actor pool) ----------------------------------------------------
     def models(self, packs: Sequence[Pack]) -> list[Pack]:
