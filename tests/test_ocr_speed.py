@@ -235,3 +235,33 @@ def test_the_whole_picture_is_detected_at_1600_px_at_most() -> None:
     uncapped = RapidOcrEngine(det_side=0)
     uncapped.read_more(board, first)
     assert uncapped._ocr._load_det_model().limit_type == "min"
+
+
+def test_detection_input_is_scaled_in_float32_to_the_same_numbers() -> None:
+    """RapidOCR scales the detection input with float64 arithmetic; the engine's float32 version (about 2% of a
+    whole dev scan) gives the same float32 number for every byte value, and the same words and boxes."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    engine = RapidOcrEngine(det_side=736)
+    det = engine._ocr._load_det_model()
+    ours = det.get_preprocess()
+    assert type(ours) is not DetPreProcess and isinstance(ours, DetPreProcess)
+    theirs = DetPreProcess(det.limit_side_len, det.limit_type, det.mean, det.std)
+    every_byte = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    expected = theirs.normalize(every_byte).astype(np.float32)
+    got = ours.normalize(every_byte)
+    assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    image = text_fixtures.receipt("en")
+    plain = RapidOcrEngine(det_side=736)
+    plain_det = plain._ocr._load_det_model()
+    plain_det.get_preprocess = lambda: DetPreProcess(plain_det.limit_side_len, plain_det.limit_type,
+                                                     plain_det.mean, plain_det.std)
+    assert [(w.text, w.box) for w in engine.read(image).words] == [(w.text, w.box) for w in plain.read(image).words]
+
+
+def test_other_input_scalings_keep_rapidocrs_own_arithmetic() -> None:
+    """The float32 shortcut holds for mean and std 0.5 only; other values keep RapidOCR's preprocessor."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    engine = RapidOcrEngine(det_side=736, **{"Det.mean": [0.485, 0.456, 0.406], "Det.std": [0.229, 0.224, 0.225]})
+    assert type(engine._ocr._load_det_model().get_preprocess()) is DetPreProcess
