@@ -9,7 +9,8 @@ uncapped detection of the old default) and one with `--after` (default: the curr
 for changes no setting can undo.
 Polls the CPU seconds of each process tree from /proc as reports come out and prints, over the
 files both finished: CPU seconds and their ratio, files/s, decision and rule-id differences per
-file, what bench_slips.py counts per folder (files caught by a finding of the folder's kind; text.* false
+file, how many reports are the same field by field (boxes, confidences and messages too), what
+bench_slips.py counts per folder (files caught by a finding of the folder's kind; text.* false
 positives on the pictures the manifest calls textless), and wall seconds per stage summed from the reports'
 `timings` (a profile by stage; `visual.keypad` is the keypad search of scanner/visual/terminal.py).
 Ctrl-C stops both runs and still prints the comparison of what they finished. Linux only; skips
@@ -101,6 +102,16 @@ def _stages(rep: dict[str, Any], acc: dict[str, float]) -> None:
         _stages(part, acc)
 
 
+def _comparable(rep: Any) -> Any:
+    """A report as two runs of the same code write it alike: no `timings`, and each keyed hash ("hmac:...", a
+    random key per scan, scanner/text_safety.py) replaced by a marker."""
+    if isinstance(rep, dict):
+        return {k: _comparable(v) for k, v in rep.items() if k != "timings"}
+    if isinstance(rep, list):
+        return [_comparable(v) for v in rep]
+    return "hmac" if isinstance(rep, str) and rep.startswith("hmac:") else rep
+
+
 def _load(path: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for line in path.read_text().splitlines():
@@ -163,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in changed:
         print(f"  {p}: {before[p]['decision']} {sorted(_rules(before[p]))} -> "
               f"{after[p]['decision']} {sorted(_rules(after[p]))}")
+    same = sum(_comparable(before[p]) == _comparable(after[p]) for p in common)
+    print(f"reports the same field by field (timings and per-scan hash keys aside): {same}/{n}")
     slips = {name: _slips(args.corpus, {p: rep[p] for p in common}) for name, rep in (("before", before),
                                                                                     ("after", after))}
     print("| bench_slips count | before | after |\n|---|---|---|")
