@@ -87,9 +87,9 @@ def decode_group(data: bytes, max_pixels: int, keys: list[PictureKey]) -> dict[P
     """
     from PIL import Image, ImageOps
 
-    im = _drafted(data, max_pixels, keys[0][0])
-    same = [keys[0]] + [k for k in keys[1:] if k[0] == keys[0][0] or _same_draft(im, data, max_pixels, k[0])]
     try:
+        im = _drafted(data, max_pixels, keys[0][0])
+        same = [keys[0]] + [k for k in keys[1:] if k[0] == keys[0][0] or _same_draft(im, data, max_pixels, k[0])]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
