@@ -17,7 +17,7 @@ from .store import ResultStore, Target, report_from_dict, target
 
 if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only when a file must be scanned
     from .execution import Pool
-    from .execution.ray_manifest import Listed, StoredContent
+    from .execution.ray_manifest import Listed, StoreAnswers
     from .execution.stream import Engine
     from .pipeline import Pipeline
 
@@ -105,27 +105,21 @@ class BatchScan:
             yield Outcome(report_from_dict(body), True)
         yield from self._scan(pending)
 
-    def stored_keys(self) -> array[int]:
-        """The store's stat answers for this policy as sorted 64-bit hashes (8 bytes a file), for the cluster."""
-        from .execution.ray_manifest import stat_hash
+    def store_answers(self) -> StoreAnswers:
+        """What the store answers for this policy, for the cluster: its stat keys as sorted 64-bit hashes (8 bytes a
+        file), and its contents (sizes and 64-bit sha256 prefixes, sorted) to answer copies and moved files where
+        they are listed, as `_answer` does here."""
+        from .execution.ray_manifest import StoreAnswers, sha_prefix, stat_hash
 
         if self.store is None:
-            return array("Q")
-        return array("Q", sorted(stat_hash(name, key) for name, key in self.store.stat_keys()))
-
-    def stored_content(self) -> StoredContent:
-        """The store's contents (sizes and 64-bit sha256 prefixes, sorted) for the cluster to answer copies and moved
-        files where they are listed, as `_answer` does here."""
-        from .execution.ray_manifest import StoredContent, sha_prefix
-
-        if self.store is None:
-            return StoredContent()
+            return StoreAnswers()
+        stats = array("Q", sorted(stat_hash(name, key) for name, key in self.store.stat_keys()))
         sizes: set[int] = set()
         shas: set[int] = set()
         for size, sha in self.store.content_keys():
             sizes.add(int(size))
             shas.add(sha_prefix(sha))
-        return StoredContent(array("q", sorted(sizes)), array("Q", sorted(shas)), self.store.max_bytes)
+        return StoreAnswers(stats, array("q", sorted(sizes)), array("Q", sorted(shas)), self.store.max_bytes)
 
     def _close(self, kill: bool) -> None:
         if self._pool is not None:

@@ -109,10 +109,10 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
             outcomes = batch.run(found)
             if on_cluster is not None:  # the Ray engine reads the lists itself (docs/ray.md), after any path left
                 where = (skip, display_path(os.path.abspath(output)), OUTPUT_IS_INPUT) if output != "-" else None
-                keys, content = batch.stored_keys(), batch.stored_content()
+                answers = batch.store_answers()
                 for manifest_path, sent in lists:
-                    cluster = on_cluster.scan_manifest(manifest_path, cwd=os.getcwd(), stored=keys, skip=where,
-                                                       inline=sent, content=content)
+                    cluster = on_cluster.scan_manifest(manifest_path, cwd=os.getcwd(), answers=answers, skip=where,
+                                                       inline=sent)
                     outcomes = itertools.chain(outcomes, batch.run_listed(cluster))
             for outcome in outcomes:
                 reporter.add(outcome.report)

@@ -157,7 +157,7 @@ def test_a_file_the_cluster_takes_for_stored_but_the_store_cannot_answer_is_scan
     listing.write_text("".join(f"{fx[n]}\n" for n in names))
     keys = sorted(ray_manifest.stat_hash(str(fx[n]), f"{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}")
                   for n in names for s in [fx[n].stat()])
-    monkeypatch.setattr(batch.BatchScan, "stored_keys", lambda self: keys)
+    monkeypatch.setattr(batch.BatchScan, "store_answers", lambda self: ray_manifest.StoreAnswers(stats=keys))
     res = cli("scan", *FAST, "--engine", "ray", "--files-from", str(listing), "--store", "results.sqlite")
     assert res.code == 1, res.err
     assert sorted((Path(p).name, d, e) for p, d, _, e in _results(res.out)) == [
@@ -176,7 +176,7 @@ def test_inline_shards_carry_their_lines_and_are_read_without_the_file(tmp_path:
     assert [(c["start"], c["end"], c["first"]) for c in cut] == [(0, 3, 0), (3, 10, 2), (10, 11, 4)]
     manifest.unlink()
     batch_of = {key: [c[key] for c in cut] for key in ("start", "end", "first", "lines")}
-    rows = ray_manifest.read_shards(batch_of, manifest=str(manifest), cwd=str(tmp_path), stored=[], skip=None)
+    rows = ray_manifest.read_shards(batch_of, manifest=str(manifest), cwd=str(tmp_path), answers=None, skip=None)
     assert [(n, bytes(s)) for n, s in zip(rows["line"], rows["shown"], strict=True)] == [
         (0, b"a"), (2, b"bb"), (3, b"ccc"), (4, b"d")]
     assert set(rows["kind"]) == {"problem"}  # none of them exists
@@ -262,7 +262,7 @@ def test_copies_and_moved_files_are_answered_by_content_where_they_are_listed(cl
     import hashlib
 
     from scanner import store as store_module
-    from scanner.execution.ray_manifest import StoredContent, sha_prefix
+    from scanner.execution.ray_manifest import StoreAnswers, sha_prefix
 
     first_dir, second_dir = Path("a"), Path("b")
     first_dir.mkdir()
@@ -279,17 +279,17 @@ def test_copies_and_moved_files_are_answered_by_content_where_they_are_listed(cl
     twin[-3] ^= 0xFF  # the same size, another content
     (second_dir / "twin.jpg").write_bytes(bytes(twin))
     listing.write_text("a\nb\n")
-    real = batch.BatchScan.stored_content
+    real = batch.BatchScan.store_answers
 
-    def with_collision(self: batch.BatchScan) -> StoredContent:
+    def with_collision(self: batch.BatchScan) -> StoreAnswers:
         kept = real(self)
         forced = sha_prefix(hashlib.sha256(bytes(twin)).hexdigest())
-        return StoredContent(kept.sizes, sorted([*kept.shas, forced]), kept.max_bytes)
+        return StoreAnswers(kept.stats, kept.sizes, sorted([*kept.shas, forced]), kept.max_bytes)
 
     def never(*args: Any) -> str:
         raise AssertionError("the driver hashed a file")
 
-    monkeypatch.setattr(batch.BatchScan, "stored_content", with_collision)
+    monkeypatch.setattr(batch.BatchScan, "store_answers", with_collision)
     monkeypatch.setattr(store_module, "file_sha256", never)
     with sqlite3.connect("r.sqlite") as con:
         before = con.execute("SELECT MAX(id) FROM decisions").fetchone()[0]

@@ -51,7 +51,7 @@ from .worker import PipelineFactory
 if TYPE_CHECKING:
     from ray.data import Dataset
 
-    from .ray_manifest import Listed, Skip, StoredContent
+    from .ray_manifest import Listed, Skip, StoreAnswers
 
 INSTALL_HINT = 'the Ray engine needs Ray: pip install "leakscan[ray]" (ray[data])'
 STAGE = "execution.ray"
@@ -162,15 +162,14 @@ class RayEngine:
         for index in sorted(todo):
             yield self.local.error_report(display_path(paths[index]), ErrorRecord("internal", why, STAGE))
 
-    def scan_manifest(self, manifest: str, *, cwd: str, stored: Sequence[int] = (),
-                      skip: Skip | None = None, inline: bool = False,
-                      content: StoredContent | None = None) -> Iterator[Listed]:
+    def scan_manifest(self, manifest: str, *, cwd: str, answers: StoreAnswers | None = None,
+                      skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
         """Every file of a manifest (a path a line, on storage the cluster shares, or sent with the shards when
         `inline`), listed on the cluster, never held here as paths; one Listed per file, a missing one reviewed at
         the end (ray_manifest.py)."""
         from .ray_manifest import scan_manifest
 
-        yield from scan_manifest(self, manifest, cwd=cwd, stored=stored, skip=skip, inline=inline, content=content)
+        yield from scan_manifest(self, manifest, cwd=cwd, answers=answers, skip=skip, inline=inline)
 
     def _rows(self, absolute: list[str], chunk: int | None) -> Iterator[dict[str, Any]]:
         import ray.data

@@ -1,6 +1,6 @@
 """A manifest scanned on the cluster: the list is read, walked and stat'ed by Ray tasks, never held by the driver.
 
-    scan_manifest(engine, manifest, cwd=..., stored=..., skip=...) -> Iterator[Listed]   (one per file)
+    scan_manifest(engine, manifest, cwd=..., answers=..., skip=...) -> Iterator[Listed]   (one per file)
 
 The driver reads the manifest, streaming, to count its lines, then to cut it into shards of whole lines (a
 byte range and the number of its first line; a few hundred shards for millions of lines) and hands Ray only
@@ -8,10 +8,10 @@ the shards. A read
 task per shard opens the manifest itself (it must be on storage every node shares, at the same path), takes
 each line as a path (bytes decoded as file names are, blank lines skipped, relative paths from the driver's
 working folder), walks it when it is a folder (sources.walk, as the local batch path does), stats each file
-and gives one row per file: to scan, answered by the result store (its (name, stat) is in `stored`, the
-driver's sorted 64-bit hashes of the store's stat keys), or a problem (missing, not a regular file, the report
-file itself), or one row for a folder with no file. The scan stages take the rows to scan (ray_rows.carry) and
-carry the others, so every line comes back.
+and gives one row per file: to scan, answered by the result store (its (name, stat) is in `answers.stats`, the
+driver's sorted 64-bit hashes of the store's stat keys, or its content in `answers.sizes` and `shas`), or a
+problem (missing, not a regular file, the report file itself), or one row for a folder with no file. The scan
+stages take the rows to scan (ray_rows.carry) and carry the others, so every line comes back.
 
 Fail closed, with bounded memory on the driver: a bitmap of the manifest's lines (1 bit a line) says which
 came back in full; a folder line is done when all its files are (a folder in flight holds a bit a file).
@@ -58,11 +58,16 @@ class Listed:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredContent:
-    """What the store holds by content, for the read tasks: the sorted sizes and sorted 64-bit sha256 prefixes of its
-    fully analysed files, and the hashing cap (bytes). A file whose size is stored is hashed where it is listed; a
-    prefix match is looked up by its full sha256 on the driver, and scanned when that finds nothing."""
+class StoreAnswers:
+    """What the result store can answer, for the read tasks, in compact sorted lists sent once.
 
+    `stats`: 64-bit hashes of (store name, stat key) of its complete results (a listed file with that stat is not
+    read). `sizes`, `shas`, `max_bytes`: the sizes and 64-bit sha256 prefixes of its fully analysed files and the
+    hashing cap (bytes): a file whose size is stored is hashed where it is listed; a prefix match is looked up by
+    its full sha256 on the driver, and scanned when that finds nothing (a copy or a moved file, as store.answer).
+    """
+
+    stats: Sequence[int] = ()
     sizes: Sequence[int] = ()
     shas: Sequence[int] = ()
     max_bytes: int = 0
@@ -109,15 +114,13 @@ def manifest_lines(manifest: str) -> Iterator[tuple[int, bytes]]:
 
 
 # -- on the cluster: the read tasks -------------------------------------------------------------------------
-def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Skip | None,
-                content: Any = None) -> Batch:
+def read_shards(batch: Batch, *, manifest: str, cwd: str, answers: Any, skip: Skip | None) -> Batch:
     """A read task: the rows of every line of the shards in `batch` (read from the manifest, or from the shard
     itself when it carries its lines). A line that fails is a problem row, never an exception; a list the task
     cannot open fails the job (then the driver reviews every line without a result)."""
     import ray
 
-    answers = ray.get(stored) if isinstance(stored, ray.ObjectRef) else stored
-    kept: StoredContent = (ray.get(content) if isinstance(content, ray.ObjectRef) else content) or StoredContent()
+    kept: StoreAnswers = (ray.get(answers) if isinstance(answers, ray.ObjectRef) else answers) or StoreAnswers()
     out: Batch = {col: [] for col in META}
     held = batch.get("lines")
     for at, (start, end, first) in enumerate(zip(batch["start"], batch["end"], batch["first"], strict=True)):
@@ -129,13 +132,12 @@ def read_shards(batch: Batch, *, manifest: str, cwd: str, stored: Any, skip: Ski
                 pos += len(raw)
                 line = raw[:-1] if raw.endswith(b"\n") else raw
                 if line:
-                    _list_line(out, number, os.fsdecode(line), cwd, answers, skip, kept)
+                    _list_line(out, number, os.fsdecode(line), cwd, kept, skip)
                 number += 1
     return out
 
 
-def _list_line(out: Batch, number: int, given: str, cwd: str, answers: Sequence[int], skip: Skip | None,
-               kept: StoredContent) -> None:
+def _list_line(out: Batch, number: int, given: str, cwd: str, kept: StoreAnswers, skip: Skip | None) -> None:
     top = os.path.join(cwd, given)
     try:
         found = list(sources.walk([top]))
@@ -153,7 +155,7 @@ def _list_line(out: Batch, number: int, given: str, cwd: str, answers: Sequence[
         stat = None if problem is not None else _stat(entry.path)
         kind = PROBLEM if problem is not None else SCAN
         sha = ""
-        if stat is not None and _stored(answers, stat_hash(_name(cwd, shown), stat[1])):
+        if stat is not None and _stored(kept.stats, stat_hash(_name(cwd, shown), stat[1])):
             kind = STORED
         elif stat is not None and _stored(kept.sizes, stat[0]):  # a copy or a moved file? as store.answer does
             digest = file_sha256(entry.path, kept.max_bytes)
@@ -223,9 +225,8 @@ class Tally:
         return (partly[2][0], partly[0]) if partly else None
 
 
-def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequence[int] = (),
-                  skip: Skip | None = None, inline: bool = False,
-                  content: StoredContent | None = None) -> Iterator[Listed]:
+def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, answers: StoreAnswers | None = None,
+                  skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
     """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last.
 
     `inline`: the manifest is a file only the driver can read (the paths given on the command line, a list read
@@ -239,7 +240,7 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
     tally = Tally(lines)
     failure: Exception | None = None
     try:
-        for row in _rows(engine, manifest, cut, cwd, stored, skip, content):
+        for row in _rows(engine, manifest, cut, cwd, answers, skip):
             if tally.take(int(row["line"]), int(row["sub"]), int(row["count"])):
                 listed = _listed(engine, row, cwd)
                 if listed is not None:
@@ -250,16 +251,15 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, stored: Sequenc
     yield from _missing(engine, manifest, tally, cwd, why)
 
 
-def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, Any]], cwd: str, stored: Sequence[int],
-          skip: Skip | None, content: StoredContent | None = None) -> Iterator[dict[str, Any]]:
+def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, Any]], cwd: str, answers: StoreAnswers | None,
+          skip: Skip | None) -> Iterator[dict[str, Any]]:
     if not cut:
         return
     import ray
     import ray.data
 
-    ref = ray.put(stored)  # once into the object store, not once per task
-    kept = ray.put(content or StoredContent())
-    read = partial(read_shards, manifest=os.path.abspath(manifest), cwd=cwd, stored=ref, skip=skip, content=kept)
+    ref = ray.put(answers or StoreAnswers())  # once into the object store, not once per task
+    read = partial(read_shards, manifest=os.path.abspath(manifest), cwd=cwd, answers=ref, skip=skip)
     listed = ray.data.from_items(cut, override_num_blocks=len(cut)).map_batches(
         read, batch_size=1, batch_format="numpy", num_cpus=1)
     size = engine.settings.batch_size or 16
