@@ -80,10 +80,12 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     from .batch import OUTPUT_IS_INPUT, BatchScan, entries, manifest_lines
     from .batch_progress import BatchProgress
     from .cli import _open_report
+    from .preflight import check_setup
     from .store import ResultStore
 
     if resume and (store_path is None or not os.path.exists(store_path)):
         raise click.UsageError("--resume needs the --store file of the interrupted scan (it does not exist)")
+    check_setup(settings)  # a wrong set-up stops here (exit 2), before the store or the report is opened
     store = ResultStore(store_path, settings) if store_path else None
     same_db = store is not None and settings.audit_path is not None and \
         os.path.abspath(settings.audit_path) == os.path.abspath(store.path)

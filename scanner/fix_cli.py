@@ -44,11 +44,13 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     from .actions.safecopy import fix_paths
     from .audit import Recorder
     from .model import SCHEMA_VERSION
+    from .preflight import check_setup
     from .reporters.json import dumps
 
     settings = build_settings(policy_file, overrides)
     for line in policy_notice(settings):
         click.echo(line, err=True)
+    check_setup(settings)  # a wrong set-up: exit 2 now, not "needs a human" for every file
     if out_dir is not None:
         try:
             os.makedirs(out_dir, exist_ok=True)

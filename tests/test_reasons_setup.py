@@ -44,17 +44,33 @@ def _no_cuda() -> bool:
     return not torch.cuda.is_available()
 
 
+def _batch_args(mode: str, tmp_path: Path, files: list[Path]) -> list[str]:
+    """The same files given plainly, with a result store (the streamed batch path), or as a --files-from list."""
+    if mode == "store":
+        return ["--store", str(tmp_path / "results.sqlite"), *map(str, files)]
+    if mode == "files-from":
+        listing = tmp_path / "list.txt"
+        listing.write_text("".join(f"{f}\n" for f in files))
+        return ["--files-from", str(listing)]
+    return list(map(str, files))
+
+
 @pytest.mark.skipif(not _no_cuda(), reason="this machine has CUDA")
-def test_device_cuda_without_cuda(fx) -> None:
-    result = _scan("--device", "cuda", "--detectors", "visual", str(fx["clean.jpg"]), str(fx["gps_dirty.jpg"]))
+@pytest.mark.parametrize("mode", ["plain", "store", "files-from"])
+def test_device_cuda_without_cuda(fx, tmp_path: Path, mode: str) -> None:
+    """Also on the batch path (--store, --files-from), which scanned every file to `review` before."""
+    files = [fx["clean.jpg"], fx["gps_dirty.jpg"]]
+    result = _scan("--device", "cuda", "--detectors", "visual", *_batch_args(mode, tmp_path, files))
     _said_once(result, "--device cuda")
+    assert not (tmp_path / "results.sqlite").exists()  # nothing stored, not even an empty store
     assert _scan("--device", "cuda", "--detectors", "metadata", str(fx["clean.jpg"])).returncode == 0  # no model
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
-def test_ocr_language_not_installed(fx) -> None:
+@pytest.mark.parametrize("mode", ["plain", "store", "files-from"])
+def test_ocr_language_not_installed(fx, tmp_path: Path, mode: str) -> None:
     result = _scan("--detectors", "text", "--ocr-engine", "tesseract", "--ocr-lang", "eng+xqz",
-                   str(fx["clean.jpg"]), str(fx["clean.png"]))
+                   *_batch_args(mode, tmp_path, [fx["clean.jpg"], fx["clean.png"]]))
     _said_once(result, "OCR language not installed: xqz")
 
 
@@ -83,3 +99,16 @@ def test_gallery_with_nothing_to_calibrate_against(vfx, tmp_path) -> None:
     refs = _gallery(vfx, tmp_path, restricted=4, allowed=0)
     result = _scan("--detectors", "visual", "--refs", str(refs), str(vfx["query_rack.jpg"]))
     _said_once(result, "nothing to calibrate against")
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
+def test_fix_checks_the_set_up_before_writing_a_copy(fx, tmp_path: Path) -> None:
+    """`leakscan fix` said "needs a human" for every file (exit 1) when the set-up was wrong; now exit 2 at once."""
+    import os
+
+    env = {**os.environ, "LEAKSCAN_OCR_ENGINE": "tesseract", "LEAKSCAN_OCR_LANG": "eng+xqz"}
+    out = tmp_path / "safe"
+    result = subprocess.run([sys.executable, "-m", "scanner", "fix", "--out", str(out), str(fx["clean.jpg"])],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
+    _said_once(result, "OCR language not installed: xqz")
+    assert not out.exists()  # nothing written
