@@ -44,13 +44,13 @@ def _writing(path: str) -> Iterator[TextIO]:
 def report(store_path: str, html_path: str | None, sarif_path: str | None, csv_path: str | None, max_files: int,
            no_thumbnails: bool, policy_file: str | None) -> None:
     """Reports from a result store (leakscan scan --store): the latest result of every file in it."""
-    from .audit import AuditStore
     from .reporters import stored
+    from .store import open_store
 
     if not (html_path or sarif_path or csv_path):
         raise click.UsageError("give at least one of --html, --sarif, --csv")
     settings = build_settings(policy_file)
-    db = AuditStore(store_path)
+    db = open_store(store_path)
     if html_path:
         from .reporters.html import write_html
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Any
 
 from .audit import AuditStore, policy_hash
 from .config import Settings
-from .errors import ItemError
+from .errors import ConfigError, ItemError
 from .model import Decision, ErrorRecord, FileReport, Finding, Reason, Region, Severity, SkippedCheck, Verdict
 from .sources import display_path, open_regular
+from .text_safety import printable
 
 HASH_BLOCK = 1 << 20
 _FINDING_FIELDS = frozenset(f.name for f in dataclasses.fields(Finding))
@@ -68,11 +70,22 @@ def file_sha256(path: str, max_bytes: int) -> str | None:
     return digest.hexdigest() if total else None
 
 
+def open_store(path: str | os.PathLike[str]) -> AuditStore:
+    """The SQLite file of a result store, or a ConfigError (exit 2) saying why it cannot be one: not a database (a
+    photo given by mistake), locked, or not writable."""
+    try:
+        return AuditStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        shown = printable(display_path(os.fspath(path)), 300)
+        raise ConfigError(f"{shown} cannot be used as a result store: {printable(why, 200)}") from None
+
+
 class ResultStore:
     """The store of one batch scan; answers and records in the calling thread (the CLI's)."""
 
     def __init__(self, path: str | os.PathLike[str], settings: Settings) -> None:
-        self.db = AuditStore(path)
+        self.db = open_store(path)
         self.phash = policy_hash(settings)
         self.max_bytes = int(settings.max_file_mb * 1_000_000)
         self.hashed = 0  # files read to be answered by content (stat changed or a new path)

@@ -115,6 +115,23 @@ def test_usage_errors_resume_without_a_store_and_a_report_over_a_picture(cli, tm
     assert result.code == 2 and "not a text file" in result.err and picture.read_bytes() == before
 
 
+def test_a_picture_given_as_the_store_is_a_usage_error_and_left_alone(cli, tmp_path: Path) -> None:
+    """`--store photo.jpg` by mistake (or any file that is not SQLite): exit 2 saying why, the file unchanged, no
+    report started (was: "internal error (DatabaseError); the report is incomplete", exit 3). `leakscan report`
+    says the same."""
+    photos = tmp_path / "photos"
+    _photos(photos, 2)
+    picture = photos / "p00.jpg"
+    before = picture.read_bytes()
+    result = cli("scan", str(photos), "--store", str(picture), *FAST)
+    assert result.code == 2 and result.out == ""
+    assert "cannot be used as a result store: file is not a database" in result.err
+    assert picture.read_bytes() == before and sorted(p.name for p in photos.iterdir()) == ["p00.jpg", "p01.jpg"]
+    report = cli("report", str(picture), "--csv", str(tmp_path / "out.csv"))
+    assert report.code == 2 and "cannot be used as a result store" in report.err
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_the_report_file_listed_as_an_input_is_not_read(cli, tmp_path: Path) -> None:
     report = tmp_path / "out.jsonl"
     report.write_text("{}\n")
