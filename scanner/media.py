@@ -99,12 +99,13 @@ def decode_group(data: bytes, max_pixels: int, keys: list[PictureKey]) -> dict[P
         raise ItemTooLarge(str(exc)) from None
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, MemoryError) as exc:
         raise CorruptItem(f"cannot decode image data: {exc}") from None
-    out: dict[PictureKey, Image.Image] = {}
-    for max_side, fast_resize in same:
-        picture = rgb
-        if max_side and max(rgb.size) > max_side:
-            picture = rgb.copy()
-            picture.thumbnail((max_side, max_side), Image.Resampling.BOX if fast_resize else Image.Resampling.LANCZOS)
+    del im  # the RGB copy is all that is needed now: a decode holds at most two full-size pictures at once
+    out: dict[PictureKey, Image.Image] = {k: rgb for k in same if not (k[0] and max(rgb.size) > k[0])}
+    smaller = [k for k in same if k not in out]
+    for n, (max_side, fast_resize) in enumerate(smaller, 1):
+        side = max_side or 0  # always set here: a key without a side needs no downscale
+        picture = rgb if n == len(smaller) and not out else rgb.copy()  # the last one may take `rgb` itself
+        picture.thumbnail((side, side), Image.Resampling.BOX if fast_resize else Image.Resampling.LANCZOS)
         out[(max_side, fast_resize)] = picture
     return out
 
