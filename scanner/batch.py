@@ -24,6 +24,46 @@ if TYPE_CHECKING:  # the pool and pipeline load the detectors: imported only whe
 SLICE_PER_WORKER = 64  # files handed to the pool at once, per worker: big enough to keep every worker busy
 OUTPUT_IS_INPUT = ErrorRecord("unsupported", "this is the report file being written by this scan; not scanned",
                               "sources")
+STORE_IS_INPUT = ErrorRecord("unsupported", "this is the result store this scan writes (or its SQLite journal); not "
+                             "scanned: keep --store outside the folders scanned", "sources")
+STORE_SIDE_FILES = ("", "-wal", "-shm", "-journal")  # SQLite's files beside the store (WAL mode, rollback journal)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnFiles:
+    """The files this scan writes (the report, the result store and its SQLite files): never read as inputs, each
+    reported `review` with why. Matched by (st_dev, st_ino) where the file exists, and by the store's name of the
+    path (sources.display_path of the absolute path) for those SQLite makes later; sent to the Ray read tasks too."""
+
+    keys: tuple[tuple[tuple[int, int], ErrorRecord], ...] = ()
+    names: tuple[tuple[str, ErrorRecord], ...] = ()
+
+    def problem(self, key: tuple[int, int] | None, name: str) -> ErrorRecord | None:
+        for known, why in self.keys:
+            if key == known:
+                return why
+        for known_name, why in self.names:
+            if name == known_name:
+                return why
+        return None
+
+    @classmethod
+    def of(cls, report_key: tuple[int, int] | None, report_path: str | None, store_path: str | None) -> OwnFiles:
+        keys: list[tuple[tuple[int, int], ErrorRecord]] = []
+        names: list[tuple[str, ErrorRecord]] = []
+        if report_key is not None:
+            keys.append((report_key, OUTPUT_IS_INPUT))
+        if report_path is not None:
+            names.append((sources.display_path(os.path.abspath(report_path)), OUTPUT_IS_INPUT))
+        for suffix in STORE_SIDE_FILES if store_path is not None else ():
+            path = os.path.abspath(f"{store_path}{suffix}")
+            names.append((sources.display_path(path), STORE_IS_INPUT))
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            keys.append(((st.st_dev, st.st_ino), STORE_IS_INPUT))
+        return cls(tuple(keys), tuple(names))
 
 
 def manifest_lines(stream: BinaryIO) -> Iterator[str]:
@@ -57,12 +97,12 @@ class Outcome:
 class BatchScan:
     """The loop of `leakscan scan --store/--files-from`. The pool starts only when a file must be scanned."""
 
-    def __init__(self, settings: Settings, store: ResultStore | None, skip: tuple[int, int] | None = None,
+    def __init__(self, settings: Settings, store: ResultStore | None, own: OwnFiles | None = None,
                  engine: Engine | None = None) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine  # given (and closed) by the caller, e.g. a RayEngine
-        self.skip = skip  # (st_dev, st_ino) of the report file: never read as an input
+        self.own = own or OwnFiles()  # the report and the store: never read as inputs
         self.slice = max(1, settings.worker_count) * SLICE_PER_WORKER
         self._pool: Pool | None = None
         self._plain: Pipeline | None = None
@@ -128,7 +168,7 @@ class BatchScan:
 
     def _answer(self, entry: sources.Entry, pending: list[Target]) -> Outcome | None:
         """An outcome now (a problem, a stored answer), or None with the file queued to be scanned."""
-        problem = OUTPUT_IS_INPUT if self.skip is not None and entry.key == self.skip else entry.problem
+        problem = self.own.problem(entry.key, sources.display_path(os.path.abspath(entry.path))) or entry.problem
         if problem is not None:
             report = self._plain_pipeline().error_report(sources.display_path(entry.path), problem)
             self._record(report.to_dict(), target(entry.path))

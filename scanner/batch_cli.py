@@ -77,7 +77,7 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     what the store does not answer (a RayEngine; None = a local pool started when a file must be scanned)."""
     from . import reporters
     from .audit import Recorder
-    from .batch import OUTPUT_IS_INPUT, BatchScan, entries, manifest_lines
+    from .batch import BatchScan, OwnFiles, entries, manifest_lines
     from .batch_progress import BatchProgress
     from .cli import _open_report
     from .preflight import check_setup
@@ -99,8 +99,9 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
         manifest, counted = stack.enter_context(_manifest(None if on_cluster and files_from == "-" else files_from))
         out = stack.enter_context(_open_report(output, frozenset()))
         st = os.fstat(out.fileno()) if _has_fileno(out) else None
-        skip = (st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None
-        batch = BatchScan(settings, store, skip=skip, engine=engine)
+        own = OwnFiles.of((st.st_dev, st.st_ino) if st and stat.S_ISREG(st.st_mode) else None,
+                          output if output != "-" else None, store_path)
+        batch = BatchScan(settings, store, own=own, engine=engine)
         listed = manifest_lines(manifest) if manifest is not None and not on_cluster else iter(())
         found = entries(_chain(paths, listed))
         reporter = reporters.make(fmt, out)
@@ -110,10 +111,9 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
         with BatchProgress(not quiet, total) as progress:
             outcomes = batch.run(found)
             if on_cluster is not None:  # the Ray engine reads the lists itself (docs/ray.md), after any path left
-                where = (skip, display_path(os.path.abspath(output)), OUTPUT_IS_INPUT) if output != "-" else None
                 answers = batch.store_answers()
                 for manifest_path, sent in lists:
-                    cluster = on_cluster.scan_manifest(manifest_path, cwd=os.getcwd(), answers=answers, skip=where,
+                    cluster = on_cluster.scan_manifest(manifest_path, cwd=os.getcwd(), answers=answers, skip=own,
                                                        inline=sent)
                     outcomes = itertools.chain(outcomes, batch.run_listed(cluster))
             for outcome in outcomes:

@@ -253,6 +253,21 @@ def test_a_list_on_stdin_with_a_ray_engine_is_read_on_the_cluster(cli, fx: dict[
     assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
 
 
+def test_the_store_inside_a_folder_given_is_not_read_on_the_cluster(cli, fx: dict[str, Path],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """As locally (tests/test_store.py): the read tasks meet the store and its SQLite files under the folder given
+    and mark them this scan's store (review, never read); the photo is scanned."""
+    photos = Path("photos")
+    photos.mkdir()
+    shutil.copy(fx["clean.jpg"], photos / "clean.jpg")
+    monkeypatch.chdir(photos)
+    res = cli("scan", *FAST, "--engine", "ray", "--store", "results.sqlite", ".")
+    rows = {Path(r["path"]).name: r for r in map(json.loads, res.out.splitlines())}
+    own = {n for n in rows if n.startswith("results.sqlite")}
+    assert "results.sqlite" in own and rows["clean.jpg"]["decision"] == "approve"
+    assert all("result store this scan writes" in rows[n]["errors"][0]["message"] for n in own), rows
+
+
 def test_copies_and_moved_files_are_answered_by_content_where_they_are_listed(cli, fx: dict[str, Path],
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """After a first run, a copy under a new name and a moved file: the read tasks hash them (a stored size), and the

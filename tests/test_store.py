@@ -132,6 +132,32 @@ def test_a_picture_given_as_the_store_is_a_usage_error_and_left_alone(cli, tmp_p
     assert not (tmp_path / "out.csv").exists()
 
 
+def _own_files(out: str) -> tuple[dict[str, dict[str, object]], set[str]]:
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    return rows, {n for n in rows if n.startswith("results.sqlite")}
+
+
+def test_the_store_inside_the_folder_scanned_is_not_read_as_an_input(cli, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cd photos && leakscan scan --store results.sqlite .`: the walk meets the store and its SQLite files. They are
+    reported `review` as this scan's store, never read (before: read while being written, and reviewed as unknown
+    binary files). The photos are answered as usual, from the store on the second run."""
+    photos = tmp_path / "photos"
+    _photos(photos, 2)
+    monkeypatch.chdir(photos)
+    for _ in range(2):
+        result = cli("scan", ".", "--store", "results.sqlite", *FAST)
+        rows, own = _own_files(result.out)
+        assert "results.sqlite" in own and own <= {"results.sqlite", "results.sqlite-wal", "results.sqlite-shm"}
+        for name in own:
+            errors = rows[name]["errors"]
+            assert rows[name]["decision"] == "review" and isinstance(errors, list)
+            assert "result store this scan writes" in errors[0]["message"], errors
+        assert {"p00.jpg", "p01.jpg"} <= set(rows) and result.code == 1
+    names = [Path(name).name for name, _sha, _reused in _rows(photos / "results.sqlite")]
+    assert names.count("p00.jpg") == names.count("p01.jpg") == 1  # scanned once, answered from the store after
+
+
 def test_the_report_file_listed_as_an_input_is_not_read(cli, tmp_path: Path) -> None:
     report = tmp_path / "out.jsonl"
     report.write_text("{}\n")

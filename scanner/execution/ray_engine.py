@@ -51,7 +51,8 @@ from .worker import PipelineFactory
 if TYPE_CHECKING:
     from ray.data import Dataset
 
-    from .ray_manifest import Listed, Skip, StoreAnswers
+    from ..batch import OwnFiles
+    from .ray_manifest import Listed, StoreAnswers
 
 INSTALL_HINT = 'the Ray engine needs Ray: pip install "leakscan[ray]" (ray[data])'
 STAGE = "execution.ray"
@@ -163,7 +164,7 @@ class RayEngine:
             yield self.local.error_report(display_path(paths[index]), ErrorRecord("internal", why, STAGE))
 
     def scan_manifest(self, manifest: str, *, cwd: str, answers: StoreAnswers | None = None,
-                      skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
+                      skip: OwnFiles | None = None, inline: bool = False) -> Iterator[Listed]:
         """Every file of a manifest (a path a line, on storage the cluster shares, or sent with the shards when
         `inline`), listed on the cluster, never held here as paths; one Listed per file, a missing one reviewed at
         the end (ray_manifest.py)."""

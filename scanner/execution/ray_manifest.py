@@ -38,10 +38,10 @@ from .ray_engine import STAGE, relabel
 from .ray_rows import EMPTY, META, PROBLEM, SCAN, STORED, Batch
 
 if TYPE_CHECKING:
+    from ..batch import OwnFiles
     from .ray_engine import RayEngine
 
 SHARD_LINES = 4096  # manifest lines per read task at most (fewer for a short list, so every CPU lists)
-Skip = tuple[tuple[int, int] | None, str, ErrorRecord]  # the report file: (st_dev, st_ino), its store name, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ def manifest_lines(manifest: str) -> Iterator[tuple[int, bytes]]:
 
 
 # -- on the cluster: the read tasks -------------------------------------------------------------------------
-def read_shards(batch: Batch, *, manifest: str, cwd: str, answers: Any, skip: Skip | None) -> Batch:
+def read_shards(batch: Batch, *, manifest: str, cwd: str, answers: Any, skip: OwnFiles | None) -> Batch:
     """A read task: the rows of every line of the shards in `batch` (read from the manifest, or from the shard
     itself when it carries its lines). A line that fails is a problem row, never an exception; a list the task
     cannot open fails the job (then the driver reviews every line without a result)."""
@@ -137,7 +137,7 @@ def read_shards(batch: Batch, *, manifest: str, cwd: str, answers: Any, skip: Sk
     return out
 
 
-def _list_line(out: Batch, number: int, given: str, cwd: str, kept: StoreAnswers, skip: Skip | None) -> None:
+def _list_line(out: Batch, number: int, given: str, cwd: str, kept: StoreAnswers, skip: OwnFiles | None) -> None:
     top = os.path.join(cwd, given)
     try:
         found = list(sources.walk([top]))
@@ -150,8 +150,8 @@ def _list_line(out: Batch, number: int, given: str, cwd: str, kept: StoreAnswers
     for sub, entry in enumerate(found):
         shown = given + entry.path[len(top):]
         problem = entry.problem
-        if skip is not None and (entry.key == skip[0] or _name(cwd, shown) == skip[1]):
-            problem = skip[2]
+        if skip is not None:  # the report and the store this scan writes
+            problem = skip.problem(entry.key, _name(cwd, shown)) or problem
         stat = None if problem is not None else _stat(entry.path)
         kind = PROBLEM if problem is not None else SCAN
         sha = ""
@@ -226,7 +226,7 @@ class Tally:
 
 
 def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, answers: StoreAnswers | None = None,
-                  skip: Skip | None = None, inline: bool = False) -> Iterator[Listed]:
+                  skip: OwnFiles | None = None, inline: bool = False) -> Iterator[Listed]:
     """One Listed per file of the manifest, as the cluster finishes them; what never comes back, reviewed last.
 
     `inline`: the manifest is a file only the driver can read (the paths given on the command line, a list read
@@ -252,7 +252,7 @@ def scan_manifest(engine: RayEngine, manifest: str, *, cwd: str, answers: StoreA
 
 
 def _rows(engine: RayEngine, manifest: str, cut: list[dict[str, Any]], cwd: str, answers: StoreAnswers | None,
-          skip: Skip | None) -> Iterator[dict[str, Any]]:
+          skip: OwnFiles | None) -> Iterator[dict[str, Any]]:
     if not cut:
         return
     import ray
