@@ -47,9 +47,10 @@ def _manifest(files_from: str | None) -> Iterator[tuple[BinaryIO | None, int | N
             yield fh, total
 
 
-def _check_output(output: str) -> None:
-    """The inputs are not walked in advance here, so an existing report path must hold text (a previous report),
-    never a picture or document that may be one of the inputs: it is truncated before the first file is read."""
+def check_output(output: str) -> None:
+    """An existing report path must hold text (a previous report), never a picture or document that may be one of
+    the inputs or an original: a report is written over it. (The batch path does not walk its inputs in advance;
+    `leakscan report` writes over its targets.)"""
     if output == "-":
         return
     with contextlib.suppress(OSError):
@@ -90,7 +91,7 @@ def run_batch(paths: list[str], files_from: str | None, store_path: str | None, 
     same_db = store is not None and settings.audit_path is not None and \
         os.path.abspath(settings.audit_path) == os.path.abspath(store.path)
     recorder = Recorder(settings, "cli", warn=lambda line: click.echo(line, err=True)) if not same_db else None
-    _check_output(output)
+    check_output(output)
     counts = {d.label: 0 for d in Decision}
     on_cluster = _reads_manifests(engine)
     with contextlib.ExitStack() as stack:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -18,7 +19,12 @@ MAX_FILES = 1000
 
 @contextlib.contextmanager
 def _writing(path: str) -> Iterator[TextIO]:
-    """Written next to the target and renamed over it at the end: a failed report never leaves half a file."""
+    """Written next to the target and renamed over it at the end: a failed report never leaves half a file.
+    `-`: standard output."""
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
     tmp = f"{path}.{os.getpid()}.part"
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
@@ -43,12 +49,22 @@ def _writing(path: str) -> Iterator[TextIO]:
               help="Policy TOML (its file and pixel caps apply to thumbnails).")
 def report(store_path: str, html_path: str | None, sarif_path: str | None, csv_path: str | None, max_files: int,
            no_thumbnails: bool, policy_file: str | None) -> None:
-    """Reports from a result store (leakscan scan --store): the latest result of every file in it."""
+    """Reports from a result store (leakscan scan --store): the latest result of every file in it.
+
+    A PATH of - is standard output (one of them at most). An existing PATH must be a text file (a previous report):
+    a picture or document is never written over.
+    """
+    from .batch_cli import check_output
     from .reporters import stored
     from .store import open_store
 
-    if not (html_path or sarif_path or csv_path):
+    targets = [p for p in (html_path, sarif_path, csv_path) if p]
+    if not targets:
         raise click.UsageError("give at least one of --html, --sarif, --csv")
+    if targets.count("-") > 1:
+        raise click.UsageError("only one of --html, --sarif, --csv can be - (standard output)")
+    for target in targets:  # a typo must not turn a photo into a report (originals are never modified)
+        check_output(target)
     settings = build_settings(policy_file)
     db = open_store(store_path)
     if html_path:

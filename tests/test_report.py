@@ -125,6 +125,32 @@ def test_report_needs_an_output_and_an_existing_store(tmp_path: Path, store: tup
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_a_report_is_never_written_over_a_picture(tmp_path: Path, store: tuple[Path, dict[str, Path]]) -> None:
+    """`leakscan report results.sqlite --html photo.jpg` (a typo) replaced the photo with HTML, even a read-only one
+    (the report is renamed into place); now exit 2 and the photo unchanged. A previous report is replaced."""
+    db, files = store
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(files["clean.jpg"].read_bytes())
+    photo.chmod(0o444)
+    for option in ("--html", "--sarif", "--csv"):
+        assert main(["report", str(db), option, str(photo)]) == 2
+        assert photo.read_bytes() == files["clean.jpg"].read_bytes()
+    old = tmp_path / "old.csv"
+    old.write_text("file,decision\n")
+    assert main(["report", str(db), "--csv", str(old)]) == 0 and old.read_text() != "file,decision\n"
+
+
+def test_a_report_can_go_to_standard_output(store: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`--csv -` writes to standard output (was: a file named "-"); two outputs cannot both be `-`."""
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["report", str(store[0]), "--csv", "-"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:2] == ["file", "decision"] and len(rows) > 2 and not (tmp_path / "-").exists()
+    assert main(["report", str(store[0]), "--csv", "-", "--sarif", "-"]) == 2
+
+
 def test_html_in_headless_chromium_runs_no_script_and_is_kept_as_a_screenshot(
         store: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
     db, _ = store
