@@ -82,8 +82,9 @@ def cli() -> None:
 @click.option("--files-from", metavar="LIST", help="Also scan the paths listed in LIST, one per line (- = stdin); "
               "read as it goes (with --engine ray: listed on the cluster, as are the paths given; docs/ray.md).")
 @click.option("--engine", type=click.Choice(["local", "ray", "ray-split"]), default="local", show_default=True,
-              help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address); needs leakscan[ray]. "
-              "ray-split: CPU tasks for reading, metadata and OCR, an actor pool for the models (docs/ray.md).")
+              help="local worker processes, or Ray Data (a local Ray cluster, or --ray-address; the paths given are "
+              "walked there); needs leakscan[ray]. ray-split: CPU tasks for reading, metadata and OCR, an actor "
+              "pool for the models (docs/ray.md).")
 @click.option("--ray-address", metavar="HOST:PORT", help="Join this Ray cluster (with --engine ray; see docs/ray.md).")
 def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None, fail_on: str, quiet: bool,
          store_path: str | None, resume: bool, files_from: str | None, engine: str, ray_address: str | None,
@@ -96,14 +97,15 @@ def scan(paths: tuple[str, ...], fmt: str, output: str, policy_file: str | None,
     for line in policy_notice(settings):  # a leakscan.toml that switches rules off must never act silently
         click.echo(line, err=True)
     with _engine(engine, ray_address, settings) as runner:
-        if store_path or resume or files_from is not None:  # streamed, resumable: scanner.batch_cli
+        if store_path or resume or files_from is not None or runner is not None:  # streamed: scanner.batch_cli
+            # (a Ray engine always: the paths given are listed and walked on the cluster, docs/ray.md)
             from .batch_cli import run_batch
             from .threads import limit_threads
 
             limit_threads()
             counts = run_batch(list(paths), files_from, store_path, resume, settings, fmt, output, quiet, runner)
         else:
-            counts = _run_scan(list(paths), settings, fmt, output, quiet, runner)
+            counts = _run_scan(list(paths), settings, fmt, output, quiet)
     if not sum(counts.values()):  # a mistyped or empty drop folder must not read as "all approved"
         raise click.UsageError("no files found under the given paths")
     worst = max(d for d in Decision if counts[d.label])
@@ -133,8 +135,7 @@ def _engine(engine: str, ray_address: str | None, settings: Settings) -> Iterato
         yield runner
 
 
-def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet: bool,
-              engine: Engine | None = None) -> dict[str, int]:
+def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet: bool) -> dict[str, int]:
     """Walk, open the report file (never over a scanned file), stream every report; the count of each decision."""
     from .threads import limit_threads
 
@@ -152,7 +153,7 @@ def _run_scan(paths: list[str], settings: Settings, fmt: str, output: str, quiet
         reporter = reporters.make(fmt, out)
         reporter.start(settings)
         with Progress(enabled=not quiet and sys.stderr.isatty(), min_files=PROGRESS_MIN_FILES) as progress:
-            for report in api.scan_iter(plan, settings, on_start=progress.start, pool=engine):
+            for report in api.scan_iter(plan, settings, on_start=progress.start):
                 reporter.add(report)
                 recorder.record(report.to_dict())
                 counts[report.decision.label] += 1

@@ -228,6 +228,33 @@ def test_paths_given_with_a_ray_engine_are_walked_on_the_cluster_in_one_job(cli,
     assert _scanned("remote.sqlite") == first  # every file fully analysed is answered from the store
 
 
+def test_paths_given_without_a_store_are_walked_on_the_cluster_too(cli, fx: dict[str, Path],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`leakscan scan --engine ray FOLDER FILE...` (no store, no list): before, the driver walked the paths and held
+    every one of them; now they are listed and walked on the cluster as with --store; the same reports as the
+    local engine's plain scan, and a missing path still gets review."""
+    from scanner import sources
+    from scanner.execution.ray_engine import RayEngine
+
+    given = _given(Path.cwd(), fx)
+    local = cli("scan", *FAST, *given)
+    walk = sources.walk
+
+    def not_here(paths: Any) -> Any:
+        paths = list(paths)
+        assert not paths, "the driver walked the paths given"
+        return walk(paths)
+
+    def no_slices(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the paths given went to the cluster as files the driver walked")
+
+    monkeypatch.setattr(sources, "walk", not_here)
+    monkeypatch.setattr(RayEngine, "scan", no_slices)
+    remote = cli("scan", *FAST, "--engine", "ray", *given)
+    assert remote.code == local.code == 1, remote.err
+    assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
+
+
 def _scanned(db: str) -> int:
     """Reports of files fully analysed by a scan (not answered from the store)."""
     with sqlite3.connect(db) as con:
