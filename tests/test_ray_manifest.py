@@ -193,17 +193,11 @@ def _given(tmp_path: Path, fx: dict[str, Path]) -> list[str]:
     return [str(photos), "given/clean.jpg", "gone.jpg", "given/clean.jpg"]
 
 
-@pytest.mark.parametrize("engine", ["ray", "ray-split"])
-def test_paths_given_with_a_ray_engine_are_walked_on_the_cluster_in_one_job(cli, fx: dict[str, Path], engine: str,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """`leakscan scan --engine ray --store DB FOLDER FILE...`: the folder is walked by the cluster, not the driver,
-    and the files go in one Ray job (they went in slices of 64 files a worker, a job each); the same reports as the
-    local batch path, and a second run answers every file from the store."""
+def _no_walk_on_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the driver may not walk a path, nor hand the cluster files it walked (slices)."""
     from scanner import sources
     from scanner.execution.ray_engine import RayEngine
 
-    given = _given(Path.cwd(), fx)
-    local = cli("scan", *FAST, "--store", "local.sqlite", *given)
     walk = sources.walk
 
     def not_here(paths: Any) -> Any:
@@ -212,10 +206,21 @@ def test_paths_given_with_a_ray_engine_are_walked_on_the_cluster_in_one_job(cli,
         return walk(paths)
 
     def no_slices(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the paths given went to the cluster in slices")
+        raise AssertionError("the paths given went to the cluster as files the driver walked")
 
     monkeypatch.setattr(sources, "walk", not_here)
     monkeypatch.setattr(RayEngine, "scan", no_slices)
+
+
+@pytest.mark.parametrize("engine", ["ray", "ray-split"])
+def test_paths_given_with_a_ray_engine_are_walked_on_the_cluster_in_one_job(cli, fx: dict[str, Path], engine: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`leakscan scan --engine ray --store DB FOLDER FILE...`: the folder is walked by the cluster, not the driver,
+    and the files go in one Ray job (they went in slices of 64 files a worker, a job each); the same reports as the
+    local batch path, and a second run answers every file from the store."""
+    given = _given(Path.cwd(), fx)
+    local = cli("scan", *FAST, "--store", "local.sqlite", *given)
+    _no_walk_on_the_driver(monkeypatch)
     remote = cli("scan", *FAST, "--engine", engine, "--store", "remote.sqlite", *given)
     assert remote.code == local.code == 1, remote.err
     assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
@@ -233,23 +238,9 @@ def test_paths_given_without_a_store_are_walked_on_the_cluster_too(cli, fx: dict
     """`leakscan scan --engine ray FOLDER FILE...` (no store, no list): before, the driver walked the paths and held
     every one of them; now they are listed and walked on the cluster as with --store; the same reports as the
     local engine's plain scan, and a missing path still gets review."""
-    from scanner import sources
-    from scanner.execution.ray_engine import RayEngine
-
     given = _given(Path.cwd(), fx)
     local = cli("scan", *FAST, *given)
-    walk = sources.walk
-
-    def not_here(paths: Any) -> Any:
-        paths = list(paths)
-        assert not paths, "the driver walked the paths given"
-        return walk(paths)
-
-    def no_slices(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the paths given went to the cluster as files the driver walked")
-
-    monkeypatch.setattr(sources, "walk", not_here)
-    monkeypatch.setattr(RayEngine, "scan", no_slices)
+    _no_walk_on_the_driver(monkeypatch)
     remote = cli("scan", *FAST, "--engine", "ray", *given)
     assert remote.code == local.code == 1, remote.err
     assert _results(remote.out) == _results(local.out) and len(_results(remote.out)) == 7
