@@ -102,7 +102,7 @@ class MetadataDetector:
             return self._header_bytes(subject)
         findings: list[Finding] = []
         positions: list[tuple[str, str, float, float]] = []
-        block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta))
+        block = self._step(subject, "metadata.exif", lambda: exif_mod.read_exif(im, self.max_meta, subject.item.data))
         if block is not None:
             self._exif(subject, im, block, findings)
         structures = self._step(subject, "metadata.exif",

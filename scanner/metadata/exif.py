@@ -194,15 +194,29 @@ def _thumbnail(raw: bytes, ifd1: dict[int, Any]) -> bytes | None:
     return blob if blob.startswith(b"\xff\xd8") else None
 
 
-def read_exif(im: Image.Image, max_bytes: int) -> ExifBlock | None:
-    """The EXIF of an opened image, or None when it has none. Raises CorruptItem when unreadable."""
-    from PIL import ExifTags
+def read_exif(im: Image.Image, max_bytes: int, data: bytes | None = None) -> ExifBlock | None:
+    """The EXIF of an opened image, or None when it has none. Raises CorruptItem when unreadable.
+
+    `data`: the file's bytes. A PNG's eXIf chunk is then found by walking its chunks, where Pillow's getexif()
+    would decode (and keep) every pixel of `im` to look past the image data; a PNG cut short or holding an
+    ImageMagick raw profile is left to Pillow, so what is read is the same either way.
+    """
+    from PIL import ExifTags, Image
 
     raw = im.info.get("exif") or b""
+    walked = False
+    if not raw and data is not None and im.format == "PNG" and not any(k in im.info for k in _RAW_PROFILES):
+        walked, chunk = png.exif_chunk(data)
+        raw = (chunk or b"") if walked else b""
     if len(raw) > max_bytes:
         raise CorruptItem(f"EXIF block of {len(raw)} bytes is over the metadata cap")
     try:
-        exif = im.getexif()
+        if walked:
+            exif = Image.Exif()
+            if raw:
+                exif.load(raw)
+        else:
+            exif = im.getexif()
         if not exif and not raw:
             return None
         exif_ifd = exif.get_ifd(EXIF_IFD)
