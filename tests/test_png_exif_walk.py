@@ -51,7 +51,7 @@ def test_the_walk_reads_what_pillow_reads_without_decoding(where: str | None) ->
     data = _png(where)
     header = open_image(data, 10**8)
     walked = exif.read_exif(header, 10**6, data)
-    assert header.tile  # no pixel decoded (Pillow empties `tile` once it decodes) (Pillow's getexif() decodes all of them for "after" and None)
+    assert header.tile  # no pixel decoded (Pillow decodes them all for "after" and None, then empties `tile`)
     expected = _pillow(data)
     if where is None:
         assert walked is None and expected is None
