@@ -51,7 +51,10 @@ def display_path(path: str) -> str:
 
 
 def _problem(path: str, exc: OSError, what: str) -> Entry:
-    return Entry(path, ErrorRecord("unreadable", f"cannot {what}: {exc.strerror or exc}", "sources"))
+    why = f"cannot {what}: {exc.strerror or exc}"
+    if path.endswith("\r") and isinstance(exc, FileNotFoundError) and os.path.lexists(path[:-1]):
+        why += " (the name ends in a carriage return: a list with Windows line endings? convert it to LF)"
+    return Entry(path, ErrorRecord("unreadable", why, "sources"))
 
 
 def _classify(path: str, seen: set[tuple[int, int]]) -> tuple[Entry | None, str | None]:

@@ -158,6 +158,20 @@ def test_the_store_inside_the_folder_scanned_is_not_read_as_an_input(cli, tmp_pa
     assert names.count("p00.jpg") == names.count("p01.jpg") == 1  # scanned once, answered from the store after
 
 
+def test_a_list_with_windows_line_endings_says_so(cli, tmp_path: Path) -> None:
+    """Each line of a CRLF list keeps its carriage return (a Linux name may end in one): the file is missing, so
+    `review`, and the message says why when the name without it exists."""
+    photos = tmp_path / "photos"
+    _photos(photos, 1)
+    listed = tmp_path / "list.txt"
+    listed.write_bytes(f"{photos / 'p00.jpg'}\r\n{photos / 'gone.jpg'}\r\n".encode())
+    result = cli("scan", "--files-from", str(listed), *FAST)
+    errors = {Path(r["path"]).name: r["errors"][0]["message"] for r in map(json.loads, result.out.splitlines())}
+    assert result.code == 1 and len(errors) == 2
+    assert "Windows line endings" in errors["p00.jpg\\u000d"]
+    assert "Windows line endings" not in errors["gone.jpg\\u000d"]  # no such file either way: no guess
+
+
 def test_the_report_file_listed_as_an_input_is_not_read(cli, tmp_path: Path) -> None:
     report = tmp_path / "out.jsonl"
     report.write_text("{}\n")
