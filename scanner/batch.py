@@ -4,10 +4,11 @@ result stored the moment it arrives (a kill loses at most the files in flight), 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import sources
@@ -35,35 +36,26 @@ class OwnFiles:
     reported `review` with why. Matched by (st_dev, st_ino) where the file exists, and by the store's name of the
     path (sources.display_path of the absolute path) for those SQLite makes later; sent to the Ray read tasks too."""
 
-    keys: tuple[tuple[tuple[int, int], ErrorRecord], ...] = ()
-    names: tuple[tuple[str, ErrorRecord], ...] = ()
+    keys: dict[tuple[int, int], ErrorRecord] = field(default_factory=dict)
+    names: dict[str, ErrorRecord] = field(default_factory=dict)
 
     def problem(self, key: tuple[int, int] | None, name: str) -> ErrorRecord | None:
-        for known, why in self.keys:
-            if key == known:
-                return why
-        for known_name, why in self.names:
-            if name == known_name:
-                return why
-        return None
+        return (self.keys.get(key) if key is not None else None) or self.names.get(name)
 
     @classmethod
     def of(cls, report_key: tuple[int, int] | None, report_path: str | None, store_path: str | None) -> OwnFiles:
-        keys: list[tuple[tuple[int, int], ErrorRecord]] = []
-        names: list[tuple[str, ErrorRecord]] = []
+        own = cls()
         if report_key is not None:
-            keys.append((report_key, OUTPUT_IS_INPUT))
+            own.keys[report_key] = OUTPUT_IS_INPUT
         if report_path is not None:
-            names.append((sources.display_path(os.path.abspath(report_path)), OUTPUT_IS_INPUT))
+            own.names[sources.display_path(os.path.abspath(report_path))] = OUTPUT_IS_INPUT
         for suffix in STORE_SIDE_FILES if store_path is not None else ():
             path = os.path.abspath(f"{store_path}{suffix}")
-            names.append((sources.display_path(path), STORE_IS_INPUT))
-            try:
+            own.names[sources.display_path(path)] = STORE_IS_INPUT
+            with contextlib.suppress(OSError):
                 st = os.stat(path)
-            except OSError:
-                continue
-            keys.append(((st.st_dev, st.st_ino), STORE_IS_INPUT))
-        return cls(tuple(keys), tuple(names))
+                own.keys[(st.st_dev, st.st_ino)] = STORE_IS_INPUT
+        return own
 
 
 def manifest_lines(stream: BinaryIO) -> Iterator[str]:
@@ -168,12 +160,12 @@ class BatchScan:
 
     def _answer(self, entry: sources.Entry, pending: list[Target]) -> Outcome | None:
         """An outcome now (a problem, a stored answer), or None with the file queued to be scanned."""
-        problem = self.own.problem(entry.key, sources.display_path(os.path.abspath(entry.path))) or entry.problem
+        t = target(entry.path)
+        problem = self.own.problem(entry.key, t.name) or entry.problem
         if problem is not None:
             report = self._plain_pipeline().error_report(sources.display_path(entry.path), problem)
-            self._record(report.to_dict(), target(entry.path))
+            self._record(report.to_dict(), t)
             return Outcome(report, False)
-        t = target(entry.path)
         found = self.store.answer(t) if self.store is not None else None
         if found is None:
             pending.append(t)

@@ -99,4 +99,3 @@ class Subject:
 
 def _key(max_side: int | None, fast_resize: bool) -> media.PictureKey:
     return (max_side, fast_resize and max_side is not None)  # no downscale: no filter to pick
-

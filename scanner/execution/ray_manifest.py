@@ -149,13 +149,14 @@ def _list_line(out: Batch, number: int, given: str, cwd: str, kept: StoreAnswers
         _add(out, number, 0, 0, EMPTY, top, given, None, None)
     for sub, entry in enumerate(found):
         shown = given + entry.path[len(top):]
+        name = _name(cwd, shown)
         problem = entry.problem
         if skip is not None:  # the report and the store this scan writes
-            problem = skip.problem(entry.key, _name(cwd, shown)) or problem
+            problem = skip.problem(entry.key, name) or problem
         stat = None if problem is not None else _stat(entry.path)
         kind = PROBLEM if problem is not None else SCAN
         sha = ""
-        if stat is not None and _stored(kept.stats, stat_hash(_name(cwd, shown), stat[1])):
+        if stat is not None and _stored(kept.stats, stat_hash(name, stat[1])):
             kind = STORED
         elif stat is not None and _stored(kept.sizes, stat[0]):  # a copy or a moved file? as store.answer does
             digest = file_sha256(entry.path, kept.max_bytes)

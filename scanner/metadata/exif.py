@@ -205,7 +205,7 @@ def read_exif(im: Image.Image, max_bytes: int, data: bytes | None = None) -> Exi
 
     raw = im.info.get("exif") or b""
     walked = False
-    if not raw and data is not None and im.format == "PNG" and not any(k in im.info for k in _RAW_PROFILES):
+    if not raw and data is not None and im.format == "PNG":  # the walk sees the raw profiles im.info holds too
         walked, chunk = png.exif_chunk(data)
         raw = (chunk or b"") if walked else b""
     if len(raw) > max_bytes:

@@ -24,7 +24,7 @@ def chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 def exif_chunk(data: bytes) -> tuple[bool, bytes | None]:
-    """(whether the chunks run whole to IEND with no ImageMagick raw profile among them, the last eXIf chunk as
+    """(whether the chunks run whole to IEND with no ImageMagick raw EXIF profile among them, the last eXIf chunk as
     Pillow keeps it: b"Exif\\0\\0" + the TIFF block). Pillow decodes every pixel to reach an eXIf chunk after the
     image data, or to learn there is none; from the bytes that is a walk over the chunk headers."""
     found = None
@@ -36,8 +36,8 @@ def exif_chunk(data: bytes) -> tuple[bool, bytes | None]:
             if zlib.crc32(kind + body) != int.from_bytes(data[stop : stop + 4], "big"):
                 return False, found  # a damaged eXIf: as Pillow reads it (it checks the CRC)
             found = b"Exif\x00\x00" + (body[6:] if body[:6] == b"Exif\x00\x00" else body)
-        elif kind in TEXT_CHUNKS and data[start:stop].startswith(b"Raw profile type"):
-            return False, found  # Pillow's getexif() reads that too: leave it to Pillow
+        elif kind in TEXT_CHUNKS and data[start:stop].partition(b"\x00")[0] == b"Raw profile type exif":
+            return False, found  # Pillow's getexif() reads ImageMagick's hex EXIF too: leave it to Pillow
         elif kind == b"IEND":
             return True, found
     return False, found
