@@ -265,3 +265,20 @@ def test_other_input_scalings_keep_rapidocrs_own_arithmetic() -> None:
 
     engine = RapidOcrEngine(det_side=736, **{"Det.mean": [0.485, 0.456, 0.406], "Det.std": [0.229, 0.224, 0.225]})
     assert type(engine._ocr._load_det_model().get_preprocess()) is DetPreProcess
+
+
+def test_the_gate_locates_on_the_finders_copy_in_the_pixels_of_the_picture() -> None:
+    """The text-presence gate is shown the note finders' 640 px copy (not a second copy made from the 2000 px
+    picture) and gives its boxes in the picture's pixels: about where the same lines are found on the picture."""
+    from scanner.engines.rapid import RapidTextLocator
+    from scanner.media import shrunk
+
+    picture = text_fixtures.receipt("en").resize((1240, 1800))
+    small = shrunk(picture, 640)
+    gate = RapidTextLocator()
+    direct, via_copy = gate.locate(picture), gate.locate(small, picture.size)
+    assert len(direct) >= 5 and len(via_copy) == len(direct)
+    for a in direct:
+        b = min(via_copy, key=lambda r: abs(r.x - a.x) + abs(r.y - a.y))
+        assert abs(a.x - b.x) <= 12 and abs(a.y - b.y) <= 12 and abs(a.w - b.w) <= 24 and abs(a.h - b.h) <= 12
+    assert max(r.y + r.h for r in via_copy) > 1000  # picture pixels, not the copy's (640 px high)

@@ -146,7 +146,8 @@ class TextDetector:
         notes = _timed(timings, "text.notes", lambda: notes_to_read(find_notes(picture, small), wall))
         subject.facts.text_notes = len(notes)
         if locator is not None:
-            located = _timed(timings, "text.gate", lambda: _text_like(locator.locate(picture), picture.size))
+            located = _timed(timings, "text.gate",
+                             lambda: _text_like(locator.locate(small, picture.size), picture.size))
             subject.facts.text_located = len(located)
             if not located and not notes and not wall and not scenes & TEXT_SCENES:
                 subject.facts.text_present = False

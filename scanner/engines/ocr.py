@@ -100,9 +100,10 @@ def read_small_print(engine: OcrEngine, image: Image.Image) -> OcrResult:
 
 @runtime_checkable
 class TextLocator(Protocol):
-    """Cheap text-presence gate: boxes of probable text lines in `image` (no recognition)."""
+    """Cheap text-presence gate: boxes of probable text lines in `image` (no recognition), in the pixels of an
+    image of `size` showing the same scene (a larger copy; default `image.size`)."""
 
-    def locate(self, image: Image.Image) -> list[Region]: ...
+    def locate(self, image: Image.Image, size: tuple[int, int] | None = None) -> list[Region]: ...
 
 
 def ocr_backend(settings: Settings) -> str:

@@ -317,9 +317,10 @@ class RapidTextLocator:
         self.side = side
         self._ocr = _build(engine_params(backend, side, cuda=backend == "onnxruntime" and cuda_ready(device)))
 
-    def locate(self, image: Image.Image) -> list[Region]:
+    def locate(self, image: Image.Image, size: tuple[int, int] | None = None) -> list[Region]:
         small = shrunk(image, self.side)
-        sx, sy = image.size[0] / small.size[0], image.size[1] / small.size[1]
+        width, height = size or image.size
+        sx, sy = width / small.size[0], height / small.size[1]
         try:
             out = self._ocr(_bgr(small), use_det=True, use_cls=False, use_rec=False)
         except Exception as exc:
