@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from .containers.base import LOCATION_SEP, Budget, Expander, Limits
 from .errors import ItemError, ItemTooLarge
@@ -31,15 +32,21 @@ class Node:
     expanded: bool = False
 
 
-NameGuard = Callable[[Item], tuple[Item, list[Finding]]]
+class NameGuard(Protocol):
+    """Member names are untrusted text: in a child's location and in an error about a member."""
+
+    def guard(self, item: Item) -> tuple[Item, list[Finding]]: ...
+
+    def guard_record(self, record: ErrorRecord) -> tuple[ErrorRecord, list[Finding]]: ...
 
 
 def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
                 deadline: Callable[[], AbstractContextManager[None]], guard: NameGuard | None = None) -> list[Node]:
     """Every item under `root`, breadth first (the root first); each container opened under `deadline()`.
 
-    `guard` sees every child as it is yielded, before it is opened in turn: a member name is untrusted text
-    (a card number as a file name), so it may be replaced in the location and reported as a finding.
+    `guard` sees every child as it is yielded, before it is opened in turn, and every error about a member the
+    container could not open: a member name is untrusted text (a card number as a file name), so it may be
+    replaced in the location (and the error's message) and reported as a finding on the container.
     """
     nodes = [Node(root)]
     budget = Budget(limits)
@@ -59,9 +66,11 @@ def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
             with deadline():
                 for out in _guarded(expander, node.item, budget):
                     if isinstance(out, ErrorRecord):
-                        node.errors.append(out)
+                        record, found = guard.guard_record(out) if guard is not None else (out, [])
+                        node.errors.append(record)
+                        node.findings.extend(found)
                     else:
-                        item, found = guard(out) if guard is not None else (out, [])
+                        item, found = guard.guard(out) if guard is not None else (out, [])
                         node.children.append(len(nodes))
                         nodes.append(Node(item, parent=index, findings=found))
         except ItemError as exc:
@@ -83,6 +92,9 @@ def _record(exc: ItemError, item: Item) -> ErrorRecord:
     return ErrorRecord(exc.code, str(exc), "expand", item.location)
 
 
+MASKED = "[name masked]"  # a member name the text rules hit, in an error about that member
+
+
 class MemberNames:
     """The text rules over each member's name: a hit masks the name in the location and is a finding."""
 
@@ -91,11 +103,24 @@ class MemberNames:
 
     def guard(self, item: Item) -> tuple[Item, list[Finding]]:
         parent, sep, name = item.location.rpartition(LOCATION_SEP)
-        hits = field_hits([name], self.rules)
-        if not hits:
+        found = self._findings(name)
+        if not found:
             return item, []
-        location = f"{parent}{sep}[name masked {item.sha256[:8]}]"
-        found = [Finding(h.hit.rule_id, "metadata", h.hit.severity, h.hit.confidence,
-                         f"{h.hit.message} in the name of a member", "member name", None, dict(h.hit.evidence))
-                 for h in hits]
-        return replace(item, location=location), found
+        return replace(item, location=f"{parent}{sep}[name masked {item.sha256[:8]}]"), found
+
+    def guard_record(self, record: ErrorRecord) -> tuple[ErrorRecord, list[Finding]]:
+        """An error about a member that could not be opened names it too (an encrypted member, a broken
+        attachment): the same rules over the name, masked in the location and wherever the message quotes it."""
+        parent, sep, name = record.location.rpartition(LOCATION_SEP)
+        found = self._findings(name)
+        if not found:
+            return record, []
+        message = record.message.replace(name, MASKED)
+        if field_hits([message], self.rules):  # quoted in some other form: the message is not shown
+            message = "(the message is not shown: it quotes the member's name)"
+        return replace(record, location=f"{parent}{sep}{MASKED}", message=message), found
+
+    def _findings(self, name: str) -> list[Finding]:
+        return [Finding(h.hit.rule_id, "metadata", h.hit.severity, h.hit.confidence,
+                        f"{h.hit.message} in the name of a member", "member name", None, dict(h.hit.evidence))
+                for h in field_hits([name], self.rules)]

@@ -139,7 +139,7 @@ class Pipeline:
 
     def _tree(self, root: Item) -> list[_Work]:
         """The item and everything it holds, one _Work per node (expansion errors already on the node)."""
-        nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline, self._names.guard)
+        nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline, self._names)
         works = []
         for node in nodes:
             w = _Work(Subject(node.item, self.settings), node)
