@@ -36,3 +36,16 @@ def test_a_card_number_naming_an_unreadable_member_is_found_and_never_printed(fi
         result = cli("scan", "--format", fmt, str(files[name]))
         assert result.code == 1 and "1111" in result.out
         assert fx.CARD not in result.out + result.err and digits not in result.out + result.err
+
+
+@pytest.mark.parametrize(("name", "error"), [
+    ("zips_back_to_back.zip", True), ("member_outside_the_directory.zip", True),
+    ("pipe_member.zip", False), ("link_member_with_a_photo.zip", False), ("unknown_tar_type.tar", False)])
+def test_a_photo_other_readers_extract_is_scanned(files: dict[str, Path], name: str, error: bool) -> None:
+    """Members outside the central directory (read by their local headers, as jar and streaming unzippers do),
+    a pipe's or a link's bytes (unzip writes them out) and a tar type tar does not know: the photo is scanned."""
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and len(gps) == 1 and gps[0].endswith(("photo.jpg", "secret.jpg"))
+    outside = [e for node in report.walk() for e in node.errors if "outside the central directory" in e.message]
+    assert bool(outside) is error

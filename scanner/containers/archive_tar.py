@@ -118,7 +118,8 @@ def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, item: Item, budget
         return
     if not member.isreg():
         fields.add(SPECIAL, name)
-        return
+        if member.type in tarfile.SUPPORTED_TYPES or not member.size:
+            return  # a device or a pipe; a type tar does not know is extracted as a file (GNU tar): read it
     refused, data, exc = read_member(budget, member.size, None, name, lambda: tf.extractfile(member))
     if refused is not None:
         yield refused

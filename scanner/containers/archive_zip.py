@@ -38,6 +38,10 @@ def expand_zip(item: Item, budget: Budget) -> Expansion:
         for info in zf.infolist():
             yield from _member(zf, info, item, budget, fields)
         fields.text("zip comment", zf.comment.decode("utf-8", "replace"))
+        unlisted = yield from walk_local_headers(item, budget, listed_spans(item.data, zf))
+    if unlisted:  # readers that stream local headers (jar, some unzippers) show members this listing hides
+        yield error(CorruptItem(f"{unlisted} zip member(s) outside the central directory (read by their local "
+                                "headers): other tools may show a different content"), "expand")
     rows = fields_item(item, "metadata", fields.final())
     if rows is not None:
         yield rows
@@ -63,10 +67,10 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item, budget: Budg
     kind = _unix_kind(info)
     if kind == "link":
         fields.link(name)
-        return
-    if kind == "special":
+    elif kind == "special":
         fields.add(SPECIAL, name)
-        return
+    if kind and not info.file_size:
+        return  # a link's or device's bytes are read like a file's when there are any: unzip writes them out
     if info.flag_bits & ENCRYPTED_FLAG:
         yield error(UnsupportedItem("encrypted zip member: its content cannot be read"), "expand", name)
         return
@@ -83,10 +87,41 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item, budget: Budg
         yield error(CorruptItem(f"zip member damaged ({type(exc).__name__})"), "expand", name)
 
 
-def walk_local_headers(item: Item, budget: Budget) -> Expansion:
-    """Members of a ZIP whose central directory is gone (a truncated download): read header by header."""
-    data, pos = item.data, 0
+def listed_spans(data: bytes, zf: zipfile.ZipFile) -> list[tuple[int, int]]:
+    """The byte ranges the central directory accounts for: each member (local header, data, data descriptor)
+    and the directory itself up to the end of its end record."""
+    spans = [(info.header_offset, _member_end(data, info)) for info in zf.infolist()]
+    start = getattr(zf, "start_dir", len(data))
+    end = data.rfind(b"PK\x05\x06")
+    if end >= start and end + 22 <= len(data):
+        end += 22 + struct.unpack_from("<H", data, end + 20)[0]
+    spans.append((start, max(end, start)))
+    return sorted(spans)
+
+
+def _member_end(data: bytes, info: zipfile.ZipInfo) -> int:
+    start, name_length, extra_length = info.header_offset, len(info.orig_filename.encode("utf-8")), 0
+    if data[start : start + 4] == LOCAL_SIG and start + LOCAL.size <= len(data):
+        *_, name_length, extra_length = LOCAL.unpack_from(data, start)
+    end = start + LOCAL.size + name_length + extra_length + info.compress_size
+    if info.flag_bits & DESCRIPTOR_FLAG:
+        signed = 4 if data[end : end + 4] == b"PK\x07\x08" else 0
+        wide = max(info.compress_size, info.file_size) >= ZIP64_MARK
+        end += signed + 4 + (16 if wide else 8)
+    return end
+
+
+def walk_local_headers(item: Item, budget: Budget,
+                       listed: list[tuple[int, int]] | None = None) -> Generator[Item | ErrorRecord, None, int]:
+    """Members of a ZIP read header by header: all of them when its central directory is gone (a truncated
+    download), else those outside the `listed` ranges (sorted) the directory accounts for; returns how many."""
+    data, pos, found = item.data, 0, 0
     while (pos := data.find(LOCAL_SIG, pos)) >= 0 and pos + LOCAL.size <= len(data):
+        inside = next((end for start, end in listed or () if start <= pos < end), None)
+        if inside is not None:
+            pos = max(inside, pos + len(LOCAL_SIG))
+            continue
+        found += 1
         _, _, flags, method, _, _, _, csize, usize, nlen, xlen = LOCAL.unpack_from(data, pos)
         start = pos + LOCAL.size
         raw_name, extra = data[start : start + nlen], data[start + nlen : start + nlen + xlen]
@@ -95,6 +130,7 @@ def walk_local_headers(item: Item, budget: Budget) -> Expansion:
         csize, usize = _zip64_sizes(extra, csize, usize)
         end = yield from _local_member(item, budget, name, (flags, method, csize, usize), body)
         pos = max(end, pos + len(LOCAL_SIG))
+    return found
 
 
 def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
