@@ -54,6 +54,8 @@ def serve(host: str, port: int, token_file: str | None, no_auth: bool, max_uploa
     check_auth_config(tokens, no_auth, host)
     secret = load_secret(webhook_secret_file, dict(os.environ))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    for chatty in ("httpx", "httpcore"):  # their INFO lines print each webhook's whole address (credentials too)
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     store = AuditReportStore(Recorder(settings, "serve"))  # off when audit_db is "off": answers then live in memory
     app = create_app(settings, tokens, no_auth, max_upload_mb=max_upload_mb, webhook_secret=secret,
                      webhook_attempts=webhook_attempts, webhook_backoff_s=webhook_backoff, store=store,

@@ -286,14 +286,17 @@ def _wait_job(c: httpx.Client, job_id: str) -> dict[str, Any]:
 def test_job_with_signed_webhook(server: Server, fx: dict[str, Path]) -> None:
     receiver = _Receiver(204)
     try:
-        with server.client() as c:
-            r = _post(c, fx["gps_dirty.jpg"], route="/v1/jobs", callback_url=receiver.url)
+        with server.client() as c:  # credentials in the callback address must not reach the server log
+            url = receiver.url.replace("http://", "http://damuser:Hook-Passw0rd@") + "?api_key=HOOKKEY123"
+            r = _post(c, fx["gps_dirty.jpg"], route="/v1/jobs", callback_url=url)
             assert r.status_code == 202, r.text
             job = _wait_job(c, r.json()["id"])
         receiver.wait(1)
     finally:
         receiver.close()
     assert job["decision"] == "review" and job["webhook"] == {"state": "delivered", "attempts": 1}
+    log = server.log.read_text()
+    assert "Hook-Passw0rd" not in log and "HOOKKEY123" not in log
     assert len(receiver.calls) == 1
     headers, body = receiver.calls[0]
     assert _verify(headers, body)
