@@ -85,7 +85,7 @@ def decode_group(data: bytes, max_pixels: int, keys: list[PictureKey]) -> dict[P
     pixel for pixel); the others are left out of the answer. A picture needing no downscale may be one object
     for several keys (callers must not modify them).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     try:
         im = _drafted(data, max_pixels, keys[0][0])
@@ -93,7 +93,9 @@ def decode_group(data: bytes, max_pixels: int, keys: list[PictureKey]) -> dict[P
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
-        ImageOps.exif_transpose(im, in_place=True)  # `im` is ours: turned where it lies, not copied first
+        turn = orientation(im)
+        if turn is not None:
+            im = im.transpose(turn)  # the opened picture is let go: at most two full-size pictures at once
         rgb = im.convert("RGB")  # a plain image (a copy even when already RGB): the file object is let go
     except Image.DecompressionBombError as exc:
         raise ItemTooLarge(str(exc)) from None
@@ -108,6 +110,27 @@ def decode_group(data: bytes, max_pixels: int, keys: list[PictureKey]) -> dict[P
         picture.thumbnail((side, side), Image.Resampling.BOX if fast_resize else Image.Resampling.LANCZOS)
         out[(max_side, fast_resize)] = picture
     return out
+
+
+def orientation(im: Image.Image) -> Image.Transpose | None:
+    """The turn EXIF orientation asks for (None: upright, or an orientation that cannot be read).
+
+    What ImageOps.exif_transpose does, without writing the EXIF block out again afterwards: on a damaged
+    block that raised TypeError or AttributeError and lost the whole picture (the EXIF itself is the metadata
+    detector's to report)."""
+    from PIL import Image
+
+    try:
+        value = im.getexif().get(ORIENTATION_TAG)
+    except Exception:  # an unreadable block: the picture as stored (the metadata detector reports the damage)
+        return None
+    turn = _TURNS.get(value) if isinstance(value, int) else None
+    return Image.Transpose[turn] if turn else None
+
+
+ORIENTATION_TAG = 0x0112
+_TURNS = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+          7: "TRANSVERSE", 8: "ROTATE_90"}  # ImageOps.exif_transpose's table
 
 
 def _drafted(data: bytes, max_pixels: int, max_side: int | None) -> Image.Image:

@@ -13,7 +13,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ItemError
-from ..media import open_image
+from ..media import open_image, orientation
 from .base import JPEG_KEEP, Change, Context, Fixed, FixOptions, Unfixable
 from .redact import redact
 
@@ -103,7 +103,7 @@ class ImageFixer:
         return kind in IMAGE_KINDS
 
     def fix(self, data: bytes, kind: str, location: str, ctx: Context, keep_format: bool) -> Fixed:
-        from PIL import Image, ImageOps
+        from PIL import Image
 
         try:
             source = open_image(data, ctx.max_pixels)
@@ -113,7 +113,8 @@ class ImageFixer:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 source.load()
-                oriented = ImageOps.exif_transpose(source) or source.copy()
+                turn = orientation(source)  # the EXIF block is not written out again (a damaged one raised)
+                oriented = source.transpose(turn) if turn is not None else source.copy()
             mode = _target_mode(oriented, fmt)
             pixels = oriented.convert(mode) if oriented.mode != mode else oriented
             pixels.info = {}  # nothing of the original's metadata may ride along into the encoder

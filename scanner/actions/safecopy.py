@@ -111,7 +111,12 @@ def make_copy(path: str, report: FileReport, settings: Settings, options: FixOpt
     fixer = ctx.fixer_for(item.kind)
     if fixer is None:
         raise Unfixable(f"no safe copy can be made of {item.kind} files (yet)")
-    return fixer.fix(item.data, item.kind, "", ctx, keep_format=False)
+    try:
+        return fixer.fix(item.data, item.kind, "", ctx, keep_format=False)
+    except ItemError:
+        raise
+    except Exception as exc:  # a file that breaks a fixer has no copy; the others still get theirs (type name only)
+        raise Unfixable(f"the safe copy failed ({type(exc).__name__})") from None
 
 
 def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, force: bool = False,

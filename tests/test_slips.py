@@ -1,0 +1,92 @@
+"""Files that slipped through (fixtures/slips.py): containers that hid a photo with GPS or printed a card number,
+a damaged EXIF block that lost the picture. Real expanders, fixers and the real CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures import slips as fx
+from scanner import scan
+from scanner.config import Settings
+
+NO_PIXELS = Settings(detectors=("metadata",), jobs=1)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return fx.build(tmp_path_factory.mktemp("slips"))
+
+
+@pytest.mark.parametrize("name", ["encrypted_member_card_name.zip", "broken_attachment_card_name.eml"])
+def test_a_card_number_naming_an_unreadable_member_is_found_and_never_printed(files: dict[str, Path], name: str,
+                                                                            cli: Callable[..., Any]) -> None:
+    (report,) = scan(files[name], NO_PIXELS).files
+    assert report.decision.label == "block"
+    assert any(f.rule_id == "text.payment_card" and f.location == "member name" for f in report.findings)
+    assert any("[name masked]" in e.location for e in report.errors)  # still reviewed as not fully analysed
+    digits = fx.CARD.replace(" ", "")
+    dumped = json.dumps(report.to_dict())
+    assert fx.CARD not in dumped and digits not in dumped
+    for fmt in ("console", "jsonl"):
+        result = cli("scan", "--format", fmt, str(files[name]))
+        assert result.code == 1 and "1111" in result.out
+        assert fx.CARD not in result.out + result.err and digits not in result.out + result.err
+
+
+@pytest.mark.parametrize(("name", "error"), [
+    ("zips_back_to_back.zip", True), ("member_outside_the_directory.zip", True),
+    ("pipe_member.zip", False), ("link_member_with_a_photo.zip", False), ("unknown_tar_type.tar", False)])
+def test_a_photo_other_readers_extract_is_scanned(files: dict[str, Path], name: str, error: bool) -> None:
+    """Members outside the central directory (read by their local headers, as jar and streaming unzippers do),
+    a pipe's or a link's bytes (unzip writes them out) and a tar type tar does not know: the photo is scanned."""
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and len(gps) == 1 and gps[0].endswith(("photo.jpg", "secret.jpg"))
+    outside = [e for node in report.walk() for e in node.errors if "outside the central directory" in e.message]
+    assert bool(outside) is error
+
+
+def test_a_damaged_exif_block_does_not_lose_the_picture(files: dict[str, Path], tmp_path: Path,
+                                                        cli: Callable[..., Any]) -> None:
+    """ImageOps.exif_transpose wrote the EXIF block out again and raised TypeError on this one: every pixel
+    detector failed (review, nothing read) and `leakscan fix` stopped with exit 3, no copy for any file."""
+    from scanner.media import decode
+
+    assert decode(files["damaged_exif_turned.jpg"].read_bytes(), 10**6).size == (20, 40)  # turned as EXIF says
+    (report,) = scan(files["damaged_exif_turned.jpg"], Settings(jobs=1)).files
+    assert not [e.message for e in report.errors if "failed" in e.message]
+    clean = tmp_path / "clean.jpg"
+    clean.write_bytes(fx.gps_jpeg())
+    result = cli("fix", "--out", str(tmp_path / "out"), str(files["damaged_exif_turned.jpg"]), str(clean))
+    assert result.code in (0, 1), result.err
+    from PIL import Image
+
+    with Image.open(tmp_path / "out" / "damaged_exif_turned.safe.jpg") as copy:
+        assert copy.size == (20, 40) and not copy.getexif()
+    assert (tmp_path / "out" / "clean.safe.jpg").exists()
+
+
+def test_a_fixer_that_breaks_costs_that_file_its_copy_only(files: dict[str, Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.actions import image, safecopy
+
+    real = image.ImageFixer.fix
+
+    def breaks_on_one(self: Any, data: bytes, *args: Any, **kw: Any) -> Any:
+        if data == files["damaged_exif_turned.jpg"].read_bytes():
+            raise KeyError("a bug")
+        return real(self, data, *args, **kw)
+
+    monkeypatch.setattr(image.ImageFixer, "fix", breaks_on_one)
+    clean = tmp_path / "clean.jpg"
+    clean.write_bytes(fx.gps_jpeg())
+    (tmp_path / "out").mkdir()
+    results = {Path(r.path).name: r for r in safecopy.fix_paths(
+        [str(files["damaged_exif_turned.jpg"]), str(clean)], NO_PIXELS, out_dir=str(tmp_path / "out"))}
+    assert results["damaged_exif_turned.jpg"].problem == "no safe copy: the safe copy failed (KeyError)"
+    assert results["clean.jpg"].problem is None and results["clean.jpg"].decision.label == "approve"
