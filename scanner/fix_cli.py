@@ -31,7 +31,8 @@ def fix(paths: tuple[str, ...], out_dir: str | None, force: bool, fmt: str, poli
     """Write a safe copy of each file and scan the copy again with the same policy.
 
     Pictures: orientation applied, text covered with a solid fill, faces pixelated or blurred, re-encoded
-    without metadata, thumbnails, extra frames or trailing bytes (ICC profile kept); HEIC becomes JPEG.
+    without metadata, thumbnails, extra frames or trailing bytes (colours converted to sRGB, no ICC profile);
+    HEIC becomes JPEG.
     DOCX/PPTX/XLSX/ODT, ZIP and PDF: pictures replaced by safe copies, document properties (PDF: Info,
     XMP) removed. The original is never changed. Exit 0 only when every copy is approved; 1 when something
     needs a human.

@@ -90,3 +90,22 @@ def test_a_fixer_that_breaks_costs_that_file_its_copy_only(files: dict[str, Path
         [str(files["damaged_exif_turned.jpg"]), str(clean)], NO_PIXELS, out_dir=str(tmp_path / "out"))}
     assert results["damaged_exif_turned.jpg"].problem == "no safe copy: the safe copy failed (KeyError)"
     assert results["clean.jpg"].problem is None and results["clean.jpg"].decision.label == "approve"
+
+
+@pytest.mark.parametrize("name", ["icc_text_zip.png", "icc_text_zip.jpg"])
+def test_the_colour_profile_is_read_and_not_copied(files: dict[str, Path], name: str, tmp_path: Path,
+                                                   cli: Callable[..., Any]) -> None:
+    """An ICC profile's text tags go through the text rules and an archive in it is found (a PNG's profile is
+    compressed, so the search over the file's bytes missed it: approve); the safe copy carries no profile."""
+    from PIL import Image
+
+    (report,) = scan(files[name], NO_PIXELS).files
+    rules = {f.rule_id for f in report.findings}
+    assert report.decision.label == "block" and {"text.payment_card", "metadata.hidden_payload"} <= rules
+    assert fx.CARD not in json.dumps(report.to_dict()) and "jan.jansen@" not in json.dumps(report.to_dict())
+    result = cli("fix", "--out", str(tmp_path), str(files[name]))
+    assert result.code == 0 and "colours converted to sRGB; ICC profile not copied" in result.out
+    (copy,) = tmp_path.glob("icc_text_zip.safe.*")
+    with Image.open(copy) as im:
+        assert "icc_profile" not in im.info
+    assert b"PK\x03\x04" not in copy.read_bytes() and b"Jansen" not in copy.read_bytes()

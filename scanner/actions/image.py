@@ -52,8 +52,31 @@ def _target_mode(image: Image.Image, fmt: str) -> str:
     return "RGBA" if has_alpha and "RGBA" in MODES[fmt] else "RGB"
 
 
-def _save_args(fmt: str, source: Image.Image, options: FixOptions, icc: bytes | None) -> dict[str, Any]:
-    args: dict[str, Any] = {"icc_profile": icc} if icc else {}
+def _in_srgb(pixels: Image.Image, icc: bytes | None) -> tuple[Image.Image, str]:
+    """The pixels converted from their ICC colour profile to sRGB, and what the change note adds.
+
+    The profile itself is not copied: its text tags are free text (a name, an e-mail address, a card number) and
+    it can carry a whole file, and a copy without one is read as sRGB. A profile that cannot be read or used on
+    these pixels is dropped as it is (the colours may shift a little)."""
+    if not icc:
+        return pixels, ""
+    from PIL import ImageCms
+
+    if pixels.mode not in ("RGB", "RGBA"):
+        return pixels, " (ICC profile not copied)"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(pixels, source, ImageCms.createProfile("sRGB"), outputMode=pixels.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return pixels, " (ICC profile not copied: unreadable, colours may shift)"
+    if converted is None:
+        return pixels, " (ICC profile not copied)"
+    converted.info = {}  # the conversion attaches its own sRGB profile: not written either
+    return converted, " (colours converted to sRGB; ICC profile not copied)"
+
+
+def _save_args(fmt: str, source: Image.Image, options: FixOptions) -> dict[str, Any]:
+    args: dict[str, Any] = {}
     if fmt == "JPEG":
         keep_tables = options.jpeg_quality == JPEG_KEEP and source.format in ("JPEG", "MPO")
         tables = getattr(source, "quantization", None)
@@ -118,9 +141,10 @@ class ImageFixer:
             mode = _target_mode(oriented, fmt)
             pixels = oriented.convert(mode) if oriented.mode != mode else oriented
             pixels.info = {}  # nothing of the original's metadata may ride along into the encoder
+            pixels, colours = _in_srgb(pixels, icc)
             report = ctx.report(location)
             changes = redact(pixels, report.findings if report else (), ctx.options, location)
-            args = _save_args(fmt, source, ctx.options, icc)
+            args = _save_args(fmt, source, ctx.options)
             if oriented.mode == "P" and fmt in PALETTE_FORMATS:  # a palette picture stays one (size)
                 pixels, args = _palette(pixels, args)
             out = io.BytesIO()
@@ -131,8 +155,7 @@ class ImageFixer:
             raise Unfixable(f"picture cannot be rewritten ({type(exc).__name__})") from None
         changes.extend(_metadata_changes(ctx, location))
         changes.append(Change("re-encoded", "", location, None,
-                              f"{source.format} -> {fmt} without metadata or trailing bytes"
-                              + (" (ICC profile kept)" if icc else "")))
+                              f"{source.format} -> {fmt} without metadata or trailing bytes" + colours))
         if frames > 1:
             changes.append(Change("dropped", "", location, None, f"{frames - 1} further picture(s) or frame(s)"))
         return Fixed(out.getvalue(), EXT[fmt], changes)

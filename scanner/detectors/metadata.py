@@ -17,7 +17,7 @@ from ..engines.exiftool import ExifToolReader, build_exiftool
 from ..errors import CorruptItem, EngineError, ItemError, ItemTimeout
 from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, makernote, payload, video, xmp
+from ..metadata import hidden, icc, makernote, payload, video, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
 from ..model import Finding, Severity
@@ -113,6 +113,9 @@ class MetadataDetector:
         self._step(subject, "metadata.text", lambda: self._fields(subject,
             exif_mod.info_text_fields(im, subject.item.data, self.max_meta), f"{im.format} text fields", findings))
         self._step(subject, "metadata.iptc", lambda: self._fields(subject, exif_mod.iptc_fields(im), "IPTC", findings))
+        profile = im.info.get("icc_profile")
+        if isinstance(profile, bytes) and profile:
+            self._step(subject, "metadata.icc", lambda: self._icc(subject, profile, findings))
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         trailer = self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
@@ -284,6 +287,16 @@ class MetadataDetector:
             findings.append(self._partial("XMP", label, shown))
         if any(v is not None and math.isnan(v) for v in (lat, lon)):  # a notation we do not read: fail closed
             subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
+
+    def _icc(self, subject: Subject, profile: bytes, findings: list[Finding]) -> None:
+        """The colour profile's text tags through the text rules, and an archive or document hidden in it (a
+        PNG's profile is compressed, so the search over the file's bytes cannot see it)."""
+        self._fields(subject, icc.text_fields(profile), "ICC profile", findings)
+        if profile not in subject.item.data:
+            findings.extend(Finding("metadata.hidden_payload", self.id, Severity.MEDIUM, 0.9,
+                                    f"{printable(p.detail, 120)} hidden in the ICC colour profile", "ICC profile",
+                                    None, {"kind": p.kind})
+                            for p in payload.find(profile, start=0))
 
     def _fields(self, subject: Subject, fields: Iterable[tuple[str, str, str]], where: str,
                 findings: list[Finding]) -> None:
