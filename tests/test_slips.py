@@ -109,3 +109,17 @@ def test_the_colour_profile_is_read_and_not_copied(files: dict[str, Path], name:
     with Image.open(copy) as im:
         assert "icc_profile" not in im.info
     assert b"PK\x03\x04" not in copy.read_bytes() and b"Jansen" not in copy.read_bytes()
+
+
+def test_pdf_xmp_of_pages_and_pictures_and_thumbnails_are_read_and_not_copied(files: dict[str, Path], tmp_path: Path,
+                                                                           cli: Callable[..., Any]) -> None:
+    """Only the catalog's XMP was read (approve, where ExifTool shows GPS), and the safe copy kept the page's and
+    the picture's XMP and the page thumbnail (an approved copy with GPS)."""
+    (report,) = scan(files["pdf_page_and_picture_xmp.pdf"], NO_PIXELS).files
+    gps = sorted(node.location.rsplit("!", 1)[-1] for node in report.walk() for f in node.findings
+                 if f.rule_id == "metadata.gps")
+    assert report.decision.label == "review" and gps == ["page[1] thumbnail", "xmp[7]", "xmp[8]"]
+    result = cli("fix", "--out", str(tmp_path), str(files["pdf_page_and_picture_xmp.pdf"]))
+    assert result.code == 0, result.out
+    copy = (tmp_path / "pdf_page_and_picture_xmp.safe.pdf").read_bytes()
+    assert b"GPSLatitude" not in copy and b"/Thumb" not in copy and b"/Metadata" not in copy

@@ -38,8 +38,6 @@ class PdfFixer:
 
     def fix(self, data: bytes, kind: str, location: str, ctx: Context, keep_format: bool) -> Fixed:
         from pypdf import PdfReader, PdfWriter
-        from pypdf.generic import NameObject
-
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted:
@@ -60,12 +58,13 @@ class PdfFixer:
             raise
         except Exception as exc:
             raise Unfixable(f"PDF image cannot be rewritten ({type(exc).__name__})") from None
-        root = writer._root_object
-        if NameObject("/Metadata") in root:
-            del root[NameObject("/Metadata")]
-            changes.append(Change("removed", "", location, None, "XMP metadata"))
+        removed = _strip_metadata(writer)
+        if removed:
+            changes.append(Change("removed", "", location, None, f"{removed} XMP packet(s), page thumbnail(s) or "
+                                  "application data dictionaries"))
         writer._info = None  # no document information dictionary (author, title, dates, producer)
         changes.append(Change("removed", "", location, None, "document information, earlier revisions"))
+        writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)  # what was cut loose
         out = io.BytesIO()
         writer.write(out)
         return Fixed(out.getvalue(), "pdf", changes)
@@ -90,6 +89,23 @@ class PdfFixer:
         pixels = Image.open(io.BytesIO(fixed.data))
         _store(ref.get_object(), fixed.data, pixels)
         return fixed.changes
+
+
+def _strip_metadata(writer: Any) -> int:
+    """Remove /Metadata (XMP: the catalog's, a page's, a picture's), /PieceInfo (application data) and a page's
+    /Thumb from every dictionary of the document; returns how many were removed."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    removed = 0
+    for obj in list(writer._objects):
+        target = obj.get_object() if obj is not None else None
+        if not isinstance(target, DictionaryObject):
+            continue
+        for key in ("/Metadata", "/PieceInfo", "/Thumb"):
+            if key in target:
+                del target[NameObject(key)]
+                removed += 1
+    return removed
 
 
 def _store(stream: Any, data: bytes, pixels: Any) -> None:

@@ -24,6 +24,7 @@ from .pdf_meta import (
     catalog_parts,
     form_values,
     info_fields,
+    metadata_streams,
     stream_bytes,
     xmp_fields,
 )
@@ -91,7 +92,7 @@ class PdfExpander:
             yield from pages.expand()
         elif reader is not None:
             _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
-        yield from _attachments(item, structure, budget)
+        yield from _attachments(item, structure.attachments + structure.streams, budget)
         extra.extend(_revision_fields(item.data))
         yield from _earlier_parts(item, budget)
         texts = structure.texts + (pages.texts if pages is not None else [])
@@ -129,7 +130,8 @@ def _structure(reader: Any) -> Structure:
     steps = [("info", lambda: out.fields.extend(info_fields(reader.trailer))),
              ("xmp", lambda: out.fields.extend(_xmp(reader))),
              ("catalog", lambda: catalog_parts(reader.trailer["/Root"].get_object(), out)),
-             ("form", lambda: form_values(reader, out))]
+             ("form", lambda: form_values(reader, out)),
+             ("page and picture metadata", lambda: metadata_streams(reader, out))]
     for what, step in steps:
         _guarded(what, step, out)
     _guarded("annotations", lambda: _annotations(reader, out), out)
@@ -186,8 +188,8 @@ def _pages(item: Item, data: bytes, budget: Budget, max_pixels: int) -> tuple[Pa
     return PageReader(doc, item, budget, max_pixels), ""
 
 
-def _attachments(item: Item, structure: Structure, budget: Budget) -> Iterator[Item | ErrorRecord]:
-    for name, stream in structure.attachments:
+def _attachments(item: Item, streams: list[tuple[str, Any]], budget: Budget) -> Iterator[Item | ErrorRecord]:
+    for name, stream in streams:
         try:
             data = stream_bytes(stream, budget, name)
         except ItemError as exc:

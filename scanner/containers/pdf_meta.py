@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CorruptItem, ItemError
+from ..errors import CorruptItem, ItemError, ItemTooLarge
 from ..metadata.tags import OTHER
 from .base import Budget, safe_name
 
@@ -37,6 +37,7 @@ XMP_NAMESPACES = {
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a person wrote on the page
 RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
+MAX_OBJECTS = 200_000  # objects looked through for page and picture XMP
 MAX_NAME_TREE_NODES = 10_000
 
 
@@ -47,6 +48,7 @@ class Structure:
     fields: list[Field] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     attachments: list[tuple[str, Any]] = field(default_factory=list)  # (display name, file stream)
+    streams: list[tuple[str, Any]] = field(default_factory=list)  # XMP of pages and pictures, page thumbnails
     errors: list[tuple[ItemError, str]] = field(default_factory=list)
 
 
@@ -213,3 +215,33 @@ def annotation_parts(page_no: int, annots: Any, out: Structure) -> None:
             out.texts.append(text_of(annot.get("/Contents")))
     if markup:
         out.fields.append(("history", f"page {page_no} annotations", str(markup)))
+
+
+def metadata_streams(reader: Any, out: Structure) -> None:
+    """Every XMP stream besides the catalog's (a page's, a picture's: ExifTool reads their GPS too) and every
+    page thumbnail stored as a JPEG or JPEG 2000 file, as (name, stream) for the expander to yield."""
+    from pypdf.generic import StreamObject
+
+    root = reader.trailer["/Root"]
+    catalog = deref(root).get("/Metadata")
+    skip = catalog.idnum if hasattr(catalog, "idnum") else None
+    ids = sorted({i for table in reader.xref.values() for i in table} | set(reader.xref_objStm))
+    if len(ids) > MAX_OBJECTS:
+        raise ItemTooLarge(f"{len(ids)} PDF objects: over {MAX_OBJECTS} to look through for XMP")
+    damaged = 0
+    for idnum in ids:
+        try:
+            obj = reader.get_object(idnum)
+        except Exception:  # pypdf raises many types on a damaged object
+            damaged += 1
+            obj = None
+        if idnum != skip and isinstance(obj, StreamObject) and obj.get("/Type") == "/Metadata":
+            out.streams.append((f"xmp[{idnum}]", obj))
+    for n, page in enumerate(reader.pages, 1):
+        thumb = deref(page.get("/Thumb"))
+        filters = thumb.get("/Filter") if isinstance(thumb, StreamObject) else None
+        names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
+        if names and names[-1] in ("/DCTDecode", "/JPXDecode"):  # a picture file; raw samples are the page's own
+            out.streams.append((f"page[{n}] thumbnail", thumb))
+    if damaged:
+        raise CorruptItem(f"{damaged} PDF object(s) unreadable: not known to hold no XMP")

@@ -128,9 +128,9 @@ class MetadataDetector:
 
     def _sidecar(self, subject: Subject) -> list[Finding]:
         """An XMP sidecar: its properties like a photo's XMP; it has no picture, which is said, not an error."""
+        what = "XMP packet" if subject.item.depth else "XMP sidecar file"  # inside a document, or beside a photo
         findings = [Finding("metadata.sidecar", self.id, Severity.INFO, 1.0,
-                            "XMP sidecar file: metadata only, no picture (the pixel checks do not apply)",
-                            location="XMP")]
+                            f"{what}: metadata only, no picture (the pixel checks do not apply)", location="XMP")]
         positions: list[tuple[str, str, float, float]] = []
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
