@@ -16,6 +16,7 @@ from dataclasses import dataclass
 # items the expanders make from a container's own content (not files): its text, and its metadata fields
 TEXT_KIND = "text/plain"
 FIELDS_KIND = "application/x-leakscan-fields+json"
+UNKNOWN_KIND = "application/octet-stream"  # bytes no format here recognises
 XMP_KIND = "application/rdf+xml"  # a standalone XMP packet: a sidecar file kept next to a RAW photo
 
 
@@ -137,7 +138,7 @@ def sniff(data: bytes) -> str:
         return "message/rfc822"
     if _is_text(data[:TEXT_SNIFF_BYTES]):
         return TEXT_KIND
-    return "application/octet-stream"
+    return UNKNOWN_KIND
 
 
 def decode_text(data: bytes) -> str:

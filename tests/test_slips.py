@@ -123,3 +123,13 @@ def test_pdf_xmp_of_pages_and_pictures_and_thumbnails_are_read_and_not_copied(fi
     assert result.code == 0, result.out
     copy = (tmp_path / "pdf_page_and_picture_xmp.safe.pdf").read_bytes()
     assert b"GPSLatitude" not in copy and b"/Thumb" not in copy and b"/Metadata" not in copy
+
+
+@pytest.mark.parametrize("name", sorted(fx.SKIPPED_BY_NAME))
+def test_a_package_member_skipped_by_its_name_is_scanned_when_it_is_a_picture(files: dict[str, Path],
+                                                                              name: str) -> None:
+    """Fonts, printer settings, XML parts without a reader, ODF configuration, EPUB META-INF and style sheets were
+    skipped by name alone (approve); their bytes are now sniffed and a picture among them is scanned."""
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and any(g.endswith(fx.SKIPPED_BY_NAME[name]) for g in gps), gps

@@ -27,7 +27,7 @@ KINDS = frozenset({OOXML, f"{OOXML}.wordprocessingml.document", f"{OOXML}.presen
                    f"{OOXML}.spreadsheetml.sheet"})
 XML_PART = re.compile(r".*\.(?:xml|rels)", re.IGNORECASE | re.DOTALL)
 # binaries with nothing of the author's in them: obfuscated fonts, printer set-ups, VML shapes (not well-formed XML)
-SKIPPED = re.compile(r".*(?:\.odttf|/fonts/.*|/printerSettings/.*|\.vml)", re.IGNORECASE | re.DOTALL)
+SKIPPED = re.compile(r".*(?:\.odttf|/fonts/.*|/printerSettings/.*|\.vml|\.xml|\.rels)", re.IGNORECASE | re.DOTALL)
 EMBEDDED = re.compile(r"(?:word|ppt|xl)/(?:embeddings|activeX)/.*", re.IGNORECASE | re.DOTALL)
 FIELDS_NAME = "docProps"
 
@@ -41,8 +41,8 @@ class OoxmlExpander(PackageExpander):
     skipped = SKIPPED
 
     def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: object) -> bool:
-        if not XML_PART.fullmatch(info.filename):
-            return False
+        if not XML_PART.fullmatch(info.filename) or reader_for(info.filename) is None:
+            return False  # XML without a reader of its own (themes, custom XML) is skipped unless it hides something
         _read_part(doc, info, facts)
         return True
 

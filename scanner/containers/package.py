@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..formats import TEXT_KIND, UNKNOWN_KIND, sniff
 from .base import Budget, Expansion, child, safe_name
 from .office_parts import Facts
 from .zipparts import ZipDoc
@@ -33,7 +34,8 @@ class PackageExpander:
         context = self.survey(doc)
         yield from doc.drain()
         for info in doc.infos:
-            if not self.part(doc, info, facts, context) and not self.skipped.fullmatch(info.filename):
+            if not self.part(doc, info, facts, context) and (not self.skipped.fullmatch(info.filename)
+                                                             or _not_what_its_name_says(doc, info)):
                 data = doc.read(info)
                 if data:
                     self.member(info.filename, facts)
@@ -51,3 +53,13 @@ class PackageExpander:
 
     def member(self, name: str, facts: Facts) -> None:
         """A member about to be yielded as a child (e.g. to count embedded files)."""
+
+
+def _not_what_its_name_says(doc: ZipDoc, info: ZipInfo) -> bool:
+    """A member skipped by its name (a font, printer settings, a manifest) whose bytes are a picture, an archive,
+    a document or an XMP packet: it is scanned like any other (a reader opening the package can get at it). One
+    that cannot be read is read in full, which reports why (fail closed)."""
+    if info.is_dir():
+        return False
+    head = doc.head(info)
+    return head is None or sniff(head) not in (TEXT_KIND, UNKNOWN_KIND)

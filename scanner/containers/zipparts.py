@@ -92,6 +92,16 @@ class ZipDoc:
             return None
         return data
 
+    def head(self, info: zipfile.ZipInfo, size: int = 4096) -> bytes | None:
+        """The first `size` bytes of a member (to tell what it is); None when they cannot be read (`read` says why)."""
+        if info.flag_bits & ENCRYPTED_FLAG:
+            return None
+        try:
+            with self.zf.open(info) as fh:
+                return fh.read(size)
+        except Exception:  # zlib, bz2, lzma and zipfile errors: `read` turns them into an error on the member
+            return None
+
     def _admit(self, info: zipfile.ZipInfo) -> bool:
         """Count the member; a per-member limit is an error on it, the whole file's budget raises."""
         before = (self.budget.members, self.budget.bytes)
