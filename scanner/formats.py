@@ -112,6 +112,9 @@ _EPUB_MIMETYPE = re.compile(rb"^PK\x03\x04.{26}mimetypeapplication/epub\+zip", r
 _MAIL_HEADER = re.compile(rb"^(?:(?:Return-Path|Received|From|To|Subject|Date|Message-ID|MIME-Version|Delivered-To|"
                           rb"X-[A-Za-z0-9-]+|Content-Type|Reply-To|Cc)[ \t]*:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*){3}",
                           re.IGNORECASE)
+_FIELD_NAME = re.compile(rb"([!-9;-~]{1,76})[ \t]*:")  # RFC 5322: printable ASCII but the colon
+_MESSAGE_FIELDS = frozenset({b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type"})
+MAIL_SNIFF_BYTES = 65_536  # a DKIM-signed message relayed a few times has kilobytes of headers first
 _MSG_STREAM = "__substg1.0_".encode("utf-16-le")
 HEAD_BYTES = 512  # what the magic tests look at
 TEXT_SNIFF_BYTES = 65_536  # a file is text when this much of its start is UTF-8 without NUL bytes
@@ -134,11 +137,32 @@ def sniff(data: bytes) -> str:
     for fmt in FORMATS:
         if fmt.magic(head):
             return _refine(fmt.mime, data)
-    if _MAIL_HEADER.match(data[:8192]):
+    if _MAIL_HEADER.match(data[:8192]) or _header_block(data[:MAIL_SNIFF_BYTES]):
         return "message/rfc822"
     if _is_text(data[:TEXT_SNIFF_BYTES]):
         return TEXT_KIND
     return UNKNOWN_KIND
+
+
+def _header_block(head: bytes) -> bool:
+    """Mail whose first headers are not the usual ones (a DKIM signature, a relay's results, a saved web page's
+    `Snapshot-Content-Location`), or an mbox file (a `From ` line first): the text up to the first blank line is
+    all header fields, and at least two of them are ones every message has."""
+    lines = head.split(b"\n")
+    if lines and lines[0].startswith(b"From "):
+        lines = lines[1:]
+    names: set[bytes] = set()
+    for line in lines[:-1]:  # the last may be cut by the sample
+        line = line.rstrip(b"\r")
+        if not line:
+            return len(names & _MESSAGE_FIELDS) >= 2
+        if line[:1] in (b" ", b"\t") and names:
+            continue  # a folded header goes on
+        field = _FIELD_NAME.match(line)
+        if field is None:
+            return False
+        names.add(field.group(1).lower())
+    return False
 
 
 def decode_text(data: bytes) -> str:

@@ -133,3 +133,22 @@ def test_a_package_member_skipped_by_its_name_is_scanned_when_it_is_a_picture(fi
     (report,) = scan(files[name], NO_PIXELS).files
     gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
     assert report.decision.label == "review" and any(g.endswith(fx.SKIPPED_BY_NAME[name]) for g in gps), gps
+
+
+@pytest.mark.parametrize("name", [*sorted(fx.carried_in_text()), "dkim_first.eml", "two_messages.mbox",
+                                  "saved_page.mhtml", "attached_message_base64.eml"])
+def test_a_photo_carried_as_text_or_in_an_unusual_message_is_scanned(files: dict[str, Path], name: str) -> None:
+    """data: URIs, RTF pictures, uuencoded blocks; mail sniffed as text (DKIM headers first, a saved web page), the
+    second message of an mbox, a base64 attached message: each photo was left unread (approve)."""
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and len(gps) == 1, (gps, [e.message for e in report.errors])
+
+
+@pytest.mark.parametrize(("name", "why"), [("no_boundary.eml", "no boundary"),
+                                           ("two_content_types.eml", "two Content-Type headers"),
+                                           ("unknown_transfer_encoding.eml", "transfer encoding 'x-gzip64'")])
+def test_a_message_readers_disagree_on_is_reviewed(files: dict[str, Path], name: str, why: str) -> None:
+    (report,) = scan(files[name], NO_PIXELS).files
+    messages = [e.message for node in report.walk() for e in node.errors]
+    assert report.decision.label == "review" and any(why in m for m in messages), messages

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .archive import ArchiveExpander
 from .base import Expander
+from .carried import TextExpander
 from .epub import EpubExpander
 from .mail import EmailExpander
 from .odf import OdfExpander
@@ -34,7 +35,7 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander, ArchiveExpander, OleExpander, VideoExpander)
+                                         OutlookExpander, ArchiveExpander, OleExpander, VideoExpander, TextExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:

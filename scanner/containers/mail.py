@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
 from ..model import ErrorRecord, Item
 from .base import Budget, Expansion, child, error, fields_item, safe_name, text_item
+from .carried import carried
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -46,7 +47,10 @@ BODY_TYPES = frozenset({"text/plain", "text/html"})
 ENCRYPTED_MESSAGE = "encrypted message: content not analysed"
 _BROKEN_B64 = (email.errors.InvalidBase64CharactersDefect, email.errors.InvalidBase64LengthDefect)
 _BROKEN_MULTIPART = (email.errors.StartBoundaryNotFoundDefect, email.errors.CloseBoundaryNotFoundDefect,
-                     email.errors.MultipartInvariantViolationDefect)
+                     email.errors.MultipartInvariantViolationDefect, email.errors.NoBoundaryInMultipartDefect)
+KNOWN_ENCODINGS = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode",
+                             "x-uue", "uue"})  # what the standard library decodes; anything else is left as text
+_MBOX_FROM = re.compile(rb"^From [^\r\n]*\r?\n", re.MULTILINE)
 # what the standard library's e-mail package raises on hostile input
 PARSE_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, LookupError, AssertionError,
                 RecursionError, email.errors.MessageError)
@@ -142,6 +146,12 @@ class EmailExpander:
         del settings  # nothing to keep: the parser has no options
 
     def expand(self, item: Item, budget: Budget) -> Expansion:
+        starts = [m.start() for m in _MBOX_FROM.finditer(item.data)] if item.data.startswith(b"From ") else []
+        if len(starts) > 1:  # an mbox file: each message on its own (the parser would read the first alone)
+            for k, (start, end) in enumerate(zip(starts, [*starts[1:], len(item.data)], strict=True), 1):
+                budget.admit(end - start, what=f"message[{k}]")
+                yield child(item, f"message[{k}]", item.data[start:end])
+            return
         msg = parse_message(item.data)
         walk = _Walk(item, budget)
         fields = list(header_fields(msg.raw_items()))
@@ -186,6 +196,16 @@ class _Walk:
 
     def _part(self, part: Message, depth: int) -> Iterator[Item | ErrorRecord]:
         ctype = part.get_content_type()
+        if len(part.get_all("Content-Type", [])) > 1:  # readers disagree on which one counts
+            yield error(CorruptItem("part has two Content-Type headers: other readers may see other content"),
+                        "expand")
+        if ctype.startswith("multipart/") and not part.is_multipart():  # no boundary: the parts cannot be found
+            yield error(CorruptItem("multipart structure is damaged (no boundary): its parts were not read"),
+                        "expand")
+        encoding = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+        if encoding not in KNOWN_ENCODINGS and not part.is_multipart():
+            yield error(UnsupportedItem(f"transfer encoding {encoding[:40]!r} cannot be decoded"), "expand")
+            return
         if ctype in ENCRYPTED_TYPES:
             yield error(UnsupportedItem(ENCRYPTED_MESSAGE), "expand")
         elif ctype in SIGNATURE_TYPES:
@@ -209,7 +229,7 @@ class _Walk:
             if isinstance(sub, Message):
                 yield from self.part(sub, depth + 1)
 
-    def _body(self, part: Message, ctype: str) -> Iterator[ErrorRecord]:
+    def _body(self, part: Message, ctype: str) -> Iterator[Item | ErrorRecord]:
         try:
             data = self._decoded(part, "body text")
         except (ItemTooLarge, CorruptItem) as exc:
@@ -218,6 +238,10 @@ class _Walk:
         if data is None:
             return
         text = decode_text(data, part.get_content_charset())
+        if ctype == "text/html":  # the text kept is what a reader sees: files in its data: URIs go as children
+            for out in carried(text, self.budget):
+                yield error(out, "expand", "body") if isinstance(out, CorruptItem) else \
+                    child(self.item, f"body:{out[0]}", out[1])
         self.texts.append(html_to_text(text) if ctype == "text/html" else text)
 
     def _decoded(self, part: Message, what: str) -> bytes | None:
@@ -270,6 +294,13 @@ class _Walk:
         if not isinstance(inner, Message):
             yield error(CorruptItem("attached message is empty or malformed"), "expand", name)
             return
+        encoding = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+        if encoding in ("base64", "quoted-printable"):  # the parser read the encoded text as the message
+            decoded = _decoded_text(inner.get_payload(), encoding)
+            if decoded is None:
+                yield error(CorruptItem(f"attached message: {encoding} is malformed"), "expand", name)
+                return
+            inner = parse_message(decoded)
         data = inner.as_bytes()
         if len(data) > self.budget.limits.max_member_bytes:
             yield error(ItemTooLarge(f"attached message of {len(data) / 1e6:.1f} MB is over the cap"), "expand",
@@ -277,3 +308,19 @@ class _Walk:
             return
         self.budget.admit(len(data), what=name)
         yield child(self.item, name, data)
+
+
+def _decoded_text(payload: object, encoding: str) -> bytes | None:
+    """An attached message's text as its transfer encoding gives it (None when that does not decode)."""
+    import base64
+    import binascii
+    import quopri
+
+    if not isinstance(payload, str):
+        return None
+    raw = payload.encode("ascii", "replace")
+    try:
+        return base64.b64decode(b"".join(raw.split()), validate=True) if encoding == "base64" else \
+            quopri.decodestring(raw)
+    except (binascii.Error, ValueError):
+        return None
