@@ -152,3 +152,15 @@ def test_a_message_readers_disagree_on_is_reviewed(files: dict[str, Path], name:
     (report,) = scan(files[name], NO_PIXELS).files
     messages = [e.message for node in report.walk() for e in node.errors]
     assert report.decision.label == "review" and any(why in m for m in messages), messages
+
+
+@pytest.mark.parametrize(("name", "outcome"), [("pdf_ten_nested_forms.pdf", "forms nested more than 8 levels"),
+                                               ("pdf_attachment_under_dos.pdf", "gps"),
+                                               ("pdf_first_revision_with_comment.pdf", "gps")])
+def test_a_pdf_photo_out_of_the_usual_reach_is_read_or_reviewed(files: dict[str, Path], name: str,
+                                                                outcome: str) -> None:
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    errors = [e.message for node in report.walk() for e in node.errors]
+    assert report.decision.label == "review"
+    assert gps if outcome == "gps" else any(outcome in e for e in errors), (gps, errors)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 PDF_KIND = "application/pdf"
-EOF_SECTION = re.compile(rb"startxref\s+(\d+)\s*%%EOF")
+EOF_SECTION = re.compile(rb"startxref\s+(\d+)(?:\s|%[^\r\n]*[\r\n])*?%%EOF")  # comments may come between
 XREF_AT = re.compile(rb"\s*(?:xref|\d+\s+\d+\s+obj)")
 REVISION_NAME = re.compile(r"revision\[\d+\]$")
 LINEARIZED = re.compile(rb"/Linearized\b[^>]*?/E\s+(\d+)", re.DOTALL)

@@ -142,16 +142,24 @@ def _name_tree(node: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
         yield from _name_tree(kid, depth + 1)
 
 
-def _filespec_stream(spec: Any) -> tuple[str, Any] | None:
+def _filespec_streams(spec: Any) -> list[tuple[str, Any]]:
+    """(name, stream) of each file a file specification embeds: /UF and /F, and the platform ones (/DOS, /Mac,
+    /Unix) that other readers take (ISO 32000-1 table 43); one stream listed under several keys once."""
     if not hasattr(spec, "get"):
-        return None
+        return []
     ef = spec.get("/EF")
     ef = deref(ef)
     if not hasattr(ef, "get"):
-        return None
-    stream = ef.get("/UF") or ef.get("/F")
+        return []
     name = text_of(spec.get("/UF") or spec.get("/F") or "")
-    return (name, deref(stream)) if stream is not None else None
+    out: list[tuple[str, Any]] = []
+    seen: set[int] = set()
+    for key in ("/UF", "/F", "/DOS", "/Mac", "/Unix"):
+        stream = deref(ef.get(key))
+        if stream is not None and id(stream) not in seen:
+            seen.add(id(stream))
+            out.append((name if not out else f"{name or 'file'} ({key[1:]})", stream))
+    return out
 
 
 def catalog_parts(root: Any, out: Structure) -> None:
@@ -160,9 +168,8 @@ def catalog_parts(root: Any, out: Structure) -> None:
     names = deref(names)
     if hasattr(names, "get"):
         for i, (key, spec) in enumerate(_name_tree(names.get("/EmbeddedFiles")), 1):
-            found = _filespec_stream(spec)
-            if found is not None:
-                out.attachments.append((safe_name(f"attachment[{i}]:{found[0] or key}"), found[1]))
+            for name, stream in _filespec_streams(spec):
+                out.attachments.append((safe_name(f"attachment[{i}]:{name or key}"), stream))
         scripts = list(_name_tree(names.get("/JavaScript")))
         if scripts:
             out.fields.append(("history", "JavaScript", f"{len(scripts)} document script(s)"))
@@ -203,9 +210,8 @@ def annotation_parts(page_no: int, annots: Any, out: Structure) -> None:
         if action is not None and _action_kind(action) in {a.lstrip("/") for a in RISKY_ACTIONS}:
             out.fields.append(("history", f"page {page_no} action", _action_kind(action)))
         if subtype == "/FileAttachment":
-            found = _filespec_stream(deref(annot.get("/FS")))
-            if found is not None:
-                out.attachments.append((safe_name(f"page[{page_no}]/attachment[{j}]:{found[0]}"), found[1]))
+            for name, stream in _filespec_streams(deref(annot.get("/FS"))):
+                out.attachments.append((safe_name(f"page[{page_no}]/attachment[{j}]:{name}"), stream))
         if subtype in MARKUP_SKIP:
             continue
         markup += 1

@@ -56,12 +56,19 @@ class PageReader:
             page = self.doc[n - 1]
             textpage = page.get_textpage()
             text = str(textpage.get_text_range())
-            images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=MAX_FORM_DEPTH))
+            found = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM],
+                                          max_depth=MAX_FORM_DEPTH))
+            images = [o for o in found if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+            cut = any(o.type == pdfium_c.FPDF_PAGEOBJ_FORM and o.level == MAX_FORM_DEPTH - 1
+                      and pdfium_c.FPDFFormObj_CountObjects(o) > 0 for o in found)  # not descended into
             drawn = int(pdfium_c.FPDFPage_CountObjects(page))
         except (pdfium.PdfiumError, OSError, ValueError) as exc:
             yield error(CorruptItem(f"page {n} unreadable ({type(exc).__name__})"), "expand", f"page[{n}]")
             return
         self.texts.append(text)
+        if cut:
+            yield error(ItemTooLarge(f"forms nested more than {MAX_FORM_DEPTH} levels deep: what they draw was not "
+                                     "read"), "expand", f"page[{n}]")
         for m, image in enumerate(images, 1):
             yield from self._image(image, f"page[{n}]/image[{m}]")
         if not text.strip() and drawn and not _is_one_picture(page, drawn, len(images)):
