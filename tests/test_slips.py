@@ -164,3 +164,35 @@ def test_a_pdf_photo_out_of_the_usual_reach_is_read_or_reviewed(files: dict[str,
     errors = [e.message for node in report.walk() for e in node.errors]
     assert report.decision.label == "review"
     assert gps if outcome == "gps" else any(outcome in e for e in errors), (gps, errors)
+
+
+def test_fix_never_makes_two_copies_under_one_name_and_copies_are_readable(tmp_path: Path,
+                                                                          cli: Callable[..., Any]) -> None:
+    """a.heic and a.jpg both make a.safe.jpg: the second overwrote the first with --force (its report still said
+    otherwise) and without it was refused as "exists" about a file this run wrote; a file named twice was refused
+    the same way; copies were mode 0600 whatever the umask."""
+    import os
+
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(photos / "a.heic")
+    (photos / "a.jpg").write_bytes(fx.gps_jpeg())
+    old = os.umask(0o022)
+    try:
+        result = cli("fix", "--force", "--format", "json", "--out", str(tmp_path / "out"),
+                     str(photos / "a.jpg"), str(photos))
+    finally:
+        os.umask(old)
+    entries = json.loads(result.out)["files"]
+    assert len(entries) == 2  # a.jpg named twice is fixed once
+    made = [e for e in entries if e["safe_copy"]]
+    refused = [e for e in entries if not e["safe_copy"]]
+    assert len(made) == 1 and len(refused) == 1 and "made in this run" in refused[0]["problem"]
+    copy = tmp_path / "out" / "a.safe.jpg"
+    assert (copy.stat().st_mode & 0o777) == 0o644
+    with Image.open(copy) as im:  # the copy is the one its entry says
+        assert (im.size == (160, 120)) is (made[0]["path"].endswith("a.jpg"))

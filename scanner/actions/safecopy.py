@@ -85,6 +85,7 @@ def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], 
             raise FileExistsError(f"{sources.display_path(target)} exists (use --force to overwrite)")
     fd, tmp = tempfile.mkstemp(prefix=".leakscan-", suffix=".part", dir=os.path.dirname(target) or ".")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as any new file (mkstemp's 0600 kept the copy from a DAM's account)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -99,6 +100,18 @@ def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], 
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def make_copy(path: str, report: FileReport, settings: Settings, options: FixOptions) -> Fixed:
@@ -119,29 +132,46 @@ def make_copy(path: str, report: FileReport, settings: Settings, options: FixOpt
         raise Unfixable(f"the safe copy failed ({type(exc).__name__})") from None
 
 
+def _once_each(walked: api.Plan) -> api.Plan:
+    """The same file named twice (`fix a.jpg .`) is fixed once: its second copy would collide with its first."""
+    seen: set[tuple[int, int]] = set()
+    files = []
+    for entry in walked.files:
+        if entry.key is None or entry.key not in seen:
+            files.append(entry)
+        if entry.key is not None:
+            seen.add(entry.key)
+    return api.Plan(tuple(files), walked.problems)
+
+
 def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, force: bool = False,
               engines: EngineSet | None = None) -> Iterator[FixResult]:
     """Scan, copy, re-scan; one FixResult per input file (after all copies are scanned again)."""
     options = FixOptions.parse(settings.sections.get("fix"))
-    walked = api.plan(paths)
+    walked = _once_each(api.plan(paths))
     pool = Pool(settings, min(settings.worker_count, max(1, len(walked.files)))) if engines is None else None
     with pool if pool is not None else contextlib.nullcontext():
         befores = {r.path: r for r in api.scan_iter(walked, settings, engines, pool=pool)}
         results = [FixResult(sources.display_path(p.path), befores[sources.display_path(p.path)],
                              problem=p.problem.message if p.problem else None) for p in walked.problems]
-        written: dict[str, FixResult] = {}
+        written: dict[str, FixResult] = {}  # by the copy's path as written
+        taken: dict[str, FixResult] = {}  # by its absolute path: two inputs must not make one copy
         for entry in walked.files:
             result = FixResult(sources.display_path(entry.path), befores[sources.display_path(entry.path)])
             results.append(result)
             try:
                 fixed = make_copy(entry.path, result.before, settings, options)
                 target = target_path(entry.path, fixed, out_dir)
+                other = taken.get(os.path.abspath(target))
+                if other is not None:  # a.heic and a.jpg both make a.safe.jpg: the first keeps it, never replaced
+                    raise FileExistsError(f"{sources.display_path(target)} is the safe copy of {other.path}, "
+                                          "made in this run")
                 write_copy(target, fixed.data, walked.keys, force)
             except (ItemError, OSError) as exc:
                 result.problem = f"no safe copy: {exc}"
                 continue
             result.safe_path, result.changes = sources.display_path(target), fixed.changes
-            written[target] = result
+            written[target] = taken[os.path.abspath(target)] = result
         by_label = {result.safe_path: result for result in written.values()}
         for after in api.scan_iter(list(written), settings, engines, pool=pool):
             if after.path in by_label:
