@@ -10,9 +10,12 @@ content, is reused.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,7 @@ SIDECAR_SUFFIX = ".leakscan.json"
 LOG_NAME, LOCK_NAME = "leakscan.log", ".leakscan.lock"
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 MAX_COLLISIONS = 10_000
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 LOG_NAME_MAX_CHARS, LOG_REASON_MAX_CHARS = 200, 300
 
 
@@ -112,6 +116,25 @@ class DropFolder:
             return None
         return target
 
+    def private(self, claimed: Path) -> None:
+        """Give a claimed file an inode of its own: a hard link left in the dropper's folder, or a writer that still
+        holds it open, could otherwise change the file after it was scanned (and after it was approved).
+
+        Raises OSError when the claimed name is not a regular file any more (a symlink swapped in after the look)."""
+        fd = os.open(claimed, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            short = claimed.name.encode()[:180].decode("utf-8", "ignore")
+            tmp = claimed.with_name(f".{short}.{os.getpid()}.private")  # a dot file: never taken as a left-over
+            with open(tmp, "wb") as out, os.fdopen(os.dup(fd), "rb") as src:
+                shutil.copyfileobj(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, claimed)
+        finally:
+            os.close(fd)
+
     def place(self, claimed: Path, outcome: str, sidecar: dict[str, Any], name: str | None = None) -> Path:
         """Write the sidecar (temp + os.replace), then move the file next to it (as `name`: default its own)."""
         folder = self.root / DESTINATIONS.get(outcome, FAILED)
@@ -136,6 +159,10 @@ def free_name(folder: Path, name: str, *, sidecar: bool, sha256: str | None = No
     """
     path = Path(name)
     stem, suffix = (path.stem, path.suffix) if path.stem else (name, "")
+    room = NAME_MAX - len(" (9999)") - (len(SIDECAR_SUFFIX) if sidecar else 0) - len(suffix.encode())
+    if len(stem.encode()) > room:  # the sidecar's name must fit too (a 250-byte name stayed in .processing/)
+        stem = stem.encode()[: max(room - 3, 8)].decode("utf-8", "ignore") + "..."
+        name = stem + suffix
     for n in range(MAX_COLLISIONS):
         candidate = folder / (name if n == 0 else f"{stem} ({n}){suffix}")
         if os.path.lexists(candidate):
@@ -157,7 +184,8 @@ def _orphan_of(card: Path, sha256: str | None) -> bool:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write through a dot-named temp file in the same folder, fsync, then os.replace (never half a file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    short = path.name.encode()[:200].decode("utf-8", "ignore")  # the temp name must fit too
+    tmp = path.with_name(f".{short}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True)
         fh.write("\n")

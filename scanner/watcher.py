@@ -93,6 +93,7 @@ class Watcher:
         fresh: dict[str, tuple[Path, str]] = {}
         for path in claimed:
             try:
+                self.folder.private(path)  # what is scanned is what is filed: no link or open writer can change it
                 sha = _sha256(path)
             except FileNotFoundError:
                 continue
@@ -114,16 +115,25 @@ class Watcher:
             for report in list(reports) if self.fixer is not None else reports:
                 entry = fresh.pop(report.path, None)
                 if entry is not None:
-                    copy = self.fixer.make(entry[0], report) if self.fixer is not None else None
-                    self._finish(entry[0], report.to_dict(), reused=False)
-                    if copy is not None:
-                        self._file_copy(entry[0].name, *copy)
+                    self._one(entry, report)
         except Exception as exc:  # the pool failed as a whole: what has no report goes to failed/
             for path, sha in fresh.values():
                 self._failed(path, sha, f"not scanned ({type(exc).__name__})")
             return
         for path, sha in fresh.values():
             self._failed(path, sha, "the scanner returned no report for this file")
+
+    def _one(self, entry: tuple[Path, str], report: FileReport) -> None:
+        """File one scanned drop (and its safe copy); a file that cannot be filed goes to failed/, alone."""
+        path, sha = entry
+        try:
+            copy = self.fixer.make(path, report) if self.fixer is not None else None
+            self._finish(path, report.to_dict(), reused=False)
+            if copy is not None:
+                self._file_copy(path.name, *copy)
+        except OSError as exc:
+            if path.exists():
+                self._failed(path, sha, f"cannot be filed: {exc.strerror or type(exc).__name__}")
 
     def _finish(self, path: Path, body: dict[str, Any], *, reused: bool) -> None:
         """Record (the trail first: a crash after it is answered from the trail), then place and log."""
@@ -134,16 +144,18 @@ class Watcher:
         self.done += 1
         self.echo(f"{body['decision']:7} {body['path']}")
 
-    def _file_copy(self, original: str, path: Path, body: dict[str, Any]) -> None:
-        """An approved safe copy goes to approved/ with its own sidecar; one that is not is deleted."""
+    def _file_copy(self, original: str, path: Path, name: str, body: dict[str, Any]) -> None:
+        """An approved safe copy goes to approved/ (as `name`, the copy's real name) with its own sidecar; one that
+        is not is deleted. The audit trail gets its scan alone: what it was made from stays in the sidecar (the
+        trail answers anyone who sends the same bytes)."""
         if body["decision"] != "approve":
             path.unlink(missing_ok=True)
             self.folder.log(utc_now(), "fix", original, "the safe copy still needs a human: not filed")
             return
-        self.recorder.record(body)
-        placed = self.folder.place(path, "approve", body, name=body["path"])
+        self.recorder.record({k: v for k, v in body.items() if k not in FIX_ONLY})
+        placed = self.folder.place(path, "approve", body, name=name)
         self.folder.log(utc_now(), "fix", original, f"safe copy filed as approved/{placed.name}")
-        self.echo(f"fixed   {body['path']}")
+        self.echo(f"fixed   {display_path(placed.name)}")
 
     def _failed(self, path: Path, sha: str | None, why: str) -> None:
         body = {"schema_version": SCHEMA_VERSION, "path": display_path(path.name), "sha256": sha,
@@ -166,8 +178,9 @@ class SafeCopies:
         self.settings, self.pool = settings, pool
         self.options = FixOptions.parse(settings.sections.get("fix"))
 
-    def make(self, path: Path, report: FileReport) -> tuple[Path, dict[str, Any]] | None:
-        """(the copy's temporary path, its relabelled report with the changes), or None when none is made."""
+    def make(self, path: Path, report: FileReport) -> tuple[Path, str, dict[str, Any]] | None:
+        """(the copy's temporary path, its name, its relabelled report with the changes), or None when none is
+        made."""
         from .actions.safecopy import make_copy, target_path
         from .errors import ItemError
 
@@ -178,7 +191,8 @@ class SafeCopies:
         except (ItemError, OSError):
             return None
         name = Path(target_path(path.name, fixed, None)).name
-        tmp = path.with_name(f".fix-{path.name}")  # a dot file: never taken as a left-over drop
+        short = path.name.encode()[:200].decode("utf-8", "ignore")
+        tmp = path.with_name(f".fix-{short}")  # a dot file: never taken as a left-over drop
         try:
             tmp.write_bytes(fixed.data)
         except OSError:
@@ -190,7 +204,10 @@ class SafeCopies:
         body = relabel(after.to_dict(), display_path(name))
         body["fixed_from"] = display_path(path.name)
         body["changes"] = [c.to_dict() for c in fixed.changes]
-        return tmp, body
+        return tmp, name, body
+
+
+FIX_ONLY = ("fixed_from", "changes")  # a safe copy's sidecar fields: not for the shared audit trail
 
 
 def _sha256(path: Path) -> str:

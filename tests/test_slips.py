@@ -196,3 +196,37 @@ def test_fix_never_makes_two_copies_under_one_name_and_copies_are_readable(tmp_p
     assert (copy.stat().st_mode & 0o777) == 0o644
     with Image.open(copy) as im:  # the copy is the one its entry says
         assert (im.size == (160, 120)) is (made[0]["path"].endswith("a.jpg"))
+
+
+def test_the_drop_folder_files_what_it_scanned_whatever_the_name(tmp_path: Path) -> None:
+    """A hard link from the dropper's folder let the approved file change after approval; a 241-byte name stayed
+    in .processing/ (its sidecar's name was too long) and sent its neighbour to failed/; `watch --fix` filed the
+    safe copy under its escaped display name, and put what it was made from into the shared audit trail."""
+    import os
+    import sqlite3
+
+    from scanner.audit import Recorder
+    from scanner.execution import Pool
+    from scanner.watcher import Watcher
+
+    settings = Settings(detectors=("metadata",), jobs=1, audit_db=str(tmp_path / "audit.sqlite"))
+    root, outside = tmp_path / "drop", tmp_path / "outside.jpg"
+    clean = fx.damaged_exif_turned()
+    outside.write_bytes(clean)
+    long_name, odd_name = "L" * 241 + ".jpg", "e\x1b[2Jvil.jpg"
+    with Pool(settings, 1) as pool:
+        watcher = Watcher(root, settings, pool, Recorder(settings, "watch"), fix=True)
+        os.link(outside, root / "incoming" / "linked.jpg")
+        (root / "incoming" / long_name).write_bytes(fx.gps_jpeg())
+        (root / "incoming" / odd_name).write_bytes(fx.gps_jpeg())
+        claimed = [watcher.folder.claim(n) for n in ("linked.jpg", long_name, odd_name)]
+        watcher.process([p for p in claimed if p is not None])
+    outside.write_bytes(fx.gps_jpeg())  # the dropper changes its file after the verdict
+    assert (root / "approved" / "linked.jpg").read_bytes() == clean
+    assert not list((root / ".processing").iterdir()) and not list((root / "failed").iterdir())
+    filed = [p.name for p in (root / "review").iterdir() if not p.name.endswith(".leakscan.json")]
+    assert len(filed) == 2 and odd_name in filed and any(n.startswith("LLLL") for n in filed)
+    assert (root / "approved" / "e\x1b[2Jvil.safe.jpg").is_file()  # the copy's real name, not its display form
+    with sqlite3.connect(tmp_path / "audit.sqlite") as db:
+        bodies = [json.loads(r[0]) for r in db.execute("SELECT report FROM decisions")]
+    assert bodies and not [b for b in bodies if "fixed_from" in b or "changes" in b]
