@@ -471,3 +471,40 @@ def test_the_audit_trail_records_every_answer_and_serves_repeats(fx: dict[str, P
     rows = AuditStore(tmp_path / "audit.sqlite").history()
     assert [(row["source"], row["decision"]) for row in rows] == [("serve", "review")] * 2
     assert sorted(int(row["reused"]) for row in rows) == [0, 1]
+
+
+def test_fix_of_a_document_keeps_its_extension_and_type(server: Server, tmp_path: Path) -> None:
+    """The copy of a DOCX was sent as `x.safe` with application/octet-stream (the CLI kept `.docx`)."""
+    from fixtures.office_fixtures import docx
+
+    path = tmp_path / "plan.docx"
+    path.write_bytes(docx(dirty=True))
+    with server.client() as c:
+        r = _post(c, path, route="/v1/fix")
+    assert r.status_code == 200, r.text
+    assert 'filename="plan.safe.docx"' in r.headers["content-disposition"]
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def test_a_client_that_goes_away_mid_upload_is_not_a_server_error(server: Server) -> None:
+    """It was logged as ERROR "unhandled ClientDisconnect" with status 500 (alerts fire on those)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n" + b"\xff" * 1000
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+                  + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n" + body)
+    deadline = time.monotonic() + 20
+    while "client disconnected" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.log.read_text()
+    assert "client disconnected" in log and "unhandled ClientDisconnect" not in log
+
+
+def test_jobs_past_the_queue_limit_are_refused_before_the_upload_is_read(fx: dict[str, Path],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.service import app as service_app
+
+    monkeypatch.setattr(service_app, "MAX_QUEUED_JOBS", 0)
+    with _app_client(_Store()) as c:
+        r = c.post("/v1/jobs", files={"file": ("x.jpg", fx["clean.jpg"].read_bytes())})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..config import Settings
@@ -32,6 +33,8 @@ from .webhooks import valid_callback
 log = logging.getLogger("leakscan.service")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 CACHE_HEADER = "X-Leakscan-Cache"
+MAX_QUEUED_JOBS = 64  # /v1/jobs not done yet (each upload waits on disk): past this, 503 and Retry-After
+CLIENT_CLOSED = 499  # nginx's status for a client that closed the connection before the answer
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})  # others: one label
 
 
@@ -148,7 +151,11 @@ async def _fix(request: Request) -> Response:
 
 
 async def _submit(request: Request) -> Response:
-    """Queue one upload (`file`, optional `callback_url`): 202 and the job id; GET /v1/jobs/{id} for the report."""
+    """Queue one upload (`file`, optional `callback_url`): 202 and the job id; GET /v1/jobs/{id} for the report.
+    With MAX_QUEUED_JOBS not done yet: 503 and Retry-After, before the upload is read (each waits on disk)."""
+    if request.app.state.jobs.in_flight >= MAX_QUEUED_JOBS:
+        return JSONResponse({"error": f"{MAX_QUEUED_JOBS} jobs are waiting: try again later"}, 503,
+                            headers={"Retry-After": "5", "Connection": "close"})
     upload = await _receive(request)
     if isinstance(upload, JSONResponse):
         return upload
@@ -188,6 +195,9 @@ async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Re
     start = time.perf_counter()
     try:
         response = await call_next(request)
+    except ClientDisconnect:  # the client went away mid-upload: nobody to answer, and not a server bug
+        log.info("request_id=%s client disconnected", rid)
+        response = Response(status_code=CLIENT_CLOSED)
     except Exception as exc:  # a server bug: fail closed, the type only (a message may quote content)
         log.error("request_id=%s unhandled %s", rid, type(exc).__name__)
         response = JSONResponse({"decision": "review", "error": "internal server error", "request_id": rid}, 500)

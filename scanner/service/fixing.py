@@ -64,8 +64,11 @@ class FixAnswer:
 
 
 def safe_name(label: str, ext: str) -> str:
-    """`<stem>.safe.<ext>` from the upload's label (already a bare name); the copy's format decides `ext`."""
-    stem = PurePosixPath(label).stem or "upload"
+    """`<stem>.safe.<ext>` from the upload's label (already a bare name); the copy's format decides `ext`, and a
+    copy in the original's format (a document, an archive: `ext` empty) keeps the label's extension."""
+    path = PurePosixPath(label)
+    ext = ext or path.suffix[1:]
+    stem = path.stem or "upload"
     return f"{stem}.{SAFE_TAG}.{ext}" if ext else f"{stem}.{SAFE_TAG}"
 
 
@@ -88,6 +91,6 @@ async def fix_upload(scans: Scans, upload: Upload) -> FixAnswer:
         second = await scans.scan(copy)
     finally:
         copy.remove()
-    media_type = mimetypes.guess_type(f"x.{fixed.ext}")[0] or "application/octet-stream"
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return FixAnswer(first.report, fixed.data, media_type, name, second.report,
                      tuple(c.to_dict() for c in fixed.changes))
