@@ -230,3 +230,24 @@ def test_the_drop_folder_files_what_it_scanned_whatever_the_name(tmp_path: Path)
     with sqlite3.connect(tmp_path / "audit.sqlite") as db:
         bodies = [json.loads(r[0]) for r in db.execute("SELECT report FROM decisions")]
     assert bodies and not [b for b in bodies if "fixed_from" in b or "changes" in b]
+
+
+@pytest.mark.parametrize(("mode", "bands"), [("RGB", 3), ("RGBA", 4), ("L", 1), ("LA", 2)])
+def test_a_palette_copy_is_made_from_a_colour_table_not_by_sorting_every_pixel(mode: str, bands: int) -> None:
+    """np.unique(axis=0) over every pixel took 0.85 s a megapixel (a 28 KB 4000x4000 palette PNG held the service
+    for 15 s); the table lookup gives the same indices, palette and transparency."""
+    import numpy as np
+    from PIL import Image
+
+    from scanner.actions.image import _palette
+
+    rng = np.random.default_rng(bands)
+    colours = rng.integers(0, 256, (200, bands), dtype=np.uint8)
+    pixels = colours[rng.integers(0, 200, (120, 160))]
+    picture = Image.fromarray(pixels[:, :, 0] if bands == 1 else pixels, mode)
+    out, args = _palette(picture, {})
+    table, index = np.unique(pixels.reshape(-1, bands), axis=0, return_inverse=True)
+    assert np.array_equal(np.asarray(out), index.reshape(120, 160))
+    rgb = table[:, :3] if bands >= 3 else np.repeat(table[:, :1], 3, axis=1)
+    assert out.getpalette()[: 3 * len(table)] == rgb.reshape(-1).tolist()
+    assert args.get("transparency") == (table[:, -1].tobytes() if bands in (2, 4) else None)

@@ -108,7 +108,13 @@ def _palette(image: Image.Image, args: dict[str, Any]) -> tuple[Image.Image, dic
         return image, args
     arr = np.asarray(image)
     bands = arr.shape[2] if arr.ndim == 3 else 1
-    colours, index = np.unique(arr.reshape(-1, bands), axis=0, return_inverse=True)
+    pixels = arr.reshape(-1, bands)
+    keys = np.zeros(len(pixels), dtype=np.uint32)  # each colour as one number, first band highest: sorts as rows do
+    for b in range(bands):
+        keys = (keys << np.uint32(8)) | pixels[:, b].astype(np.uint32)
+    table = np.unique(keys)  # at most 256 colours: np.unique(axis=0) sorted every pixel row (0.85 s a megapixel)
+    index = np.searchsorted(table, keys)
+    colours = np.stack([(table >> np.uint32(8 * (bands - 1 - b))) & np.uint32(0xFF) for b in range(bands)], axis=1)
     out = Image.fromarray(index.reshape(arr.shape[:2]).astype(np.uint8), "P")
     rgb = colours[:, :3] if bands >= 3 else np.repeat(colours[:, :1], 3, axis=1)
     out.putpalette(rgb.astype(np.uint8).tobytes())
