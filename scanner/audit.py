@@ -9,6 +9,7 @@ process, so a watcher, a service and a CLI scan may write at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -62,9 +63,41 @@ _COLUMNS = "id, time, sha256, source, decision, rule_ids, policy_hash, scanner_v
 def policy_hash(settings: Settings) -> str:
     """A stable hash of everything in the settings that can change a decision, and the scanner version."""
     used = {k: v for k, v in settings.to_dict().items() if k not in VOLATILE_SETTINGS}
-    material = [used, repr(settings.policy), settings.sections, __version__]
+    material = [used, repr(settings.policy), settings.sections, __version__, references_state(settings)]
     text = json.dumps(material, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+MAX_REFERENCE_FILES = 200_000
+
+
+def references_state(settings: Settings) -> str:
+    """A digest of the reference folders' listings (restricted and allowed places, known images, the consent
+    list: name, size, mtime of each file): a photo added to them changes decisions, so answers stored before it
+    must not be reused. Only the paths were hashed: a room enrolled as restricted kept its earlier approvals."""
+    from .errors import ConfigError
+    from .faces.options import parse_options as face_options
+    from .visual.options import parse_options as visual_options
+
+    try:
+        visual, faces = visual_options(settings), face_options(settings)
+    except ConfigError:
+        return "unreadable"  # the scan itself stops on it
+    folders = sorted({str(p) for p in (visual.refs, visual.known_dir, faces.consented) if p is not None})
+    digest = hashlib.sha256()
+    count = 0
+    for folder in folders:
+        for top, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                count += 1
+                if count > MAX_REFERENCE_FILES:
+                    return "too many"
+                with contextlib.suppress(OSError):
+                    st = os.stat(os.path.join(top, name))
+                    digest.update(f"{os.path.relpath(os.path.join(top, name), folder)}\0{st.st_size}\0"
+                                  f"{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def nodes(body: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -251,3 +251,21 @@ def test_a_palette_copy_is_made_from_a_colour_table_not_by_sorting_every_pixel(m
     rgb = table[:, :3] if bands >= 3 else np.repeat(table[:, :1], 3, axis=1)
     assert out.getpalette()[: 3 * len(table)] == rgb.reshape(-1).tolist()
     assert args.get("transparency") == (table[:, -1].tobytes() if bands in (2, 4) else None)
+
+
+def test_answers_stored_before_a_reference_photo_was_added_are_not_reused(tmp_path: Path) -> None:
+    """The audit trail's and the result store's key hashed the reference folder's path only: a room enrolled as
+    restricted afterwards kept every earlier approval of its photos (a re-drop, a store re-run, the service)."""
+    from scanner.audit import policy_hash
+
+    refs = tmp_path / "refs"
+    (refs / "restricted" / "lab").mkdir(parents=True)
+    settings = Settings(refs=refs)
+    before = policy_hash(settings)
+    assert policy_hash(settings) == before  # stable while nothing changes
+    (refs / "restricted" / "lab" / "bench.jpg").write_bytes(fx.gps_jpeg())
+    enrolled = policy_hash(settings)
+    assert enrolled != before
+    (refs / "consented" / "jan").mkdir(parents=True)
+    (refs / "consented" / "jan" / "jan.jpg").write_bytes(fx.gps_jpeg())
+    assert policy_hash(settings) not in (before, enrolled)
