@@ -269,3 +269,13 @@ def test_answers_stored_before_a_reference_photo_was_added_are_not_reused(tmp_pa
     (refs / "consented" / "jan").mkdir(parents=True)
     (refs / "consented" / "jan" / "jan.jpg").write_bytes(fx.gps_jpeg())
     assert policy_hash(settings) not in (before, enrolled)
+
+
+@pytest.mark.parametrize(("name", "outside"), [("unlisted_in.docx", True), ("photo_as_text_part.eml", False)])
+def test_a_photo_in_a_document_s_hidden_entry_or_a_text_part_is_scanned(files: dict[str, Path], name: str,
+                                                                       outside: bool) -> None:
+    (report,) = scan(files[name], NO_PIXELS).files
+    gps = [node.location for node in report.walk() for f in node.findings if f.rule_id == "metadata.gps"]
+    errors = [e.message for node in report.walk() for e in node.errors]
+    assert report.decision.label == "review" and len(gps) == 1, (gps, errors)
+    assert any("outside the package's central directory" in e for e in errors) is outside

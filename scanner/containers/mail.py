@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
+from ..formats import TEXT_KIND, UNKNOWN_KIND, sniff
 from ..model import ErrorRecord, Item
 from .base import Budget, Expansion, child, error, fields_item, safe_name, text_item
 from .carried import carried
@@ -236,6 +237,11 @@ class _Walk:
             yield error(exc, "expand", "body")
             return
         if data is None:
+            return
+        if sniff(data) not in (TEXT_KIND, UNKNOWN_KIND):  # a picture or a document sent as a "text" part
+            name = self._name(part, "body.bin")
+            self.budget.admit(len(data), what=name)
+            yield child(self.item, name, data)
             return
         text = decode_text(data, part.get_content_charset())
         if ctype == "text/html":  # the text kept is what a reader sees: files in its data: URIs go as children

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..errors import CorruptItem
 from ..formats import TEXT_KIND, UNKNOWN_KIND, sniff
-from .base import Budget, Expansion, child, safe_name
+from .archive_zip import listed_spans, walk_local_headers
+from .base import Budget, Expansion, child, error, safe_name
 from .office_parts import Facts
 from .zipparts import ZipDoc
 
@@ -41,6 +43,10 @@ class PackageExpander:
                     self.member(info.filename, facts)
                     yield child(item, safe_name(info.filename), data)
             yield from doc.drain()
+        unlisted = yield from walk_local_headers(item, budget, listed_spans(item.data, doc.zf))
+        if unlisted:  # readers that stream local headers show members this listing hides
+            yield error(CorruptItem(f"{unlisted} member(s) outside the package's central directory (read by their "
+                                    "local headers): other tools may show a different content"), "expand")
         yield from facts.items(item, self.fields_name)
 
     def survey(self, doc: ZipDoc) -> Any:
