@@ -156,7 +156,9 @@ def test_a_message_readers_disagree_on_is_reviewed(files: dict[str, Path], name:
 
 @pytest.mark.parametrize(("name", "outcome"), [("pdf_ten_nested_forms.pdf", "forms nested more than 8 levels"),
                                                ("pdf_attachment_under_dos.pdf", "gps"),
-                                               ("pdf_first_revision_with_comment.pdf", "gps")])
+                                               ("pdf_first_revision_with_comment.pdf", "gps"),
+                                               ("pdf_photo_as_soft_mask.pdf", "gps"),
+                                               ("pdf_photo_never_drawn.pdf", "gps")])
 def test_a_pdf_photo_out_of_the_usual_reach_is_read_or_reviewed(files: dict[str, Path], name: str,
                                                                 outcome: str) -> None:
     (report,) = scan(files[name], NO_PIXELS).files

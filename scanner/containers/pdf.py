@@ -8,12 +8,13 @@ revisions kept by incremental updates are yielded as `revision[k]` so removed co
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CorruptItem, ItemError, UnsupportedItem
+from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
 from ..metadata.tags import OTHER
 from ..model import ErrorRecord, Item
 from .base import Budget, Expansion, child, error, fields_item, text_item
@@ -42,6 +43,7 @@ LINEARIZED_HEAD = 1024  # the linearization dictionary is the first object
 EOF_TAIL = 1024  # a complete PDF has %%EOF this close to its end
 AFTER_EOF_MIN = 64  # bytes after the last %%EOF (beyond whitespace) worth scanning as a part
 XMP_LIMIT = 4_000_000
+MAX_UNDRAWN = 500  # JPEG streams read besides those the pages draw
 CATALOG_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<\s*/Type\s*/Catalog\b")
 INFO_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<(?:(?!endobj).){0,2000}?/(?:Author|Producer|Creator)\s*\(", re.DOTALL)
 
@@ -93,6 +95,7 @@ class PdfExpander:
         elif reader is not None:
             _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
         yield from _attachments(item, structure.attachments + structure.streams, budget)
+        yield from _undrawn(item, structure.jpegs, pages.seen if pages is not None else set(), budget)
         extra.extend(_revision_fields(item.data))
         yield from _earlier_parts(item, budget)
         texts = structure.texts + (pages.texts if pages is not None else [])
@@ -199,6 +202,27 @@ def _attachments(item: Item, streams: list[tuple[str, Any]], budget: Budget) -> 
             yield error(CorruptItem(f"attachment unreadable ({type(exc).__name__})"), "expand", name)
             continue
         yield child(item, name, data)
+
+
+def _undrawn(item: Item, jpegs: list[tuple[str, Any]], drawn: set[str], budget: Budget) -> Iterator[Item | ErrorRecord]:
+    """The JPEG image streams the pages did not show as pictures: painted by a pattern, used as a soft mask, an
+    annotation's appearance, or not drawn at all (a reader extracting images still gets them)."""
+    for count, (name, stream) in enumerate(jpegs, 1):
+        if count > MAX_UNDRAWN:
+            yield error(ItemTooLarge(f"more than {MAX_UNDRAWN} JPEG streams: the rest not read"), "expand")
+            return
+        try:
+            data = stream_bytes(stream, budget, name)
+        except ItemError as exc:
+            yield error(exc, "expand", name)
+            continue
+        except Exception as exc:  # pypdf and zlib errors on a damaged stream
+            yield error(CorruptItem(f"image stream unreadable ({type(exc).__name__})"), "expand", name)
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in drawn:
+            drawn.add(digest)
+            yield child(item, name, data)
 
 
 def _revision_fields(data: bytes) -> list[Field]:

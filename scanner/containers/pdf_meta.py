@@ -49,6 +49,7 @@ class Structure:
     texts: list[str] = field(default_factory=list)
     attachments: list[tuple[str, Any]] = field(default_factory=list)  # (display name, file stream)
     streams: list[tuple[str, Any]] = field(default_factory=list)  # XMP of pages and pictures, page thumbnails
+    jpegs: list[tuple[str, Any]] = field(default_factory=list)  # every JPEG image stream of the file
     errors: list[tuple[ItemError, str]] = field(default_factory=list)
 
 
@@ -224,8 +225,9 @@ def annotation_parts(page_no: int, annots: Any, out: Structure) -> None:
 
 
 def metadata_streams(reader: Any, out: Structure) -> None:
-    """Every XMP stream besides the catalog's (a page's, a picture's: ExifTool reads their GPS too) and every
-    page thumbnail stored as a JPEG or JPEG 2000 file, as (name, stream) for the expander to yield."""
+    """Every XMP stream besides the catalog's (a page's, a picture's: ExifTool reads their GPS too), every page
+    thumbnail stored as a JPEG or JPEG 2000 file, and every JPEG image stream (the expander yields those the
+    pages did not draw), as (name, stream)."""
     from pypdf.generic import StreamObject
 
     root = reader.trailer["/Root"]
@@ -234,6 +236,13 @@ def metadata_streams(reader: Any, out: Structure) -> None:
     ids = sorted({i for table in reader.xref.values() for i in table} | set(reader.xref_objStm))
     if len(ids) > MAX_OBJECTS:
         raise ItemTooLarge(f"{len(ids)} PDF objects: over {MAX_OBJECTS} to look through for XMP")
+    thumbs = set()
+    for n, page in enumerate(reader.pages, 1):
+        ref = page.get("/Thumb")
+        thumb = deref(ref)
+        if isinstance(thumb, StreamObject) and _last_filter(thumb) in ("/DCTDecode", "/JPXDecode"):
+            out.streams.append((f"page[{n}] thumbnail", thumb))  # a picture file; raw samples are the page's own
+            thumbs.add(getattr(ref, "idnum", None))
     damaged = 0
     for idnum in ids:
         try:
@@ -241,13 +250,17 @@ def metadata_streams(reader: Any, out: Structure) -> None:
         except Exception:  # pypdf raises many types on a damaged object
             damaged += 1
             obj = None
-        if idnum != skip and isinstance(obj, StreamObject) and obj.get("/Type") == "/Metadata":
+        if not isinstance(obj, StreamObject) or idnum in (skip, *thumbs):
+            continue
+        if obj.get("/Type") == "/Metadata":
             out.streams.append((f"xmp[{idnum}]", obj))
-    for n, page in enumerate(reader.pages, 1):
-        thumb = deref(page.get("/Thumb"))
-        filters = thumb.get("/Filter") if isinstance(thumb, StreamObject) else None
-        names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
-        if names and names[-1] in ("/DCTDecode", "/JPXDecode"):  # a picture file; raw samples are the page's own
-            out.streams.append((f"page[{n}] thumbnail", thumb))
+        elif obj.get("/Subtype") == "/Image" and _last_filter(obj) == "/DCTDecode":
+            out.jpegs.append((f"object[{idnum}]", obj))  # drawn by a pattern, a soft mask, an annotation, or not
     if damaged:
         raise CorruptItem(f"{damaged} PDF object(s) unreadable: not known to hold no XMP")
+
+
+def _last_filter(stream: Any) -> str:
+    filters = stream.get("/Filter")
+    names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
+    return names[-1] if names else ""
