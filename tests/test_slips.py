@@ -158,7 +158,9 @@ def test_a_message_readers_disagree_on_is_reviewed(files: dict[str, Path], name:
                                                ("pdf_attachment_under_dos.pdf", "gps"),
                                                ("pdf_first_revision_with_comment.pdf", "gps"),
                                                ("pdf_photo_as_soft_mask.pdf", "gps"),
-                                               ("pdf_photo_never_drawn.pdf", "gps")])
+                                               ("pdf_photo_never_drawn.pdf", "gps"),
+                                               ("pdf_associated_file.pdf", "gps"),
+                                               ("pdf_that_is_also_a_zip.pdf", "starts inside the PDF")])
 def test_a_pdf_photo_out_of_the_usual_reach_is_read_or_reviewed(files: dict[str, Path], name: str,
                                                                 outcome: str) -> None:
     (report,) = scan(files[name], NO_PIXELS).files

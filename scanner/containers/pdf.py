@@ -96,6 +96,7 @@ class PdfExpander:
             _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
         yield from _attachments(item, structure.attachments + structure.streams, budget)
         yield from _undrawn(item, structure.jpegs, pages.seen if pages is not None else set(), budget)
+        yield from _polyglot(item, structure, budget)
         extra.extend(_revision_fields(item.data))
         yield from _earlier_parts(item, budget)
         texts = structure.texts + (pages.texts if pages is not None else [])
@@ -223,6 +224,28 @@ def _undrawn(item: Item, jpegs: list[tuple[str, Any]], drawn: set[str], budget: 
         if digest not in drawn:
             drawn.add(digest)
             yield child(item, name, data)
+
+
+def _polyglot(item: Item, structure: Structure, budget: Budget) -> Iterator[Item | ErrorRecord]:
+    """An archive or document that starts inside the PDF's bytes outside any file it embeds (a PDF that is also a
+    ZIP: `unzip` lists what no PDF reader shows): scanned as a part, and the PDF reviewed."""
+    from ..metadata import payload
+
+    embedded = {bytes(stream._data[:64]) for _, stream in structure.attachments + structure.streams + structure.jpegs
+                if isinstance(getattr(stream, "_data", None), bytes)}
+    try:
+        found = payload.find(item.data)
+    except ItemTooLarge as exc:
+        yield error(exc, "expand")
+        return
+    for hit in found:
+        if item.data[hit.offset : hit.offset + 64] in embedded:
+            continue  # an attachment stored as it is: already a part
+        name = f"hidden[{hit.offset}]"
+        budget.admit(len(item.data) - hit.offset, what=name)
+        yield child(item, name, item.data[hit.offset :])
+        yield error(CorruptItem(f"{hit.detail[:80]} starts inside the PDF at offset {hit.offset}: other tools open "
+                                "the file as that"), "expand", name)
 
 
 def _revision_fields(data: bytes) -> list[Field]:

@@ -174,6 +174,10 @@ def catalog_parts(root: Any, out: Structure) -> None:
         scripts = list(_name_tree(names.get("/JavaScript")))
         if scripts:
             out.fields.append(("history", "JavaScript", f"{len(scripts)} document script(s)"))
+    associated = deref(root.get("/AF"))  # PDF 2.0 associated files: a reader lists them beside the attachments
+    for i, spec in enumerate(associated[:MAX_NAME_TREE_NODES] if isinstance(associated, list) else [], 1):
+        for name, stream in _filespec_streams(deref(spec)):
+            out.attachments.append((safe_name(f"associated[{i}]:{name or 'file'}"), stream))
     for key, label in (("/OpenAction", "open action"), ("/AA", "automatic actions")):
         if root.get(key) is not None:
             out.fields.append(("history", label, _action_kind(root.get(key))))
