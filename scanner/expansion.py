@@ -57,7 +57,7 @@ def expand_tree(root: Item, expanders: Mapping[str, Expander], limits: Limits,
         expander = expanders.get(node.item.kind)
         if expander is None:
             continue
-        node.expanded = True
+        node.expanded = getattr(expander, "covers", True)  # False: the item still needs a detector of its own
         if node.item.depth >= limits.max_depth:
             node.errors.append(_record(ItemTooLarge(f"nested {node.item.depth} levels deep: not opened "
                                                     f"(max_depth {limits.max_depth})"), node.item))

@@ -48,7 +48,9 @@ class Limits:
 
 @runtime_checkable
 class Expander(Protocol):
-    """Opens one family of containers. `kinds` are the media types it expands (see formats.py)."""
+    """Opens one family of containers. `kinds` are the media types it expands (see formats.py). An expander
+    that only finds files carried inside an item it does not analyse (text) sets `covers = False`: the item
+    still needs a detector of its own, or it is reviewed as not analysed."""
 
     id: str
     kinds: frozenset[str]

@@ -85,6 +85,7 @@ class TextExpander:
 
     id = "carried"
     kinds = frozenset({TEXT_KIND})
+    covers = False  # the text itself is the text detector's (not selected: the file is reviewed, as before)
 
     def __init__(self, settings: object | None = None) -> None:
         del settings  # nothing to keep
