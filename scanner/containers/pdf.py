@@ -94,8 +94,10 @@ class PdfExpander:
             yield from pages.expand()
         elif reader is not None:
             _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
-        yield from _attachments(item, structure.attachments + structure.streams, budget)
-        yield from _undrawn(item, structure.jpegs, pages.seen if pages is not None else set(), budget)
+        yield from _streams(item, structure.attachments + structure.streams, budget)
+        # the JPEG streams no page drew as a picture (a pattern's, a soft mask, an annotation's, none): readers
+        # that extract images still get them
+        yield from _streams(item, structure.jpegs, budget, "JPEG stream", pages.seen if pages is not None else set())
         yield from _polyglot(item, structure, budget)
         extra.extend(_revision_fields(item.data))
         yield from _earlier_parts(item, budget)
@@ -192,25 +194,12 @@ def _pages(item: Item, data: bytes, budget: Budget, max_pixels: int) -> tuple[Pa
     return PageReader(doc, item, budget, max_pixels), ""
 
 
-def _attachments(item: Item, streams: list[tuple[str, Any]], budget: Budget) -> Iterator[Item | ErrorRecord]:
-    for name, stream in streams:
-        try:
-            data = stream_bytes(stream, budget, name)
-        except ItemError as exc:
-            yield error(exc, "expand", name)
-            continue
-        except Exception as exc:  # pypdf and zlib errors on a damaged stream
-            yield error(CorruptItem(f"attachment unreadable ({type(exc).__name__})"), "expand", name)
-            continue
-        yield child(item, name, data)
-
-
-def _undrawn(item: Item, jpegs: list[tuple[str, Any]], drawn: set[str], budget: Budget) -> Iterator[Item | ErrorRecord]:
-    """The JPEG image streams the pages did not show as pictures: painted by a pattern, used as a soft mask, an
-    annotation's appearance, or not drawn at all (a reader extracting images still gets them)."""
-    for count, (name, stream) in enumerate(jpegs, 1):
-        if count > MAX_UNDRAWN:
-            yield error(ItemTooLarge(f"more than {MAX_UNDRAWN} JPEG streams: the rest not read"), "expand")
+def _streams(item: Item, streams: list[tuple[str, Any]], budget: Budget, what: str = "attachment",
+             seen: set[str] | None = None) -> Iterator[Item | ErrorRecord]:
+    """Each stream's bytes as a child; with `seen` (sha256 of the parts already yielded), each content once."""
+    for count, (name, stream) in enumerate(streams, 1):
+        if seen is not None and count > MAX_UNDRAWN:
+            yield error(ItemTooLarge(f"more than {MAX_UNDRAWN} {what}s: the rest not read"), "expand")
             return
         try:
             data = stream_bytes(stream, budget, name)
@@ -218,11 +207,12 @@ def _undrawn(item: Item, jpegs: list[tuple[str, Any]], drawn: set[str], budget: 
             yield error(exc, "expand", name)
             continue
         except Exception as exc:  # pypdf and zlib errors on a damaged stream
-            yield error(CorruptItem(f"image stream unreadable ({type(exc).__name__})"), "expand", name)
+            yield error(CorruptItem(f"{what} unreadable ({type(exc).__name__})"), "expand", name)
             continue
-        digest = hashlib.sha256(data).hexdigest()
-        if digest not in drawn:
-            drawn.add(digest)
+        digest = hashlib.sha256(data).hexdigest() if seen is not None else ""
+        if seen is None or digest not in seen:
+            if seen is not None:
+                seen.add(digest)
             yield child(item, name, data)
 
 
