@@ -275,7 +275,8 @@ def test_answers_stored_before_a_reference_photo_was_added_are_not_reused(tmp_pa
     assert policy_hash(settings) not in (before, enrolled)
 
 
-@pytest.mark.parametrize(("name", "outside"), [("unlisted_in.docx", True), ("photo_as_text_part.eml", False)])
+@pytest.mark.parametrize(("name", "outside"), [("unlisted_in.docx", True), ("photo_as_text_part.eml", False),
+                                               ("xmp_in_custom_xml.docx", False)])
 def test_a_photo_in_a_document_s_hidden_entry_or_a_text_part_is_scanned(files: dict[str, Path], name: str,
                                                                        outside: bool) -> None:
     (report,) = scan(files[name], NO_PIXELS).files

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..formats import XMP_KIND, sniff
 from .base import safe_name
 from .office_parts import Facts, reader_for
 from .package import PackageExpander
@@ -43,6 +44,8 @@ class OoxmlExpander(PackageExpander):
     def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: object) -> bool:
         if not XML_PART.fullmatch(info.filename) or reader_for(info.filename) is None:
             return False  # XML without a reader of its own (themes, custom XML) is skipped unless it hides something
+        if sniff(doc.head(info) or b"") == XMP_KIND:  # an XMP packet (custom XML items hold them): read as one
+            return False
         _read_part(doc, info, facts)
         return True
 
