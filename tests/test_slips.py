@@ -160,7 +160,8 @@ def test_a_message_readers_disagree_on_is_reviewed(files: dict[str, Path], name:
                                                ("pdf_photo_as_soft_mask.pdf", "gps"),
                                                ("pdf_photo_never_drawn.pdf", "gps"),
                                                ("pdf_associated_file.pdf", "gps"),
-                                               ("pdf_that_is_also_a_zip.pdf", "starts inside the PDF")])
+                                               ("pdf_that_is_also_a_zip.pdf", "starts inside the PDF"),
+                                               ("pdf_name_tree_cycle.pdf", "name tree deeper than 32")])
 def test_a_pdf_photo_out_of_the_usual_reach_is_read_or_reviewed(files: dict[str, Path], name: str,
                                                                 outcome: str) -> None:
     (report,) = scan(files[name], NO_PIXELS).files
@@ -284,3 +285,10 @@ def test_a_photo_in_a_document_s_hidden_entry_or_a_text_part_is_scanned(files: d
     errors = [e.message for node in report.walk() for e in node.errors]
     assert report.decision.label == "review" and len(gps) == 1, (gps, errors)
     assert any("outside the package's central directory" in e for e in errors) is outside
+
+
+def test_a_card_number_in_a_multipart_preamble_is_read(files: dict[str, Path]) -> None:
+    (report,) = scan(files["card_in_preamble.eml"], Settings(detectors=("metadata", "text"), jobs=1)).files
+    rules = {f.rule_id for node in report.walk() for f in node.findings}
+    assert report.decision.label == "block" and "text.payment_card" in rules
+    assert fx.CARD not in json.dumps(report.to_dict())

@@ -162,7 +162,7 @@ class EmailExpander:
         if found is not None:
             yield found
         subject = [v for c, n, v in fields if n.lower() == "subject"][:1]
-        body = text_item(item, "body", subject + walk.texts)
+        body = text_item(item, "body", subject + walk.texts + walk.hidden_texts)
         if body is not None:
             yield body
         yield from out
@@ -182,6 +182,7 @@ class _Walk:
         self.item = item
         self.budget = budget
         self.texts: list[str] = []
+        self.hidden_texts: list[str] = []  # multipart preambles and epilogues
         self.fields: list[Field] = []
         self.counts = {"attachment": 0, "inline": 0}
 
@@ -223,6 +224,8 @@ class _Walk:
     def _multipart(self, part: Message, depth: int) -> Iterator[Item | ErrorRecord]:
         if depth >= MAX_PART_DEPTH:
             raise CorruptItem(f"multipart nested deeper than {MAX_PART_DEPTH} levels")
+        # text before the first boundary and after the last: clients hide it, the bytes travel with the message
+        self.hidden_texts.extend(t for t in (part.preamble, part.epilogue) if isinstance(t, str) and t.strip())
         if any(isinstance(d, _BROKEN_MULTIPART) for d in part.defects):
             yield error(CorruptItem("multipart structure is damaged (boundary missing)"), "expand")
         payload = part.get_payload()

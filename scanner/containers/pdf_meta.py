@@ -39,6 +39,7 @@ MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a perso
 RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
 MAX_OBJECTS = 200_000  # objects looked through for page and picture XMP
 MAX_NAME_TREE_NODES = 10_000
+MAX_NAME_TREE_DEPTH = 32
 
 
 @dataclass
@@ -128,10 +129,13 @@ def _declared_size(stream: Any) -> int | None:
 
 
 def _name_tree(node: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """(name, value) pairs of a PDF name tree, bounded in depth and size."""
+    """(name, value) pairs of a PDF name tree, bounded in depth and size: past a bound, ItemTooLarge after what
+    was read (the attachments beyond it are not known to be harmless; a cycle of /Kids ends here too)."""
     node = deref(node)
-    if not hasattr(node, "get") or depth > 32:
+    if not hasattr(node, "get"):
         return
+    if depth > MAX_NAME_TREE_DEPTH:
+        raise ItemTooLarge(f"name tree deeper than {MAX_NAME_TREE_DEPTH} levels (or a cycle): the rest not read")
     names = node.get("/Names")
     names = deref(names)
     names = names if isinstance(names, list) else []
@@ -141,6 +145,8 @@ def _name_tree(node: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
     kids = kids if isinstance(kids, list) else []
     for kid in kids[:MAX_NAME_TREE_NODES]:
         yield from _name_tree(kid, depth + 1)
+    if len(names) > 2 * MAX_NAME_TREE_NODES or len(kids) > MAX_NAME_TREE_NODES:
+        raise ItemTooLarge(f"name tree node with over {MAX_NAME_TREE_NODES} entries: the rest not read")
 
 
 def _filespec_streams(spec: Any) -> list[tuple[str, Any]]:

@@ -78,7 +78,7 @@ async def fix_upload(scans: Scans, upload: Upload) -> FixAnswer:
     options = FixOptions.parse(scans.settings.sections.get("fix"))
     try:
         fixed = await anyio.to_thread.run_sync(make_copy, upload.path, report_from_dict(first.report),
-                                               scans.settings, options)
+                                               scans.settings, options, limiter=scans.fixing)
     except (ItemError, OSError) as exc:
         return FixAnswer(first.report, problem=f"no safe copy: {exc}")
     name = safe_name(upload.label, fixed.ext)

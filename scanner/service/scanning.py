@@ -97,6 +97,9 @@ class Scans:
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.in_flight = 0
+        # safe copies are made in threads of this process: at most one per worker at a time, so a burst of large
+        # /v1/fix calls cannot take every thread the uploads and scans need (anyio's pool holds 40)
+        self.fixing = anyio.CapacityLimiter(self.pool.size)
         self.warmup: Warmup | None = None  # set once every worker has scanned the warm-up picture
         self.broken: str | None = None  # why the warm-up could not run (the pool cannot scan)
 
