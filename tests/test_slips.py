@@ -292,3 +292,64 @@ def test_a_card_number_in_a_multipart_preamble_is_read(files: dict[str, Path]) -
     rules = {f.rule_id for node in report.walk() for f in node.findings}
     assert report.decision.label == "block" and "text.payment_card" in rules
     assert fx.CARD not in json.dumps(report.to_dict())
+
+
+TEXT_ONLY = Settings(detectors=("metadata", "text"), jobs=1)
+BLOCKING = [*sorted(fx.SECRET_LINES), "png_password_keyword.png", "png_card_in_first_of_two_comments.png",
+            "user_comment_ucs2.jpg", "mail_keywords_header.eml", "mail_unclosed_head.eml"]
+
+
+@pytest.mark.parametrize("name", BLOCKING)
+def test_a_secret_written_so_a_person_reads_it_is_found_and_not_printed(files: dict[str, Path], name: str) -> None:
+    """Zero-width characters, soft hyphens, Arabic-Indic digits, slashes between a card's groups, a Turkish
+    capital I before the keyword, keywords the list lacked, a password in a URL, a field named "Password", the
+    first of two PNG comments, a UCS-2 UserComment, mail headers outside the fixed list, an HTML body whose
+    <head> is not closed: each was approve."""
+    settings = TEXT_ONLY if name.endswith((".txt", ".eml")) else NO_PIXELS
+    (report,) = scan(files[name], settings).files
+    rules = {f.rule_id for node in report.walk() for f in node.findings}
+    assert report.decision.label == "block" and rules & {"text.payment_card", "text.secret"}, rules
+    dumped = json.dumps(report.to_dict())
+    assert "Hunter2!x" not in dumped and "Zx9Qw8Er7Ty6Ui5Op4" not in dumped and fx.CARD not in dumped
+
+
+def test_numbers_in_a_table_are_not_a_card_with_the_wider_separators(tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text("site,lat,lon,visits\nhq,52.373100,4.892200,1234\nlab,51.922500,4.479170,5678\n"
+                    "ids,4111,1111,1111\n")
+    (report,) = scan(path, TEXT_ONLY).files
+    assert report.decision.label == "approve", [f.message for f in report.findings]
+
+
+@pytest.mark.parametrize(("name", "second_reader"), [("ascii_gps.jpg", False), ("drone_xmp.jpg", True)])
+def test_a_position_stored_as_text_or_under_a_drone_s_tag_is_found(files: dict[str, Path], name: str,
+                                                                   second_reader: bool) -> None:
+    """GPS as ASCII text: our reader now reads the numbers (it said "unusable", low: approve). A DJI drone's
+    XMP Latitude/Longitude: ExifTool reads them; the second reader asked for GPS* tags only (and with -G1 kept
+    only the first copy of each tag, so an empty decoy before the real block hid it)."""
+    import shutil
+
+    if second_reader and shutil.which("exiftool") is None:
+        pytest.skip("ExifTool is not installed")
+    settings = Settings(detectors=("metadata",), jobs=1, exiftool="on" if second_reader else "off")
+    (report,) = scan(files[name], settings).files
+    gps = [f for f in report.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and gps and "52.37" in gps[0].message
+    assert ("exiftool" in gps[0].location) is second_reader
+
+
+def test_the_second_reader_pairs_copies_other_tags_and_text_degrees() -> None:
+    """-G1:4 records: the real block after an empty decoy, a copy whose Ref tags sit in another copy, DJI's
+    misspelt Longtitude, C2PA JSON text degrees."""
+    from scanner.engines.exiftool import coordinates
+
+    def one(record: dict[str, object]) -> tuple[float, float]:
+        (c,) = coordinates(record)
+        return round(c.lat, 4), round(c.lon, 4)
+
+    assert one({"GPS:GPSLatitude": "", "GPS:GPSLongitude": "", "GPS:Copy1:GPSLatitude": 52.37,
+                "GPS:Copy1:GPSLongitude": 4.89, "GPS:Copy2:GPSLatitude": ""}) == (52.37, 4.89)
+    assert one({"GPS:Copy1:GPSLatitudeRef": "N", "GPS:Copy1:GPSLongitudeRef": "W", "GPS:Copy2:GPSLatitude": 53.36,
+                "GPS:Copy2:GPSLongitude": 6.26}) == (53.36, -6.26)
+    assert one({"XMP-drone-dji:GpsLatitude": 52.37, "XMP-drone-dji:GpsLongtitude": 4.89}) == (52.37, 4.89)
+    assert one({"JSON:ExifGPSLatitude": "52,22.2N", "JSON:ExifGPSLongitude": "4,53.4E"}) == (52.37, 4.89)

@@ -38,6 +38,9 @@ HEADER_CATEGORIES: dict[str, str] = {
     "received": "other", "message-id": "other",
     "organization": "identity", "organisation": "identity", "x-originating-ip": "identity",
 }
+MACHINE_HEADERS = ("dkim-", "arc-", "authentication-results", "received-spf", "x-ms-", "x-microsoft-", "x-google-",
+                   "x-gm-", "x-received", "x-forefront-", "x-ses-", "x-mailgun-", "x-spam", "x-virus",
+                   "x-originatorg", "list-", "mime-version", "x-mimeole", "thread-index", "x-ms-exchange")
 MAX_HEADERS = 500  # header lines read per message
 MAX_HEADER_CHARS = 4000  # one header value, as a field
 MAX_PART_DEPTH = 40  # multipart levels inside one message
@@ -71,11 +74,13 @@ class _HtmlText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":  # a <head> never closed (its end tag is optional) ends where the body starts
+            self._skip = 0
         if tag in self.SKIP:
             self._skip += 1
         if tag in self.BREAKS:
             self.parts.append("\n")
-        self.parts.extend(f" {v} " for k, v in attrs if k in ("alt", "title") and v)
+        self.parts.extend(f" {v} " for k, v in attrs if k in ("alt", "title", "value", "placeholder") and v)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP and self._skip:
@@ -125,13 +130,18 @@ def _received_hosts(value: str) -> str:
 
 
 def header_fields(headers: Iterable[tuple[str, str]]) -> Iterator[Field]:
-    """(category, header name, value) for the headers in HEADER_CATEGORIES, in their order."""
+    """(category, header name, value) for the headers in HEADER_CATEGORIES, in their order, and every other
+    header a person writes or a client shows (Comments, Keywords, Thread-Topic, X-Note...) as "other" for the text
+    rules; relays' signatures and routing stamps (DKIM, ARC, anti-spam results) are machine text, left out."""
     for n, (name, raw) in enumerate(headers):
         if n >= MAX_HEADERS:
             return
-        category = HEADER_CATEGORIES.get(str(name).strip().lower())
+        key = str(name).strip().lower()
+        category = HEADER_CATEGORIES.get(key)
         if category is None:
-            continue
+            if key.startswith(MACHINE_HEADERS) or (key.startswith("content-") and key != "content-description"):
+                continue
+            category = "other"
         value = header_value(raw)
         yield category, str(name).strip(), _received_hosts(value) if category == "other" and \
             name.lower() == "received" else value

@@ -60,11 +60,14 @@ class FieldReporter:
         items = [Field(c, n, v) for c, n, v in fields if v.strip() or n.strip()]
         if not items:
             return []
-        hits = field_hits([f.value for f in items] + [f.name for f in items], self.rules)
-        bad_names = {h.field - len(items) for h in hits if h.field >= len(items)}
-        shown = [self._name(i, f.name, i in bad_names) for i, f in enumerate(items)]
+        # one line per field, its name before its value as a reader shows it ("Password: Hunter2!x"): a keyword
+        # in a name pairs with its value; every field a hit runs through is shown by its position only
+        hits = field_hits([f"{f.name}: {f.value}" if f.name.strip() else f.value for f in items], self.rules)
+        flagged = {i for h in hits for i in h.touched if i != h.field}  # a value taken from the next field's name
+        flagged |= {h.field for h in hits if 0 <= h.column <= len(items[h.field].name)}  # a hit in the name itself
+        shown = [self._name(i, f.name, i in flagged) for i, f in enumerate(items)]
         out = [Finding(h.hit.rule_id, self.detector, h.hit.severity, h.hit.confidence, h.hit.message,
-                       f"{where} {shown[h.field % len(items)]}", None, dict(h.hit.evidence)) for h in hits]
+                       f"{where} {shown[h.field]}", None, dict(h.hit.evidence)) for h in hits]
         return out + self._categories(items, shown, where)
 
     @staticmethod

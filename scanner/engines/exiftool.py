@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -23,7 +24,11 @@ from dataclasses import dataclass
 
 from ..errors import EngineError, EngineUnavailable
 
-ARGS = ("-n", "-j", "-G1", "-a", "-ee", "-GPS*", "-api", "LargeFileSupport=1")
+# -G1:4: every copy of a tag in its own group ("GPS:Copy2:GPSLatitude"): -G1 alone keeps the first copy of each
+# group, so an empty decoy before the real block hid it; the tag patterns take the positions not named GPS*
+# (XMP LocationCreated, Google EarthPos, DJI Latitude, C2PA JSON ExifGPSLatitude, DJI's GpsLongtitude)
+ARGS = ("-n", "-j", "-G1:4", "-a", "-ee", "-GPS*", "-*Latitude*", "-*Longitude*", "-*Longtitude*", "-*Position*",
+        "-*Coordinates*", "-api", "LargeFileSupport=1")
 _READY = b"{ready}"
 _PAIRS = (("GPSLatitude", "GPSLongitude"), ("GPSDestLatitude", "GPSDestLongitude"))
 _JOINED = ("GPSCoordinates", "GPSPosition")
@@ -41,10 +46,22 @@ def number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number: float | None = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
+        number = _text_degrees(value)
+    return number if number is not None and math.isfinite(number) else None
+
+
+_TEXT_DMS = re.compile(r"^\s*(\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEW])?\s*$")
+
+
+def _text_degrees(value: object) -> float | None:
+    """A coordinate ExifTool passes through as text even with -n ("52,22.2N" in XMP or C2PA JSON)."""
+    m = _TEXT_DMS.match(str(value)) if isinstance(value, str) else None
+    if m is None:
         return None
-    return number if math.isfinite(number) else None
+    degrees = float(m.group(1)) + float(m.group(2) or 0) / 60 + float(m.group(3) or 0) / 3600
+    return -degrees if m.group(4) in ("S", "W") else degrees
 
 
 def signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
@@ -65,19 +82,42 @@ def coordinates(record: dict[str, object]) -> list[Coordinate]:
         group, _, tag = key.rpartition(":")
         if group:
             groups.setdefault(group, {})[tag] = value
+    # -G1:4 numbers each tag's copies on its own ("GPS:Copy1:GPSLatitudeRef" beside "GPS:Copy2:GPSLatitude"):
+    # a copy without its Ref tags takes those of its group's other copies (else 6.2 W would read as 6.2 E)
+    refs: dict[str, dict[str, object]] = {}
+    for group, tags in groups.items():
+        for tag, value in tags.items():
+            if tag.endswith("Ref"):
+                refs.setdefault(group.split(":", 1)[0], {}).setdefault(tag, value)
+    for group, tags in groups.items():
+        for tag, value in refs.get(group.split(":", 1)[0], {}).items():
+            tags.setdefault(tag, value)
     out: list[Coordinate] = []
     for group, tags in sorted(groups.items(), key=lambda g: g[0] == _DERIVED):
         if group == _DERIVED and out:
             break
-        for lat_tag, lon_tag in _PAIRS:
+        for lat_tag, lon_tag in _PAIRS + _other_pairs(tags):
             lat, lon = signed(tags, lat_tag, "S"), signed(tags, lon_tag, "W")
-            if _pair(lat, lon):
-                out.append(Coordinate(group, lat or 0.0, lon or 0.0))
+            if _pair(lat, lon):  # shown by its group, not the copy number -G1:4 adds
+                out.append(Coordinate(group.split(":", 1)[0], lat or 0.0, lon or 0.0))
         for tag in _JOINED:
             parts = str(tags.get(tag, "")).replace(",", " ").split()
             if len(parts) >= 2 and _pair(number(parts[0]), number(parts[1])):
-                out.append(Coordinate(group, number(parts[0]) or 0.0, number(parts[1]) or 0.0))
+                out.append(Coordinate(group.split(":", 1)[0], number(parts[0]) or 0.0, number(parts[1]) or 0.0))
     return out
+
+
+def _other_pairs(tags: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """(XLatitude, XLongitude) tag pairs of one group beyond the GPS ones: EarthPosLatitude, DJI Latitude,
+    LocationCreatedGPSLatitude, ExifGPSLatitude, and DJI's misspelt GpsLongtitude."""
+    pairs = []
+    for tag in tags:
+        if tag.lower().endswith("latitude") and (tag, tag[:-8] + "Longitude") not in _PAIRS:
+            stem = tag[:-8]
+            lon = next((t for t in (stem + "Longitude", stem + "Longtitude") if t in tags), None)
+            if lon is not None:
+                pairs.append((tag, lon))
+    return tuple(pairs)
 
 
 def _die_with_parent() -> None:

@@ -65,6 +65,11 @@ def tiff_of(raw: bytes) -> bytes:
 
 
 def _rational_tuple(value: Any) -> list[float]:
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    if isinstance(value, str):  # stored as text ("52 22 12", "52,22.2"): ExifTool reads the numbers in it
+        numbers = re.findall(r"\d+(?:\.\d+)?", value)
+        return [float(n) for n in numbers[:3]] or [math.nan]
     seq = value if isinstance(value, (tuple, list)) else (value,)
     out = []
     for v in seq:
@@ -250,9 +255,13 @@ def text_of(value: Any) -> str:
     elif isinstance(value, (list, tuple)):
         value = "; ".join(text_of(v) for v in value)
     if isinstance(value, bytes):
-        if value.startswith((b"ASCII\x00\x00\x00", b"UNICODE\x00", b"\x00" * 8)):
-            value = value[8:]
-        value = value.decode("utf-8", "replace")
+        if value.startswith(b"UNICODE\x00"):  # UCS-2 in the file's byte order: the one that reads as text
+            value = max((value[8:].decode(order, "replace") for order in ("utf-16-le", "utf-16-be")),
+                        key=lambda t: sum(c.isprintable() and c != "\ufffd" for c in t))
+        else:
+            if value.startswith((b"ASCII\x00\x00\x00", b"\x00" * 8)):
+                value = value[8:]
+            value = value.decode("utf-8", "replace")
     return str(value).replace("\x00", "").strip()
 
 
@@ -307,15 +316,30 @@ _INFO_TEXT = {"author": "identity", "copyright": "identity", "artist": "identity
 
 def info_text_fields(im: Image.Image, data: bytes, limit: int) -> Iterator[tuple[str, str, str]]:
     """PNG text chunks (tEXt, iTXt, zTXt; read from the bytes, so no pixel is decoded) and JPEG/GIF comments."""
-    chunks: dict[str, object] = dict(png.text_chunks(data, limit)) if im.format == "PNG" else {}
-    if "comment" in im.info:
-        chunks["comment"] = im.info["comment"]
-    for key, value in chunks.items():
+    chunks: list[tuple[str, object]] = list(png.text_chunks(data, limit)) if im.format == "PNG" else []
+    if "comment" in im.info:  # every chunk, also under a keyword used twice (readers show each)
+        chunks.append(("comment", im.info["comment"]))
+    for key, value in chunks:
+        if key.startswith("Raw profile type ") and key.split()[-1].lower() not in ("exif", "xmp", "app1"):
+            yield tags.OTHER, key, _profile_text(value)  # ImageMagick's hex IPTC, 8BIM, note...: their strings
+            continue
         if key.startswith(("XML:com.adobe.xmp", "Raw profile type")):
-            continue  # parsed as XMP / EXIF (hex-encoded binary profiles are not text)
+            continue  # parsed as XMP / EXIF
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         if text.strip():
             yield _INFO_TEXT.get(key.lower(), "text"), key, text.strip()
+
+
+def _profile_text(value: object) -> str:
+    """The readable strings (4+ characters) of an ImageMagick raw profile: a name line, a length, then hex."""
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    lines = text.strip().split("\n", 2)
+    digits = "".join(lines[2].split()) if len(lines) == 3 else ""
+    try:
+        raw = bytes.fromhex(digits[: len(digits) // 2 * 2])
+    except ValueError:
+        return text
+    return "\n".join(re.findall(r"[^\x00-\x1f\x7f-\x9f]{4,}", raw.decode("utf-8", "replace")))
 
 
 def iptc_fields(im: Image.Image) -> Iterator[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ from .rules import RULE_IDS, TextRules
 LAYOUT_RULES = frozenset({"text.receipt", "text.pos_screen", "text.whiteboard"})
 PATTERN_RULES: tuple[str, ...] = tuple(r for r in RULE_IDS if r not in LAYOUT_RULES)
 _LINE_HEIGHT = 20  # page_from_text's default: line n of the page starts at y = n * 20
+_CHAR_WIDTH = 10  # each token is 10 px a character wide (see _page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class FieldHit:
 
     field: int
     hit: Hit
+    touched: tuple[int, ...] = ()  # every field the hit's text runs through (a keyword in one, its value in the next)
+    column: int = -1  # where the hit starts in its field's first line (characters); -1: on a later line
 
 
 def field_hits(fields: Iterable[str], rules: TextRules) -> list[FieldHit]:
@@ -52,7 +55,10 @@ def field_hits(fields: Iterable[str], rules: TextRules) -> list[FieldHit]:
         if hit.rule_id in LAYOUT_RULES:
             continue
         row = min(len(owner) - 1, max(0, hit.box.y // _LINE_HEIGHT)) if hit.box is not None else 0
-        out.append(FieldHit(owner[row], hit))
+        last = min(len(owner) - 1, max(row, (hit.box.y + hit.box.h - 1) // _LINE_HEIGHT)) if hit.box else row
+        first_line = row == 0 or owner[row - 1] != owner[row]
+        column = hit.box.x // _CHAR_WIDTH if hit.box is not None and first_line else -1
+        out.append(FieldHit(owner[row], hit, tuple(dict.fromkeys(owner[row : last + 1])), column))
     return out
 
 
@@ -63,12 +69,12 @@ def _page(lines: list[str]) -> Page:
     for row, raw in enumerate(lines):
         words, spans, parts, x, pos = [], [], [], 0, 0
         for token in raw.split():
-            words.append(Word(token, 1.0, Region(x, row * _LINE_HEIGHT, 10 * len(token), _LINE_HEIGHT - 4)))
+            words.append(Word(token, 1.0, Region(x, row * _LINE_HEIGHT, _CHAR_WIDTH * len(token), _LINE_HEIGHT - 4)))
             folded = fold(token)
             parts.append(folded)
             spans.append((pos, pos + len(folded)))
             pos += len(folded) + 1
-            x += 10 * (len(token) + 1)
+            x += _CHAR_WIDTH * (len(token) + 1)
         width = max(width, x)
         built.append(Line(tuple(words), " ".join(parts), tuple(spans)))
     return Page(tuple(built), (width, _LINE_HEIGHT * len(lines)), ocr=False)

@@ -24,6 +24,10 @@ from .validators import card_scheme, iban_valid, luhn_valid
 _CARD_RUN = re.compile(r"(?<![\d])\d(?:[ \-.]?\d){11,18}(?![\d])")
 # typed text (metadata): a number glued to letters is part of an id or hex blob ("...e4a4010085760200"), not a card
 _TYPED_CARD_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-.]?\d){11,18}(?![0-9A-Za-z])")
+# typed text is what a person reads: slashes, commas, underscores, colons and spaced dashes separate a card's
+# groups too, but only in a card's shape (4-4-4-4, 4-6-5), one separator throughout: numbers in a table do not
+_TYPED_CARD_GROUPED = re.compile(r"(?<![0-9A-Za-z])(?:\d{4}( ?[/,_:] ?| - )\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?"
+                                 r"|\d{4}( ?[/,_:] ?| - )\d{6}\2\d{5})(?![0-9A-Za-z])")
 _CARD_SHAPE = re.compile(r"^\d{4}([ \-.])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ \-.])\d{6}\2\d{5}$")
 _EXPIRY = re.compile(r"(?<![\d/])(0?[1-9]|1[0-2])\s?/\s?(\d{2}|20\d{2})(?![\d/])")
 _IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Z0-9])")
@@ -54,12 +58,18 @@ def _card_context(page: Page, rules: TextRules) -> str | None:
     return "expiry date" if _EXPIRY.search(page.text) else None
 
 
+def _typed_runs(text: str) -> Iterator[re.Match[str]]:
+    yield from _TYPED_CARD_RUN.finditer(text)
+    yield from _TYPED_CARD_GROUPED.finditer(text)
+
+
 def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
     context = None
     looked = False
     for line in page.lines:
         text = repair_line(line.text, page.ocr)
-        for m in (_CARD_RUN if page.ocr else _TYPED_CARD_RUN).finditer(text):
+        runs = _CARD_RUN.finditer(text) if page.ocr else _typed_runs(text)
+        for m in runs:
             raw = m.group(0)
             digits = re.sub(r"\D", "", raw)
             if not 13 <= len(digits) <= 19:

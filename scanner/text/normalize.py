@@ -32,9 +32,29 @@ _SKELETON = str.maketrans({"0": "O", "Q": "O", "D": "O", "1": "I", "L": "I", "!"
                            "5": "S", "$": "S", "8": "B", "2": "Z", "6": "G"})
 
 
+# Format characters (category Cf) render as nothing: a card written 4242<ZWSP>4242<ZWSP>... reads as one number
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+                        "\ufff9-\ufffb]")
+_ANY_DIGIT = re.compile(r"\d")  # with re's Unicode classes: Arabic-Indic, Devanagari and every other decimal digit
+
+
 def fold(text: str) -> str:
-    """NFKC plus look-alike folding; keeps length close to the input's (spans stay meaningful)."""
-    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+    """NFKC plus look-alike folding, invisible format characters removed and every decimal digit made ASCII
+    (NFKC leaves Arabic-Indic or Devanagari digits as they are); keeps length close to the input's."""
+    out = unicodedata.normalize("NFKC", text)
+    if not out.isascii():
+        out = _INVISIBLE.sub("", out)
+        out = _ANY_DIGIT.sub(lambda m: m.group(0) if m.group(0).isascii() else str(unicodedata.digit(m.group(0))),
+                             out)
+    return out.translate(_FOLD)
+
+
+def lower_same_length(text: str) -> str:
+    """`text.lower()` where that keeps each character one character ('İ'.lower() is two: the offsets of a match
+    in the lowered text would point past the word in `text`)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def repair_digits(token: str) -> str:

@@ -9,10 +9,11 @@ import re
 from collections.abc import Iterator
 
 from . import mask
+from .normalize import lower_same_length
 from .page import Hit, Line, Page, union
 from .rules import TextRules
 
-_VALUE = re.compile(r"\s*(?:[:=\-–>]\s*|\s+)(\S{4,64})")
+_VALUE = re.compile(r"\s*(?:[:=\-–>]+\s*|\s+)(\S{4,64})")  # "password -> x" and "pwd := x" too
 _OTP = re.compile(r"\D{0,12}?(\d{4,8})(?!\d)")
 
 
@@ -40,7 +41,7 @@ def _plausible_secret(value: str, separated: bool, rules: TextRules) -> bool:
 
 def secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
     for i, line in enumerate(page.lines):
-        low = line.text.lower()
+        low = lower_same_length(line.text)  # offsets into `low` are offsets into line.text
         for km in rules.otp_keywords.finditer(low):
             om = _OTP.match(line.text, km.end())
             if om:
