@@ -73,9 +73,22 @@ def find_packets(data: bytes, limit: int) -> list[bytes]:
     else:
         sources = [data]
     packets: dict[bytes, None] = {}
-    for raw in sources:
+    for raw in sources + [text for source in sources for text in _utf16(source)]:
         packets.update(dict.fromkeys(_scan(raw, limit)))
     return list(packets)
+
+
+_UTF16_MARKS = tuple((mark.encode(order), order) for order in ("utf-16-le", "utf-16-be")
+                     for mark in ("xmpmeta", "xapmeta", "rdf:RDF"))
+
+
+def _utf16(raw: bytes) -> Iterator[bytes]:
+    """A packet written in UTF-16 (the XMP spec allows it; ExifTool reads it), re-encoded as UTF-8 for the scan."""
+    for mark, order in _UTF16_MARKS:
+        at = raw.find(mark)
+        if at >= 0:
+            yield raw[at % 2 :].decode(order, "replace").encode("utf-8")
+            return
 
 
 def _local(tag: str) -> tuple[str, str]:
