@@ -257,6 +257,8 @@ class _Walk:
             yield child(self.item, name, data)
             return
         text = decode_text(data, part.get_content_charset())
+        if str(part.get_param("format", "") or "").lower() == "flowed":  # RFC 3676: a line ending in a space goes on
+            text = re.sub(r" \r?\n(?!-- \r?\n)", " ", text)
         if ctype == "text/html":  # the text kept is what a reader sees: files in its data: URIs go as children
             for out in carried(text, self.budget):
                 yield error(out, "expand", "body") if isinstance(out, CorruptItem) else \

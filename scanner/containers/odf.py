@@ -124,7 +124,8 @@ def content(root: Element, facts: Facts, name: str) -> None:
             facts.count("hidden text", 1)
         elif tag == "notes" and not NOTES_NOISE.fullmatch(flatten(el, None, NOT_TEXT)):
             facts.count("speaker notes", 1)
-    facts.texts.append((name, blocks(root, BLOCKS, None, NOT_TEXT)))
+    values = [_attr(el, "value") for el in root.iter() if local(el.tag) == "table-cell" and _attr(el, "value")]
+    facts.texts.append((name, blocks(root, BLOCKS, None, NOT_TEXT) + values))  # a cell shown from office:value
 
 
 def _hiding_styles(root: Element) -> set[str]:

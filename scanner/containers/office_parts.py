@@ -125,7 +125,24 @@ def word_part(root: Element, facts: Facts, name: str) -> None:
             facts.person("comment author", el.get(f"{W}author"))
             facts.person("comment initials", el.get(f"{W}initials"))
     facts.count("tracked changes", changes)
-    facts.texts.append((name, blocks(root, TEXT_BLOCKS, TEXT_LEAVES, SKIP)))
+    facts.texts.append((name, blocks(root, TEXT_BLOCKS, TEXT_LEAVES, SKIP) + unseen_texts(root)))
+
+
+def unseen_texts(root: Element) -> list[str]:
+    """Text a reader can show that the blocks leave out: pictures' alternative text and titles (docPr, cNvPr
+    `descr`/`title`), and an mc:Fallback that says something its mc:Choice does not (a reader that does not
+    know the Choice's namespace shows the Fallback)."""
+    out: list[str] = []
+    for el in root.iter():
+        tag = local(el.tag)
+        if tag in ("docPr", "cNvPr"):
+            out.extend(v for k, v in el.attrib.items() if local(k) in ("descr", "title") and v.strip())
+        elif tag == "AlternateContent":
+            parts = {local(sub.tag): flatten(sub, TEXT_LEAVES) for sub in el}
+            fallback = parts.get("Fallback", "").strip()
+            if fallback and fallback != parts.get("Choice", "").strip():
+                out.append(fallback)
+    return out
 
 
 def people(root: Element, facts: Facts, name: str) -> None:
@@ -151,7 +168,7 @@ def comment_part(root: Element, facts: Facts, name: str) -> None:
 def slide(root: Element, facts: Facts, name: str) -> None:
     if root.get("show") in ("0", "false"):
         facts.fields.append(("history", "hidden slide", name))
-    facts.texts.append((name, blocks(root, TEXT_BLOCKS, TEXT_LEAVES, SKIP)))
+    facts.texts.append((name, blocks(root, TEXT_BLOCKS, TEXT_LEAVES, SKIP) + unseen_texts(root)))
 
 
 def notes(root: Element, facts: Facts, name: str) -> None:
