@@ -181,8 +181,8 @@ def blocks(root: Element, block_names: frozenset[str], leaves: frozenset[str] | 
         name = local(el.tag)
         if name in skip:
             continue
-        if name in block_names:
-            out.append(flatten(el, leaves, skip))
+        if name in block_names:  # a block inside it (a text box's paragraph in a paragraph) is a line of its own
+            out.append(flatten(el, leaves, skip, breaks=block_names).removeprefix("\n"))  # the block's own break
             continue
         if leaves is not None and name in leaves and el.text:
             out.append(el.text)
