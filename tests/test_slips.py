@@ -355,3 +355,15 @@ def test_the_second_reader_pairs_copies_other_tags_and_text_degrees() -> None:
                 "GPS:Copy2:GPSLongitude": 6.26}) == (53.36, -6.26)
     assert one({"XMP-drone-dji:GpsLatitude": 52.37, "XMP-drone-dji:GpsLongtitude": 4.89}) == (52.37, 4.89)
     assert one({"JSON:ExifGPSLatitude": "52,22.2N", "JSON:ExifGPSLongitude": "4,53.4E"}) == (52.37, 4.89)
+
+
+@pytest.mark.parametrize("where", ["jfxx", "photoshop"])
+def test_a_jfxx_or_photoshop_thumbnail_of_another_picture_is_found(files: dict[str, Path], where: str) -> None:
+    """Only the EXIF IFD1 thumbnail was compared with the picture: a JFXX or Photoshop thumbnail showing what was
+    cropped away (readers and ExifTool extract both) was approved. The same picture as its thumbnail stays quiet."""
+    (other,) = scan(files[f"{where}_thumbnail_other.jpg"], NO_PIXELS).files
+    (same,) = scan(files[f"{where}_thumbnail_same.jpg"], NO_PIXELS).files
+    assert [f.location for f in other.findings if f.rule_id == "metadata.thumbnail"] == [
+        {"jfxx": "JFXX thumbnail", "photoshop": "Photoshop thumbnail"}[where]]
+    assert other.decision.label == "review"
+    assert not [f for f in same.findings if f.rule_id == "metadata.thumbnail"] and same.decision.label == "approve"

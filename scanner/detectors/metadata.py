@@ -122,6 +122,8 @@ class MetadataDetector:
             subject.item.data, im.format or "", frames.mpo_ranges(im, subject.item.data)))
         if trailer:
             findings.append(self._trailer(trailer))
+        if self.settings.policy.enabled("metadata.thumbnail"):
+            self._step(subject, "metadata.thumbnail", lambda: self._other_thumbnails(subject, findings))
         found = self._step(subject, "metadata.structure", lambda: payload.find(subject.item.data))
         findings.extend(self._payload(subject.item.data, im.format or "", p) for p in found or ())
         return findings
@@ -196,7 +198,8 @@ class MetadataDetector:
         if exif_mod.MAKERNOTE in block.tags:
             self._step(subject, "metadata.makernote", lambda: self._makernote(subject, im, block, findings))
         if block.thumbnail and self.settings.policy.enabled("metadata.thumbnail"):
-            self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, block, findings))
+            thumb = block.thumbnail
+            self._step(subject, "metadata.thumbnail", lambda: self._thumbnail(subject, thumb, findings))
 
     def _exif_gps(self, subject: Subject, block: exif_mod.ExifBlock | None, structures: list[exif_mod.ExifStructure],
                   positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
@@ -247,18 +250,24 @@ class MetadataDetector:
         self._fields(subject, (("serial" if "Serial" in name else "identity", name, value) for name, value in pairs),
                      "EXIF maker note", findings)
 
-    def _thumbnail(self, subject: Subject, block: exif_mod.ExifBlock, findings: list[Finding]) -> None:
+    def _thumbnail(self, subject: Subject, thumb: bytes, findings: list[Finding],
+                   where: str = "EXIF IFD1 thumbnail", kind: str = "EXIF") -> None:
         from .. import media
 
         main = media.open_image(subject.item.data, subject.max_pixels)
         if main.format == "JPEG":
             main.draft("L", (256, 256))
-        result = hidden.thumbnail_differs(block.thumbnail or b"", main)
+        result = hidden.thumbnail_differs(thumb, main)
         if result and result[0]:
             findings.append(Finding(
                 "metadata.thumbnail", self.id, Severity.MEDIUM, 0.7,
-                "embedded EXIF thumbnail shows a different picture (content cropped or edited away may be visible)",
-                location="EXIF IFD1 thumbnail", evidence={"correlation": round(result[1], 3)}))
+                f"embedded {kind} thumbnail shows a different picture (content cropped or edited away may be visible)",
+                location=where, evidence={"correlation": round(result[1], 3)}))
+
+    def _other_thumbnails(self, subject: Subject, findings: list[Finding]) -> None:
+        """JFXX and Photoshop thumbnails, compared with the picture as the EXIF one is."""
+        for where, thumb in hidden.other_thumbnails(subject.item.data):
+            self._thumbnail(subject, thumb, findings, where, where.removesuffix(" thumbnail"))
 
     # --- XMP / IPTC / shared ------------------------------------------------------------
     def _xmp(self, subject: Subject, positions: list[tuple[str, str, float, float]],

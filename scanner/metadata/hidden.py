@@ -44,6 +44,41 @@ def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
         pos += 2 + length
 
 
+_JFXX = b"JFXX\x00\x10"  # JFIF extension APP0 holding a JPEG thumbnail
+_PHOTOSHOP = b"Photoshop 3.0\x00"
+_PS_THUMBNAILS = (0x0409, 0x040C)  # Photoshop 4 and 5+ thumbnail resources: a 28-byte header, then a JPEG
+
+
+def other_thumbnails(data: bytes) -> list[tuple[str, bytes]]:
+    """(where, JPEG) of the thumbnails a JPEG carries outside EXIF IFD1: a JFXX APP0 extension, Photoshop's
+    thumbnail resource in APP13 (readers show both; ExifTool extracts them)."""
+    if not data.startswith(b"\xff\xd8"):
+        return []
+    out = []
+    for marker, start, end in jpeg_segments(data):
+        body = data[start:end]
+        if marker == 0xE0 and body.startswith(_JFXX):
+            out.append(("JFXX thumbnail", body[len(_JFXX) :]))
+        elif marker == 0xED and body.startswith(_PHOTOSHOP):
+            out.extend(("Photoshop thumbnail", res[28:]) for rid, res in _resources(body[len(_PHOTOSHOP) :])
+                       if rid in _PS_THUMBNAILS and len(res) > 28)
+    return out
+
+
+def _resources(irb: bytes) -> Iterator[tuple[int, bytes]]:
+    """(id, data) of each 8BIM resource of a Photoshop image resource block."""
+    pos = 0
+    while pos + 12 <= len(irb) and irb[pos : pos + 4] == b"8BIM":
+        rid = int.from_bytes(irb[pos + 4 : pos + 6], "big")
+        name_length = irb[pos + 6]
+        pos += 6 + name_length + 1 + (name_length + 1) % 2  # a Pascal string padded to an even length
+        if pos + 4 > len(irb):
+            return
+        size = int.from_bytes(irb[pos : pos + 4], "big")
+        yield rid, irb[pos + 4 : pos + 4 + size]
+        pos += 4 + size + size % 2
+
+
 def _jpeg_end(data: bytes) -> int | None:
     """Offset just past the EOI of the first JPEG image, walking segments and entropy-coded scans."""
     pos, n = 2, len(data)
