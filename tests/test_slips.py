@@ -367,3 +367,12 @@ def test_a_jfxx_or_photoshop_thumbnail_of_another_picture_is_found(files: dict[s
         {"jfxx": "JFXX thumbnail", "photoshop": "Photoshop thumbnail"}[where]]
     assert other.decision.label == "review"
     assert not [f for f in same.findings if f.rule_id == "metadata.thumbnail"] and same.decision.label == "approve"
+
+
+@pytest.mark.parametrize("name", sorted(fx.exif_carriers()))
+def test_gps_in_an_exif_block_our_readers_skipped_is_found_without_exiftool(files: dict[str, Path],
+                                                                          name: str) -> None:
+    settings = Settings(detectors=("metadata",), jobs=1, exiftool="off")
+    (report,) = scan(files[name], settings).files
+    gps = [f for f in report.findings if f.rule_id == "metadata.gps"]
+    assert report.decision.label == "review" and gps and "52.37" in gps[0].message

@@ -119,7 +119,8 @@ def read_gps(gps: dict[int, Any]) -> GpsReading:
     return reading
 
 
-_EXIF_APP1 = re.compile(rb".{0,4}?Exif\x00.", re.DOTALL)  # ExifTool's test: up to 4 junk bytes, any pad byte
+_EXIF_APP1 = re.compile(rb".{0,4}?Exif\x00.", re.DOTALL | re.IGNORECASE)  # ExifTool's test (/is): up to 4 junk
+# bytes, "Exif" in any case, any pad byte
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
 
@@ -153,9 +154,36 @@ def _byte_blocks(data: bytes, max_bytes: int) -> list[tuple[bytes, int, int]] | 
     if data.startswith(b"\xff\xd8"):
         return _jpeg_blocks(data)
     if data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
-        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind == b"eXIf"]
-        return blocks + [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in _png_raw_profiles(data, max_bytes)]
+        # any case of eXIf (ExifTool reads exIf too, with a warning), and zxIf (compressed: ExifTool inflates it)
+        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind.lower() == b"exif"]
+        raws = [_zxif(data[start:stop], max_bytes) for kind, start, stop in png.chunks(data) if kind == b"zxIf"]
+        raws += _png_raw_profiles(data, max_bytes)
+        return blocks + [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in raws if raw]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":  # every EXIF chunk: Pillow keeps the first only
+        return [(data, start + (6 if data[start : start + 6] == b"Exif\x00\x00" else 0), stop)
+                for fourcc, start, stop in _riff_chunks(data) if fourcc == b"EXIF"]
     return None
+
+
+def _zxif(body: bytes, max_bytes: int) -> bytes:
+    """A zxIf chunk's EXIF: a compression byte (0: deflate), the inflated size, the zlib stream."""
+    import zlib
+
+    if len(body) < 6 or body[0] != 0:
+        return b""
+    try:
+        return zlib.decompressobj().decompress(body[5:], max_bytes)
+    except zlib.error:
+        return b""
+
+
+def _riff_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(fourcc, data start, data end) of each top-level chunk of a RIFF file (WebP)."""
+    pos = 12
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        yield data[pos : pos + 4], pos + 8, min(len(data), pos + 8 + size)
+        pos += 8 + size + (size & 1)
 
 
 _RAW_PROFILES = ("Raw profile type exif", "Raw profile type APP1")
