@@ -125,8 +125,7 @@ class DropFolder:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OSError(errno.EINVAL, "not a regular file")
-            short = claimed.name.encode()[:180].decode("utf-8", "ignore")
-            tmp = claimed.with_name(f".{short}.{os.getpid()}.private")  # a dot file: never taken as a left-over
+            tmp = claimed.with_name(f".{clipped(claimed.name)}.{os.getpid()}.private")  # a dot file: not a left-over
             with open(tmp, "wb") as out, os.fdopen(os.dup(fd), "rb") as src:
                 shutil.copyfileobj(src, out)
                 out.flush()
@@ -151,6 +150,12 @@ class DropFolder:
             fh.write(line)
 
 
+def clipped(name: str, limit: int = 180) -> str:
+    """`name` cut to at most `limit` bytes of UTF-8 (whole characters): room left in a 255-byte file name for a
+    prefix or suffix this module adds (a temporary file's, a sidecar's, a collision number)."""
+    return name.encode()[:limit].decode("utf-8", "ignore")
+
+
 def free_name(folder: Path, name: str, *, sidecar: bool, sha256: str | None = None) -> Path:
     """folder/name, or `stem (1).suffix`, `stem (2).suffix`, ...: the first not in use.
 
@@ -161,7 +166,7 @@ def free_name(folder: Path, name: str, *, sidecar: bool, sha256: str | None = No
     stem, suffix = (path.stem, path.suffix) if path.stem else (name, "")
     room = NAME_MAX - len(" (9999)") - (len(SIDECAR_SUFFIX) if sidecar else 0) - len(suffix.encode())
     if len(stem.encode()) > room:  # the sidecar's name must fit too (a 250-byte name stayed in .processing/)
-        stem = stem.encode()[: max(room - 3, 8)].decode("utf-8", "ignore") + "..."
+        stem = clipped(stem, max(room - 3, 8)) + "..."
         name = stem + suffix
     for n in range(MAX_COLLISIONS):
         candidate = folder / (name if n == 0 else f"{stem} ({n}){suffix}")
@@ -184,8 +189,7 @@ def _orphan_of(card: Path, sha256: str | None) -> bool:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write through a dot-named temp file in the same folder, fsync, then os.replace (never half a file)."""
-    short = path.name.encode()[:200].decode("utf-8", "ignore")  # the temp name must fit too
-    tmp = path.with_name(f".{short}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{clipped(path.name)}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True)
         fh.write("\n")

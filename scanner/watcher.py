@@ -23,7 +23,7 @@ from typing import Any
 from . import api
 from .audit import Recorder, utc_now
 from .config import Settings
-from .dropfolder import DropFolder, Stability
+from .dropfolder import DropFolder, Stability, clipped
 from .execution import Pool
 from .model import SCHEMA_VERSION, Decision, FileReport
 from .sources import display_path
@@ -191,8 +191,7 @@ class SafeCopies:
         except (ItemError, OSError):
             return None
         name = Path(target_path(path.name, fixed, None)).name
-        short = path.name.encode()[:200].decode("utf-8", "ignore")
-        tmp = path.with_name(f".fix-{short}")  # a dot file: never taken as a left-over drop
+        tmp = path.with_name(f".fix-{clipped(path.name)}")  # a dot file: never taken as a left-over drop
         try:
             tmp.write_bytes(fixed.data)
         except OSError:

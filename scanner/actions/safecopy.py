@@ -154,15 +154,14 @@ def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, 
         befores = {r.path: r for r in api.scan_iter(walked, settings, engines, pool=pool)}
         results = [FixResult(sources.display_path(p.path), befores[sources.display_path(p.path)],
                              problem=p.problem.message if p.problem else None) for p in walked.problems]
-        written: dict[str, FixResult] = {}  # by the copy's path as written
-        taken: dict[str, FixResult] = {}  # by its absolute path: two inputs must not make one copy
+        written: dict[str, FixResult] = {}  # by the copy's absolute path: two inputs must not make one copy
         for entry in walked.files:
             result = FixResult(sources.display_path(entry.path), befores[sources.display_path(entry.path)])
             results.append(result)
             try:
                 fixed = make_copy(entry.path, result.before, settings, options)
                 target = target_path(entry.path, fixed, out_dir)
-                other = taken.get(os.path.abspath(target))
+                other = written.get(os.path.abspath(target))
                 if other is not None:  # a.heic and a.jpg both make a.safe.jpg: the first keeps it, never replaced
                     raise FileExistsError(f"{sources.display_path(target)} is the safe copy of {other.path}, "
                                           "made in this run")
@@ -171,8 +170,8 @@ def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, 
                 result.problem = f"no safe copy: {exc}"
                 continue
             result.safe_path, result.changes = sources.display_path(target), fixed.changes
-            written[target] = taken[os.path.abspath(target)] = result
-        by_label = {result.safe_path: result for result in written.values()}
+            written[os.path.abspath(target)] = result
+        by_label = {sources.display_path(path): result for path, result in written.items()}
         for after in api.scan_iter(list(written), settings, engines, pool=pool):
             if after.path in by_label:
                 by_label[after.path].after = after

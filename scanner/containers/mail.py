@@ -214,7 +214,7 @@ class _Walk:
         if ctype.startswith("multipart/") and not part.is_multipart():  # no boundary: the parts cannot be found
             yield error(CorruptItem("multipart structure is damaged (no boundary): its parts were not read"),
                         "expand")
-        encoding = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+        encoding = _encoding(part)
         if encoding not in KNOWN_ENCODINGS and not part.is_multipart():
             yield error(UnsupportedItem(f"transfer encoding {encoding[:40]!r} cannot be decoded"), "expand")
             return
@@ -315,7 +315,7 @@ class _Walk:
         if not isinstance(inner, Message):
             yield error(CorruptItem("attached message is empty or malformed"), "expand", name)
             return
-        encoding = str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
+        encoding = _encoding(part)
         if encoding in ("base64", "quoted-printable"):  # the parser read the encoded text as the message
             decoded = _decoded_text(inner.get_payload(), encoding)
             if decoded is None:
@@ -329,6 +329,10 @@ class _Walk:
             return
         self.budget.admit(len(data), what=name)
         yield child(self.item, name, data)
+
+
+def _encoding(part: Message) -> str:
+    return str(part.get("Content-Transfer-Encoding", "") or "").strip().lower()
 
 
 def _decoded_text(payload: object, encoding: str) -> bytes | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..formats import XMP_KIND, sniff
 from .base import safe_name
-from .office_parts import Facts, reader_for
+from .office_parts import Facts, data_part, reader_for
 from .package import PackageExpander
 from .zipparts import ZipDoc
 
@@ -42,21 +42,15 @@ class OoxmlExpander(PackageExpander):
     skipped = SKIPPED
 
     def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: object) -> bool:
-        if not XML_PART.fullmatch(info.filename) or reader_for(info.filename) is None:
-            return False  # XML without a reader of its own (themes, custom XML) is skipped unless it hides something
-        if sniff(doc.head(info) or b"") == XMP_KIND:  # an XMP packet (custom XML items hold them): read as one
+        reader = reader_for(info.filename) if XML_PART.fullmatch(info.filename) else None
+        if reader is None:
+            return False  # XML without a reader of its own (themes) is skipped unless it hides something
+        if reader is data_part and sniff(doc.head(info) or b"") == XMP_KIND:  # a custom XML item that is XMP
             return False
-        _read_part(doc, info, facts)
+        root = doc.xml(info)
+        if root is not None:
+            reader(root, facts, safe_name(info.filename))
         return True
 
     def member(self, name: str, facts: Facts) -> None:
         facts.count("embedded files", bool(EMBEDDED.fullmatch(name)))
-
-
-def _read_part(doc: ZipDoc, info: ZipInfo, facts: Facts) -> None:
-    reader = reader_for(info.filename)
-    if reader is None:
-        return
-    root = doc.xml(info)
-    if root is not None:
-        reader(root, facts, safe_name(info.filename))

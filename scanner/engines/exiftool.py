@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import selectors
 import shutil
 import subprocess
@@ -47,21 +46,11 @@ def number(value: object) -> float | None:
         return None
     try:
         number: float | None = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = _text_degrees(value)
+    except (TypeError, ValueError):  # text even with -n ("52,22.2N" in XMP or C2PA JSON): read as XMP's notation
+        from ..metadata.xmp import parse_coordinate
+
+        number = parse_coordinate(value) if isinstance(value, str) else None
     return number if number is not None and math.isfinite(number) else None
-
-
-_TEXT_DMS = re.compile(r"^\s*(\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEW])?\s*$")
-
-
-def _text_degrees(value: object) -> float | None:
-    """A coordinate ExifTool passes through as text even with -n ("52,22.2N" in XMP or C2PA JSON)."""
-    m = _TEXT_DMS.match(str(value)) if isinstance(value, str) else None
-    if m is None:
-        return None
-    degrees = float(m.group(1)) + float(m.group(2) or 0) / 60 + float(m.group(3) or 0) / 3600
-    return -degrees if m.group(4) in ("S", "W") else degrees
 
 
 def signed(tags: Mapping[str, object], tag: str, negative: str) -> float | None:
@@ -88,9 +77,9 @@ def coordinates(record: dict[str, object]) -> list[Coordinate]:
     for group, tags in groups.items():
         for tag, value in tags.items():
             if tag.endswith("Ref"):
-                refs.setdefault(group.split(":", 1)[0], {}).setdefault(tag, value)
+                refs.setdefault(_base(group), {}).setdefault(tag, value)
     for group, tags in groups.items():
-        for tag, value in refs.get(group.split(":", 1)[0], {}).items():
+        for tag, value in refs.get(_base(group), {}).items():
             tags.setdefault(tag, value)
     out: list[Coordinate] = []
     for group, tags in sorted(groups.items(), key=lambda g: g[0] == _DERIVED):
@@ -98,13 +87,18 @@ def coordinates(record: dict[str, object]) -> list[Coordinate]:
             break
         for lat_tag, lon_tag in _PAIRS + _other_pairs(tags):
             lat, lon = signed(tags, lat_tag, "S"), signed(tags, lon_tag, "W")
-            if _pair(lat, lon):  # shown by its group, not the copy number -G1:4 adds
-                out.append(Coordinate(group.split(":", 1)[0], lat or 0.0, lon or 0.0))
+            if _pair(lat, lon):
+                out.append(Coordinate(_base(group), lat or 0.0, lon or 0.0))
         for tag in _JOINED:
             parts = str(tags.get(tag, "")).replace(",", " ").split()
             if len(parts) >= 2 and _pair(number(parts[0]), number(parts[1])):
-                out.append(Coordinate(group.split(":", 1)[0], number(parts[0]) or 0.0, number(parts[1]) or 0.0))
+                out.append(Coordinate(_base(group), number(parts[0]) or 0.0, number(parts[1]) or 0.0))
     return out
+
+
+def _base(group: str) -> str:
+    """The group without the copy number -G1:4 adds ("GPS:Copy2" -> "GPS"): what a finding shows."""
+    return group.split(":", 1)[0]
 
 
 def _other_pairs(tags: Mapping[str, object]) -> tuple[tuple[str, str], ...]:

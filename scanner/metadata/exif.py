@@ -155,8 +155,9 @@ def _byte_blocks(data: bytes, max_bytes: int) -> list[tuple[bytes, int, int]] | 
         return _jpeg_blocks(data)
     if data.startswith(png.SIGNATURE):  # eXIf anywhere (also after IDAT), and ImageMagick's hex profiles
         # any case of eXIf (ExifTool reads exIf too, with a warning), and zxIf (compressed: ExifTool inflates it)
-        blocks = [(data, start, stop) for kind, start, stop in png.chunks(data) if kind.lower() == b"exif"]
-        raws = [_zxif(data[start:stop], max_bytes) for kind, start, stop in png.chunks(data) if kind == b"zxIf"]
+        listed = list(png.chunks(data))
+        blocks = [(data, start, stop) for kind, start, stop in listed if kind.lower() == b"exif"]
+        raws = [_zxif(data[start:stop], max_bytes) for kind, start, stop in listed if kind == b"zxIf"]
         raws += _png_raw_profiles(data, max_bytes)
         return blocks + [(raw, len(raw) - len(tiff_of(raw)), len(raw)) for raw in raws if raw]
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":  # every EXIF chunk: Pillow keeps the first only

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem
-from . import extent, isobmff, png
+from . import extent, isobmff, photoshop, png
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +45,6 @@ def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
 
 
 _JFXX = b"JFXX\x00\x10"  # JFIF extension APP0 holding a JPEG thumbnail
-_PHOTOSHOP = b"Photoshop 3.0\x00"
 _PS_THUMBNAILS = (0x0409, 0x040C)  # Photoshop 4 and 5+ thumbnail resources: a 28-byte header, then a JPEG
 
 
@@ -59,24 +58,10 @@ def other_thumbnails(data: bytes) -> list[tuple[str, bytes]]:
         body = data[start:end]
         if marker == 0xE0 and body.startswith(_JFXX):
             out.append(("JFXX thumbnail", body[len(_JFXX) :]))
-        elif marker == 0xED and body.startswith(_PHOTOSHOP):
-            out.extend(("Photoshop thumbnail", res[28:]) for rid, res in _resources(body[len(_PHOTOSHOP) :])
-                       if rid in _PS_THUMBNAILS and len(res) > 28)
+        elif marker == 0xED:
+            out.extend(("Photoshop thumbnail", body[rs + 28 : re_]) for rid, rs, re_ in photoshop.resources(body)
+                       if rid in _PS_THUMBNAILS and re_ - rs > 28)
     return out
-
-
-def _resources(irb: bytes) -> Iterator[tuple[int, bytes]]:
-    """(id, data) of each 8BIM resource of a Photoshop image resource block."""
-    pos = 0
-    while pos + 12 <= len(irb) and irb[pos : pos + 4] == b"8BIM":
-        rid = int.from_bytes(irb[pos + 4 : pos + 6], "big")
-        name_length = irb[pos + 6]
-        pos += 6 + name_length + 1 + (name_length + 1) % 2  # a Pascal string padded to an even length
-        if pos + 4 > len(irb):
-            return
-        size = int.from_bytes(irb[pos : pos + 4], "big")
-        yield rid, irb[pos + 4 : pos + 4 + size]
-        pos += 4 + size + size % 2
 
 
 def _jpeg_end(data: bytes) -> int | None:
