@@ -11,8 +11,9 @@ use (`skip_small`: boxes under 8 px high or under 1.5:1 wide). `adaptive*` (the 
 issue 12 part 4) add the second look of `ocr_det_recheck`: fewer than 4 lines read under the cap
 and a board on >= 30% of the picture -> detection again on the whole picture. `baseline` is the
 configuration of main before this benchmark (ONNX Runtime, det_side 0, rec_batch 6, recognition inputs
-at least 320 px wide). `default` is the shipped set-up since issue 12's third round (det_side 736,
-the second look, inputs at least 160 px wide, screens at 320). The
+at least 320 px wide). `third_round` is the set-up of issue 12's third to fifth rounds (det_side 736,
+the second look, inputs at least 160 px wide, screens at 320); `default`, shipped since the sixth round, adds
+the recogniser narrowed to the scripts the rules read (`ocr_alphabet = "latin"`). The
 `cuda*` variants run ONNX Runtime's CUDA provider (onnxruntime-gpu) and are skipped where it is
 absent; on a GPU run `--variants cuda,cuda_rec64,det960` (the CPU time column then counts only the host side).
 
@@ -66,6 +67,7 @@ class Variant:
     device: str = "cpu"
     recheck: int = 0  # ocr_det_recheck: fewer lines read under the cap -> detection again on the whole picture
     rec_width: int = 320  # ocr_rec_width: RapidOCR's own narrowest recognition input before issue 12
+    alphabet: str = "full"  # ocr_alphabet: every class of the recogniser (before issue 12's sixth round) or latin
 
 
 VARIANTS: dict[str, Variant] = {
@@ -76,7 +78,8 @@ VARIANTS: dict[str, Variant] = {
     "det736": Variant(det_side=736),
     "adaptive960": Variant(det_side=960, recheck=4),  # the default since issue 12 part 4
     "adaptive736": Variant(det_side=736, recheck=4),
-    "default": Variant(det_side=736, recheck=4, rec_width=160),  # since issue 12's third round (screens at 320)
+    "third_round": Variant(det_side=736, recheck=4, rec_width=160),  # issue 12's third to fifth rounds (screens at 320)
+    "default": Variant(det_side=736, recheck=4, rec_width=160, alphabet="latin"),  # + the sixth round's alphabet
     "rec1": Variant(rec_batch=1),
     "rec16": Variant(rec_batch=16),
     "skip_small": Variant(skip_small=True),
@@ -183,9 +186,9 @@ def build(name: str, variant: Variant) -> tuple[Any, Recording]:
     from scanner.engines.rapid import RapidOcrEngine, RapidTextLocator
 
     settings = Settings(ocr_engine="rapidocr", ocr_det_side=variant.det_side, ocr_det_recheck=variant.recheck,
-                        ocr_rec_width=variant.rec_width)
+                        ocr_rec_width=variant.rec_width, ocr_alphabet=variant.alphabet)
     inner: Any = RapidOcrEngine(backend=variant.backend, det_side=variant.det_side, rec_batch=variant.rec_batch,
-                                device=variant.device, rec_width=variant.rec_width)
+                                device=variant.device, rec_width=variant.rec_width, alphabet=variant.alphabet)
     if variant.skip_small:
         inner = SkipSmall(inner)
     rec = Recording(inner)

@@ -166,6 +166,8 @@ SETTINGS: tuple[Setting, ...] = (
             "fewer text lines than this read under the detection cap: detect again on the whole picture; 0 = never"),
     Setting("ocr_rec_batch", 6, _whole(1), "text lines per RapidOCR recognition call (apart from batch_size)"),
     Setting("ocr_rec_width", 160, _rec_width, "narrowest RapidOCR recognition input, pixels (screens: >= 320)"),
+    Setting("ocr_alphabet", "latin", _choice("latin", "full"),
+            "RapidOCR recognition classes: latin (no Han, Kana, Hangul: what the rules read) or full"),
     Setting("refs", None, _optional_path, "reference photo folder (restricted/<label>, allowed/<label>)"),
     Setting("cache_dir", None, _optional_path, "where derived data (reference embeddings) is cached"),
     Setting("audit_db", None, _audit_db, "SQLite audit trail of every decision; default under $XDG_DATA_HOME; off"),
@@ -201,6 +203,7 @@ class Settings:
     ocr_det_recheck: int = _DEFAULTS["ocr_det_recheck"]
     ocr_rec_batch: int = _DEFAULTS["ocr_rec_batch"]
     ocr_rec_width: int = _DEFAULTS["ocr_rec_width"]
+    ocr_alphabet: str = _DEFAULTS["ocr_alphabet"]
     refs: Path | None = _DEFAULTS["refs"]
     cache_dir: Path | None = _DEFAULTS["cache_dir"]
     audit_db: str | None = _DEFAULTS["audit_db"]  # None: the default location; "off": no audit trail

@@ -132,7 +132,7 @@ def build_engine(name: str, settings: Settings) -> OcrEngine:
 
         return RapidOcrEngine(backend=ocr_backend(settings), det_side=settings.ocr_det_side,
                               rec_batch=settings.ocr_rec_batch, device=settings.device,
-                              rec_width=settings.ocr_rec_width)
+                              rec_width=settings.ocr_rec_width, alphabet=settings.ocr_alphabet)
     raise ConfigError(f"unknown OCR engine {name!r}")
 
 

@@ -135,6 +135,44 @@ def _build(extra: dict[str, Any]) -> Any:
         raise EngineUnavailable(f"rapidocr failed to start: {type(exc).__name__}: {exc}") from None
 
 
+def _narrow_recognition(ocr: Any, backend: str) -> bool:
+    """The recogniser's network and decoder swapped for the ones that read only the scripts the rules use
+    (alphabet.py: the wheel's weights without the Han, Kana and Hangul classes); the same provider and
+    session options as RapidOCR's own. False, and left as it is, for a model of another shape."""
+    from .alphabet import narrowed
+
+    try:
+        found = narrowed(model_dir() / REC_MODEL)
+        if found is None:
+            return False
+        _swap_recognition(ocr, backend, *found)
+    except Exception as exc:
+        raise EngineUnavailable(f"rapidocr recognition could not be narrowed: {type(exc).__name__}: {exc}") from None
+    return True
+
+
+def _swap_recognition(ocr: Any, backend: str, model: bytes, characters: tuple[str, ...]) -> None:
+    from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
+
+    rec = ocr._load_rec_model()
+    if backend == "onnxruntime":
+        from onnxruntime import InferenceSession
+        from rapidocr.inference_engine.onnxruntime.provider_config import ProviderConfig
+
+        engine_cfg = rec.cfg.engine_cfg
+        rec.session.session = InferenceSession(model, sess_options=rec.session._init_sess_opts(engine_cfg),
+                                               providers=ProviderConfig(engine_cfg=engine_cfg).get_ep_list())
+    else:
+        from openvino import Core
+        from rapidocr.inference_engine.openvino.device_config import CPUConfig
+
+        core = Core()
+        core.set_property("CPU", CPUConfig(rec.cfg.get("engine_cfg", {})).get_config())
+        rec.session.model = core.read_model(model=model)
+        rec.session.session = core.compile_model(model=rec.session.model, device_name="CPU").create_infer_request()
+    rec.postprocess_op = CTCLabelDecode(character=list(characters))
+
+
 def _single_precision_input(det: Any) -> None:
     """Detection's input scaled in float32 in place of RapidOCR's float64 arithmetic (about 2% of a whole scan).
 
@@ -182,12 +220,16 @@ class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, backend: str = "onnxruntime", det_side: int = 0, rec_batch: int = REC_BATCH,
-                 device: str = "cpu", rec_width: int = NARROW_REC_WIDTH, **params: Any) -> None:
+                 device: str = "cpu", rec_width: int = NARROW_REC_WIDTH, alphabet: str = "latin",
+                 **params: Any) -> None:
         self.backend = backend
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
         self.det_side = det_side
         self.rec_width = rec_width
         self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params})
+        self.alphabet = "full"
+        if alphabet == "latin" and _narrow_recognition(self._ocr, backend):
+            self.alphabet = "latin"
 
     def for_screens(self) -> RapidOcrEngine:
         """This engine (the same RapidOCR objects) with recognition inputs at least REC_WIDTH wide.
