@@ -8,6 +8,8 @@ character a rule can match, and read project-made pictures as the full alphabet 
 from __future__ import annotations
 
 import string
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,5 +99,16 @@ def test_openvino_reads_with_the_same_classes() -> None:
     ov, ort = RapidOcrEngine(backend="openvino", det_side=736), RapidOcrEngine(det_side=736)
     assert ov.alphabet == "latin"
     assert len(ov._ocr._load_rec_model().postprocess_op.character) == len(
-        ort._ocr._load_rec_model().postprocess_op.character)
+        ort._ocr._load_rec_model().postprocess_op.character) < 3_000
     assert [w.text for w in ov.read(image).words] == [w.text for w in ort.read(image).words]
+
+
+def test_the_narrowed_model_file_is_gone_once_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # read TMPDIR again
+    try:
+        engine = RapidOcrEngine(det_side=736)
+    finally:
+        tempfile.tempdir = None
+    assert engine.alphabet == "latin" and list(tmp_path.iterdir()) == []
+    assert [w.text for w in engine.read(text_fixtures.receipt("nl")).words]  # read after the file is gone

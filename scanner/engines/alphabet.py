@@ -4,7 +4,8 @@ PP-OCRv6's recogniser ends in one linear layer and a softmax over 18,710 classes
 ideographs and 179 Kana; the rules read Latin letters, digits, punctuation and symbols (docs/ocr.md,
 "Sixth round"). Keeping only the columns of that layer the rules can use (2,564 classes with the CTC blank and
 the space) makes the network 1.15-1.19x faster on this CPU and the decoding of its output lighter. The weights
-are the wheel's own, sliced in memory when the engine starts: nothing is downloaded or written.
+are the wheel's own, sliced when the engine starts and handed to the runtime as a private temporary file that is
+removed once loaded (rapid.py): nothing is downloaded or kept.
 
 What changes: where a foreign character was the most likely class, the most likely kept class is read
 instead (often the Latin look-alike: `口` -> `0`), and each score is renormalised over the kept classes.

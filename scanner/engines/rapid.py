@@ -16,9 +16,13 @@ is still shown as before (small pictures and note crops are enlarged as they wer
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
+import os
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +122,8 @@ def _params(extra: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _build(extra: dict[str, Any]) -> Any:
+def _build(extra: dict[str, Any], load_rec: bool = False) -> Any:
+    """A RapidOCR object; `load_rec`: its recogniser loaded now (its model file is a temporary one)."""
     offline_onnxruntime()  # rapidocr imports onnxruntime: its telemetry must be off before that
     try:
         from rapidocr import EngineType, RapidOCR
@@ -128,6 +133,8 @@ def _build(extra: dict[str, Any]) -> Any:
     try:
         ocr = RapidOCR(params=params)
         _single_precision_input(ocr._load_det_model())  # type: ignore[no-untyped-call]
+        if load_rec:
+            ocr._load_rec_model()  # type: ignore[no-untyped-call]
         return ocr
     except EngineUnavailable:
         raise
@@ -135,42 +142,31 @@ def _build(extra: dict[str, Any]) -> Any:
         raise EngineUnavailable(f"rapidocr failed to start: {type(exc).__name__}: {exc}") from None
 
 
-def _narrow_recognition(ocr: Any, backend: str) -> bool:
-    """The recogniser's network and decoder swapped for the ones that read only the scripts the rules use
-    (alphabet.py: the wheel's weights without the Han, Kana and Hangul classes); the same provider and
-    session options as RapidOCR's own. False, and left as it is, for a model of another shape."""
+@contextlib.contextmanager
+def _recognition_model(alphabet: str) -> Iterator[dict[str, Any]]:
+    """RapidOCR parameters for the recogniser of `alphabet`: none for `full` (the wheel's file), else `Rec.model_path`
+    of a private temporary copy of the narrowed model (alphabet.py), removed once the engine has loaded it; {} as
+    well for a model of another shape (it is used as it is)."""
     from .alphabet import narrowed
 
+    if alphabet != "latin":
+        yield {}
+        return
     try:
         found = narrowed(model_dir() / REC_MODEL)
-        if found is None:
-            return False
-        _swap_recognition(ocr, backend, *found)
     except Exception as exc:
         raise EngineUnavailable(f"rapidocr recognition could not be narrowed: {type(exc).__name__}: {exc}") from None
-    return True
-
-
-def _swap_recognition(ocr: Any, backend: str, model: bytes, characters: tuple[str, ...]) -> None:
-    from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
-
-    rec = ocr._load_rec_model()
-    if backend == "onnxruntime":
-        from onnxruntime import InferenceSession
-        from rapidocr.inference_engine.onnxruntime.provider_config import ProviderConfig
-
-        engine_cfg = rec.cfg.engine_cfg
-        rec.session.session = InferenceSession(model, sess_options=rec.session._init_sess_opts(engine_cfg),
-                                               providers=ProviderConfig(engine_cfg=engine_cfg).get_ep_list())
-    else:
-        from openvino import Core
-        from rapidocr.inference_engine.openvino.device_config import CPUConfig
-
-        core = Core()
-        core.set_property("CPU", CPUConfig(rec.cfg.get("engine_cfg", {})).get_config())
-        rec.session.model = core.read_model(model=model)
-        rec.session.session = core.compile_model(model=rec.session.model, device_name="CPU").create_infer_request()
-    rec.postprocess_op = CTCLabelDecode(character=list(characters))
+    if found is None:
+        yield {}
+        return
+    fd, path = tempfile.mkstemp(prefix="leakscan-rec-", suffix=".onnx")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(found[0])
+        yield {"Rec.model_path": path}
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _single_precision_input(det: Any) -> None:
@@ -226,10 +222,10 @@ class RapidOcrEngine:
         self.cuda = backend == "onnxruntime" and cuda_ready(device)
         self.det_side = det_side
         self.rec_width = rec_width
-        self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params})
-        self.alphabet = "full"
-        if alphabet == "latin" and _narrow_recognition(self._ocr, backend):
-            self.alphabet = "latin"
+        with _recognition_model(alphabet) as rec:
+            self._ocr = _build({**engine_params(backend, det_side, rec_batch, self.cuda, rec_width), **params, **rec},
+                               load_rec=bool(rec))
+        self.alphabet = "latin" if rec else "full"
 
     def for_screens(self) -> RapidOcrEngine:
         """This engine (the same RapidOCR objects) with recognition inputs at least REC_WIDTH wide.
