@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .sources import display_path
 from .text_safety import printable
 
 INCOMING, PROCESSING, FAILED = "incoming", ".processing", "failed"
@@ -143,8 +142,9 @@ class DropFolder:
         return target
 
     def log(self, time: str, outcome: str, name: str, reason: str) -> None:
-        """One human line in DIR/leakscan.log: time, decision, escaped name, the top (masked) reason."""
-        shown = printable(display_path(name), LOG_NAME_MAX_CHARS)
+        """One human line in DIR/leakscan.log: time, decision, the name as reports show it (`name`: escaped, what
+        the text rules hit masked; scanner.expansion.shown_path), the top (masked) reason."""
+        shown = printable(name, LOG_NAME_MAX_CHARS)
         line = f"{time} {outcome.upper():7} {shown}  {printable(reason, LOG_REASON_MAX_CHARS)}\n"
         with open(self.root / LOG_NAME, "a", encoding="utf-8") as fh:
             fh.write(line)

@@ -8,15 +8,21 @@ the members already yielded are still scanned. Nothing here reads from or writes
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
+from .config import Settings
 from .containers.base import LOCATION_SEP, Budget, Expander, Limits
 from .errors import ItemError, ItemTooLarge
 from .model import ErrorRecord, Finding, Item
-from .text import TextRules
+from .text import TextRules, load_rules
 from .text.fields import field_hits
 
 
@@ -93,17 +99,28 @@ def _record(exc: ItemError, item: Item) -> ErrorRecord:
 
 
 MASKED = "[name masked]"  # a member name the text rules hit, in an error about that member
+PATH_SEP = "/"
+FILE_NAME = "file name"  # the location of a finding about a file's own name
+RENAME = "Rename it before sharing: the name travels with the file (a copy from `leakscan fix` keeps it)."
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")  # "password policy.pdf": the rules read "password policy"
 
 
 class MemberNames:
-    """The text rules over each member's name: a hit masks the name in the location and is a finding."""
+    """The text rules over names: a member's, or a file's own; a hit is a finding and the name is masked.
 
-    def __init__(self, rules: TextRules) -> None:
+    A name travels with what it names (an attachment's file name, an upload's, an archive member's), so a hit
+    in it is a finding; and the scanner must not print what it found, so the name is masked wherever it is
+    shown: locations, reports, the result store and the audit trail.
+    """
+
+    def __init__(self, rules: TextRules, key: bytes) -> None:
         self.rules = rules
+        self.key = key  # of the masked names' hashes: the scan's own (settings.hash_key), as for masked values
+        self._part_hits = functools.lru_cache(maxsize=4096)(self._hits)  # a batch repeats its folders
 
     def guard(self, item: Item) -> tuple[Item, list[Finding]]:
         parent, sep, name = item.location.rpartition(LOCATION_SEP)
-        found = self._findings(name)
+        found = self._findings(name, "a member")
         if not found:
             return item, []
         return replace(item, location=f"{parent}{sep}[name masked {item.sha256[:8]}]"), found
@@ -112,7 +129,7 @@ class MemberNames:
         """An error about a member that could not be opened names it too (an encrypted member, a broken
         attachment): the same rules over the name, masked in the location and wherever the message quotes it."""
         parent, sep, name = record.location.rpartition(LOCATION_SEP)
-        found = self._findings(name)
+        found = self._findings(name, "a member")
         if not found:
             return record, []
         message = record.message.replace(name, MASKED)
@@ -120,7 +137,67 @@ class MemberNames:
             message = "(the message is not shown: it quotes the member's name)"
         return replace(record, location=f"{parent}{sep}{MASKED}", message=message), found
 
-    def _findings(self, name: str) -> list[Finding]:
+    def guard_root(self, item: Item) -> tuple[Item, list[Finding]]:
+        """A file's own name gets the rules as a member's does (findings on the file); its path is `shown`."""
+        found = self.name_findings(item.source)
+        shown = self.shown(item.source)
+        return (item if shown == item.source else replace(item, source=shown)), found
+
+    def name_findings(self, path: str) -> list[Finding]:
+        """The findings of the rules over the name (the last part) of `path`: a file's, an upload's."""
+        return self._findings(path.rpartition(PATH_SEP)[2], "the file")
+
+    def shown(self, path: str) -> str:
+        """`path` (a display path) with each part the rules hit replaced by `[name masked <12 hex>]`, a keyed hash of
+        the part: two masked names never print the same within a scan (a front end finds its file's report by it),
+        and with the scan's own key a hash cannot be matched by trying every card number."""
+        parts = path.split(PATH_SEP)
+        if not any(self._part_hits(part) for part in parts if part):
+            return path
+        return PATH_SEP.join(f"[name masked {self._digest(part)}]" if part and self._part_hits(part) else part
+                             for part in parts)
+
+    def _digest(self, part: str) -> str:
+        return hmac.new(self.key, part.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
+
+    def _hits(self, name: str) -> bool:
+        return bool(field_hits([_stem(name)], self.rules))
+
+    def _findings(self, name: str, whose: str) -> list[Finding]:
+        where = "member name" if whose == "a member" else FILE_NAME
         return [Finding(h.hit.rule_id, "metadata", h.hit.severity, h.hit.confidence,
-                        f"{h.hit.message} in the name of a member", "member name", None, dict(h.hit.evidence))
-                for h in field_hits([name], self.rules)]
+                        f"{h.hit.message} in the name of {whose}", where, None, dict(h.hit.evidence), RENAME)
+                for h in field_hits([_stem(name)], self.rules)]
+
+
+def _stem(name: str) -> str:
+    """A name without its extension: "password policy.pdf" is not a password written next to a keyword."""
+    return _EXTENSION.sub("", name)
+
+
+
+def shown_path(settings: Settings, path: str) -> str:
+    """A display path as reports show it under `settings`' text rules: what a report of that file says its path is
+    (a front end matching reports to the files it gave uses this, and so does a result store's name)."""
+    return names_for(settings).shown(path)
+
+
+def has_name_findings(body: Mapping[str, Any]) -> bool:
+    """A stored report (to_dict) with findings about its file's own name: it is not the answer for the same bytes
+    under another name."""
+    return any(f.get("location") == FILE_NAME for f in body.get("findings", ()))
+
+
+def names_for(settings: Settings) -> MemberNames:
+    """The name checks of `settings`' text rules and hash key, built once for each."""
+    key = (json.dumps(settings.sections.get("text"), sort_keys=True, default=str), settings.hash_key)
+    found = _NAMES.get(key)
+    if found is None:
+        if len(_NAMES) >= 8:  # a process that builds many settings (tests, a long service) keeps a few
+            _NAMES.clear()
+        found = _NAMES[key] = MemberNames(load_rules(settings.sections.get("text"), settings.hash_key),
+                                          settings.hash_key)
+    return found
+
+
+_NAMES: dict[tuple[str, bytes], MemberNames] = {}

@@ -18,10 +18,9 @@ from .containers.base import Expander
 from .detectors.base import BatchDetector, Detector
 from .engines import EngineSet
 from .errors import EngineError, ItemError, ItemTimeout, UnsupportedItem
-from .expansion import MemberNames, Node, expand_tree
+from .expansion import Node, expand_tree, names_for
 from .model import ErrorRecord, FileReport, Finding, Item, SkippedCheck, Verdict
 from .subject import Subject
-from .text import load_rules
 
 
 @contextlib.contextmanager
@@ -87,7 +86,7 @@ class Pipeline:
         self._factories = registry.available()
         self.skipped = coverage.scan_skips(settings, self._factories, self.detectors)  # said in every file report
         self.expanders = containers.build(settings) if expanders is None else dict(expanders)
-        self._names = MemberNames(load_rules(settings.sections.get("text"), settings.hash_key))
+        self._names = names_for(settings)
         # told when a stage over N items starts (a worker turns it into a heartbeat for the parent's watchdog)
         self.on_stage: Callable[[int], None] | None = None
 
@@ -139,7 +138,9 @@ class Pipeline:
 
     def _tree(self, root: Item) -> list[_Work]:
         """The item and everything it holds, one _Work per node (expansion errors already on the node)."""
+        root, named = self._names.guard_root(root)  # a card number as the file's name: found, and masked
         nodes = expand_tree(root, self.expanders, self.settings.limits, self._container_deadline, self._names)
+        nodes[0].findings.extend(named)
         works = []
         for node in nodes:
             w = _Work(Subject(node.item, self.settings), node)
@@ -258,8 +259,9 @@ class Pipeline:
                 if not self.settings.wants(f.id)]
 
     def error_report(self, path: str, error: ErrorRecord) -> FileReport:
+        """`path` (a display path) could not be read: `review`, its path shown with what the rules hit masked."""
         verdict: Verdict = self.settings.policy.decide((), (error,))
-        return FileReport(path, None, None, None, verdict, (), (error,), {})
+        return FileReport(self._names.shown(path), None, None, None, verdict, (), (error,), {})
 
 
 def expect_pictures(detectors: Sequence[Detector], subjects: Sequence[Subject]) -> None:

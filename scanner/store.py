@@ -22,6 +22,7 @@ from typing import Any
 from .audit import AuditStore, policy_hash
 from .config import Settings
 from .errors import ConfigError, ItemError
+from .expansion import shown_path
 from .model import Decision, ErrorRecord, FileReport, Finding, Reason, Region, Severity, SkippedCheck, Verdict
 from .sources import display_path, open_regular
 from .text_safety import printable
@@ -86,6 +87,7 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike[str], settings: Settings) -> None:
         self.db = open_store(path)
+        self.settings = settings
         self.phash = policy_hash(settings)
         self.max_bytes = int(settings.max_file_mb * 1_000_000)
         self.hashed = 0  # files read to be answered by content (stat changed or a new path)
@@ -99,7 +101,7 @@ class ResultStore:
         hash, when whoever listed it (a Ray read task) hashed it already."""
         if t.size is None or t.key is None:
             return None
-        body = self.db.lookup_stat(t.name, t.key, self.phash)
+        body = self.db.lookup_stat(self.shown(t), t.key, self.phash)
         if body is not None:
             return body, False
         if sha is None:
@@ -119,7 +121,11 @@ class ResultStore:
         return self.db.stat_keys(self.phash)
 
     def record(self, body: dict[str, Any], t: Target, *, reused: bool = False) -> None:
-        self.db.record(body, "cli", self.phash, name=t.name, reused=reused, stat=t.stat)
+        self.db.record(body, "cli", self.phash, name=self.shown(t), reused=reused, stat=t.stat)
+
+    def shown(self, t: Target) -> str:
+        """The name `t` is stored under: its display name as reports show it (a card number in it masked)."""
+        return shown_path(self.settings, t.name)
 
 
 def report_from_dict(body: dict[str, Any]) -> FileReport:

@@ -25,6 +25,7 @@ from .audit import Recorder, utc_now
 from .config import Settings
 from .dropfolder import DropFolder, Stability, clipped
 from .execution import Pool
+from .expansion import shown_path
 from .model import SCHEMA_VERSION, Decision, FileReport
 from .sources import display_path
 
@@ -104,7 +105,7 @@ class Watcher:
             if stored is not None and (self.fixer is None or stored.get("decision") == "approve"):
                 self._finish(path, stored, reused=True)
             else:
-                fresh[display_path(str(path))] = (path, sha)
+                fresh[shown_path(self.settings, display_path(str(path)))] = (path, sha)
         if fresh:
             self._scan(fresh)
 
@@ -137,10 +138,10 @@ class Watcher:
 
     def _finish(self, path: Path, body: dict[str, Any], *, reused: bool) -> None:
         """Record (the trail first: a crash after it is answered from the trail), then place and log."""
-        body = relabel(body, display_path(path.name))
+        body = relabel(body, self._shown(path.name))
         self.recorder.record(body, reused=reused)
         self.folder.place(path, body["decision"], body)
-        self.folder.log(utc_now(), body["decision"], path.name, top_reason(body, reused))
+        self.folder.log(utc_now(), body["decision"], body["path"], top_reason(body, reused))
         self.done += 1
         self.echo(f"{body['decision']:7} {body['path']}")
 
@@ -150,22 +151,27 @@ class Watcher:
         trail answers anyone who sends the same bytes)."""
         if body["decision"] != "approve":
             path.unlink(missing_ok=True)
-            self.folder.log(utc_now(), "fix", original, "the safe copy still needs a human: not filed")
+            self.folder.log(utc_now(), "fix", self._shown(original), "the safe copy still needs a human: not filed")
             return
         self.recorder.record({k: v for k, v in body.items() if k not in FIX_ONLY})
         placed = self.folder.place(path, "approve", body, name=name)
-        self.folder.log(utc_now(), "fix", original, f"safe copy filed as approved/{placed.name}")
-        self.echo(f"fixed   {display_path(placed.name)}")
+        filed = self._shown(placed.name)
+        self.folder.log(utc_now(), "fix", self._shown(original), f"safe copy filed as approved/{filed}")
+        self.echo(f"fixed   {filed}")
+
+    def _shown(self, name: str) -> str:
+        """A dropped file's name as reports, the trail and the log show it (a card number in it masked)."""
+        return shown_path(self.settings, display_path(name))
 
     def _failed(self, path: Path, sha: str | None, why: str) -> None:
-        body = {"schema_version": SCHEMA_VERSION, "path": display_path(path.name), "sha256": sha,
+        body = {"schema_version": SCHEMA_VERSION, "path": self._shown(path.name), "sha256": sha,
                 "decision": "review", "reasons": [{"rule_id": "error.failed", "decision": "review",
                                                    "message": why, "location": ""}],
                 "findings": [], "errors": [{"code": "failed", "message": why, "stage": "watch", "location": ""}],
                 "parts": []}
         self.recorder.record(body)
         self.folder.place(path, "failed", body)
-        self.folder.log(utc_now(), "failed", path.name, why)
+        self.folder.log(utc_now(), "failed", self._shown(path.name), why)
         self.done += 1
 
 
@@ -200,8 +206,8 @@ class SafeCopies:
         if after is None:
             tmp.unlink(missing_ok=True)
             return None
-        body = relabel(after.to_dict(), display_path(name))
-        body["fixed_from"] = display_path(path.name)
+        body = relabel(after.to_dict(), shown_path(self.settings, display_path(name)))
+        body["fixed_from"] = shown_path(self.settings, display_path(path.name))
         body["changes"] = [c.to_dict() for c in fixed.changes]
         return tmp, name, body
 

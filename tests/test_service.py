@@ -508,3 +508,31 @@ def test_jobs_past_the_queue_limit_are_refused_before_the_upload_is_read(fx: dic
     with _app_client(_Store()) as c:
         r = c.post("/v1/jobs", files={"file": ("x.jpg", fx["clean.jpg"].read_bytes())})
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
+
+
+# --- the upload's name ---------------------------------------------------------------------------
+
+CARD = "4111 1111 1111 1111"
+
+
+@pytest.mark.parametrize("first", ["holiday.jpg", f"card {CARD}.jpg"])
+def test_a_card_number_in_the_uploads_name_is_found_whatever_came_first(server: Server, fx: dict[str, Path],
+                                                                        tmp_path: Path, first: str) -> None:
+    """The same bytes under an ordinary name and under a card number, in either order (the second one is
+    answered from the cache): the card name blocks, masked; the ordinary name is not blocked by the other's."""
+    photo = tmp_path / "photo.jpg"  # bytes of their own per case: the cache starts cold for them
+    photo.write_bytes(fx["clean.jpg"].read_bytes() + (b"\0" if first == "holiday.jpg" else b"\0\0"))
+    names = [first, "holiday.jpg" if first != "holiday.jpg" else f"card {CARD}.jpg"]
+    with server.client() as c:
+        answers = [_post(c, photo, name=name) for name in names]
+    for name, answer in zip(names, answers, strict=True):
+        assert answer.status_code == 200 and CARD not in answer.text and CARD.replace(" ", "") not in answer.text
+        body = answer.json()
+        if "card" in name:
+            assert body["decision"] == "block" and body["path"].startswith("[name masked ")
+            assert any(f["location"] == "file name" for f in body["findings"])
+        else:
+            assert body["decision"] != "block" and body["path"] == "holiday.jpg"
+            assert not any(f["location"] == "file name" for f in body["findings"])
+    assert answers[1].headers["x-leakscan-cache"] == "hit"
+    assert CARD not in server.log.read_text() and CARD.replace(" ", "") not in server.log.read_text()

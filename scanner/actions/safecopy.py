@@ -24,6 +24,7 @@ from ..containers.base import Budget
 from ..engines import EngineSet
 from ..errors import ItemError
 from ..execution import Pool
+from ..expansion import shown_path
 from ..model import Decision, FileReport
 from . import FIXERS
 from .base import Change, Context, Fixed, FixOptions, Unfixable
@@ -152,26 +153,30 @@ def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, 
     pool = Pool(settings, min(settings.worker_count, max(1, len(walked.files)))) if engines is None else None
     with pool if pool is not None else contextlib.nullcontext():
         befores = {r.path: r for r in api.scan_iter(walked, settings, engines, pool=pool)}
-        results = [FixResult(sources.display_path(p.path), befores[sources.display_path(p.path)],
+
+        def shown(path: str) -> str:  # as the reports show it (a card number in a name masked)
+            return shown_path(settings, sources.display_path(path))
+
+        results = [FixResult(shown(p.path), befores[shown(p.path)],
                              problem=p.problem.message if p.problem else None) for p in walked.problems]
         written: dict[str, FixResult] = {}  # by the copy's absolute path: two inputs must not make one copy
         for entry in walked.files:
-            result = FixResult(sources.display_path(entry.path), befores[sources.display_path(entry.path)])
+            result = FixResult(shown(entry.path), befores[shown(entry.path)])
             results.append(result)
             try:
                 fixed = make_copy(entry.path, result.before, settings, options)
                 target = target_path(entry.path, fixed, out_dir)
                 other = written.get(os.path.abspath(target))
                 if other is not None:  # a.heic and a.jpg both make a.safe.jpg: the first keeps it, never replaced
-                    raise FileExistsError(f"{sources.display_path(target)} is the safe copy of {other.path}, "
+                    raise FileExistsError(f"{shown(target)} is the safe copy of {other.path}, "
                                           "made in this run")
                 write_copy(target, fixed.data, walked.keys, force)
             except (ItemError, OSError) as exc:
                 result.problem = f"no safe copy: {exc}"
                 continue
-            result.safe_path, result.changes = sources.display_path(target), fixed.changes
+            result.safe_path, result.changes = shown(target), fixed.changes
             written[os.path.abspath(target)] = result
-        by_label = {sources.display_path(path): result for path, result in written.items()}
+        by_label = {shown(path): result for path, result in written.items()}
         for after in api.scan_iter(list(written), settings, engines, pool=pool):
             if after.path in by_label:
                 by_label[after.path].after = after

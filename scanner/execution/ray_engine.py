@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..expansion import shown_path
 from ..model import ErrorRecord, FileReport
 from ..pipeline import Pipeline
 from ..sources import display_path
@@ -154,7 +155,7 @@ class RayEngine:
                     continue
                 report = pickle.loads(row["report"])  # noqa: S301 - written by our own actors on our cluster
                 todo.discard(index)
-                yield relabel(report, report.path, display_path(paths[index]))
+                yield relabel(report, report.path, shown_path(self.settings, display_path(paths[index])))
         except Exception as exc:  # the job failed (actors gone, cluster lost): what is missing is reviewed below
             failure: Exception | None = exc
         else:

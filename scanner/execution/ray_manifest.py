@@ -32,6 +32,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import sources
+from ..expansion import shown_path
 from ..model import ErrorRecord, FileReport
 from ..store import file_sha256
 from .ray_engine import STAGE, relabel
@@ -290,7 +291,7 @@ def _report(engine: RayEngine, blob: bytes, shown: str) -> FileReport:
     except Exception as exc:  # an empty or broken row: reviewed, never dropped
         error = ErrorRecord("internal", f"the Ray engine's result could not be read: {type(exc).__name__}", STAGE)
         return engine.local.error_report(sources.display_path(shown), error)
-    return relabel(report, report.path, sources.display_path(shown))
+    return relabel(report, report.path, shown_path(engine.settings, sources.display_path(shown)))
 
 
 def _missing(engine: RayEngine, manifest: str, tally: Tally, cwd: str, why: str) -> Iterator[Listed]:

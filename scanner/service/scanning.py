@@ -24,7 +24,8 @@ from .. import __version__
 from ..audit import Recorder, policy_hash
 from ..config import Settings
 from ..execution import Pool
-from ..model import ErrorRecord, FileReport
+from ..expansion import has_name_findings, names_for
+from ..model import Decision, ErrorRecord, FileReport
 from ..sources import display_path
 from .batcher import Batcher, BatchOptions
 from .uploads import Upload
@@ -128,11 +129,30 @@ class Scans:
         self.pool.close()
         self.folder.cleanup()
 
+    def _named(self, report: Mapping[str, Any], label: str) -> dict[str, Any]:
+        """The report shown under the upload's label, which gets the text rules as a scanned file's name does (a
+        card number in an asset's name is a finding, and is masked in the answer); the bytes' report is shared by
+        every upload of them, so the name's findings join it here, not in the cache."""
+        names = names_for(self.settings)
+        body = relabel(report, names.shown(label))
+        policy = self.settings.policy
+        found = [f for f in (policy.apply(f) for f in names.name_findings(label)) if f is not None]
+        if not found:
+            return body
+        own = policy.decide(found, ())
+        reasons = [*(r.to_dict() for r in own.reasons), *body.get("reasons", [])]
+        reasons.sort(key=lambda r: -Decision.parse(r["decision"]))
+        decision = max([Decision.parse(body["decision"]), own.decision])
+        return {**body, "decision": decision.label, "reasons": reasons,
+                "findings": [*body.get("findings", []), *(f.to_dict() for f in found)]}
+
     async def scan(self, upload: Upload) -> Answer:
         """The upload's report: from the cache or the store when known, else scanned through the batcher."""
         known = await self._known(upload.sha256)
+        if known is not None and has_name_findings(known):  # stored with another upload's name in its findings
+            known = None
         if known is not None:
-            body = relabel(known, upload.label)
+            body = self._named(known, upload.label)
             await self._record(upload.sha256, body, reused=True)
             return Answer(body, cached=True)
         self.in_flight += 1
@@ -142,9 +162,10 @@ class Scans:
             self.in_flight -= 1
         if report.sha256 is not None and report.sha256 != upload.sha256:  # never another upload's answer
             report = self._failed(upload.path, "the report does not match the uploaded bytes")
-        body = relabel(report.to_dict(), upload.label)
-        if _clean(body):
-            self._remember(upload.sha256, body)
+        scanned = report.to_dict()  # the bytes' report: the upload was scanned under a generated name
+        body = self._named(scanned, upload.label)
+        if _clean(scanned):
+            self._remember(upload.sha256, scanned)
         await self._record(upload.sha256, body)
         return Answer(body, cached=False)
 

@@ -1,0 +1,135 @@
+"""A file's own name is untrusted text that travels with it (an attachment's, an upload's, a dropped file's name):
+a card number or a password in it is a finding, and the scanner never prints it. Real CLI, store, drop folder and
+service; pictures made here (a textless photo: only the name can be found)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.metadata_fixtures import scene
+from scanner import scan
+from scanner.config import Settings
+from scanner.expansion import FILE_NAME
+
+CARD = "4111 1111 1111 1111"
+CARD_NAME = f"card {CARD}.jpg"
+NO_PIXELS = Settings(detectors=("metadata",), jobs=1, audit_db="off")
+
+
+def _photo(seed: int = 3) -> bytes:
+    buf = io.BytesIO()
+    scene(96, 64, seed=seed).save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _printed(text: str) -> bool:
+    """The card number in any usual spelling."""
+    return CARD in text or CARD.replace(" ", "") in text or CARD.replace(" ", "-") in text
+
+
+def _db_text(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT * FROM decisions").fetchall()
+    return json.dumps(rows, default=str)
+
+
+def test_a_card_number_as_the_file_name_blocks_and_is_masked(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    (tmp_path / CARD_NAME).write_bytes(_photo())
+    (report,) = scan(tmp_path / CARD_NAME, NO_PIXELS).files
+    assert report.decision.label == "block"
+    assert [(f.rule_id, f.location) for f in report.findings] == [("text.payment_card", FILE_NAME)]
+    assert "[name masked " in report.path and not _printed(json.dumps(report.to_dict()))
+    assert "Rename" in report.verdict.reasons[0].fix
+    db = tmp_path / "audit.sqlite"
+    os.environ["LEAKSCAN_AUDIT_DB"] = str(db)
+    try:
+        for fmt in ("console", "jsonl"):
+            result = cli("scan", "--detectors", "metadata", "--format", fmt, str(tmp_path / CARD_NAME))
+            assert result.code == 1 and "ending 1111" in result.out
+            assert not _printed(result.out + result.err)
+    finally:
+        del os.environ["LEAKSCAN_AUDIT_DB"]
+    assert not _printed(_db_text(db)) and "[name masked " in _db_text(db)
+
+
+def test_a_folder_name_is_masked_but_not_a_finding(tmp_path: Path) -> None:
+    folder = tmp_path / "password=Hunter2024x"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(_photo())
+    (report,) = scan(folder, NO_PIXELS).files
+    assert report.decision.label == "approve" and "Hunter2024x" not in report.path
+    assert report.path.endswith("/holiday.jpg")
+
+
+@pytest.mark.parametrize("name", ["password policy.jpg", "IMG_20240101_123456.jpg", "PXL_20231231_235959123.jpg",
+                                  "WhatsApp Image 2024-01-01 at 12.34.56.jpeg", "received_1234567890123456.jpeg"])
+def test_ordinary_names_are_no_finding(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(_photo())
+    (report,) = scan(tmp_path / name, NO_PIXELS).files
+    assert report.decision.label == "approve" and report.path.endswith(name), report.verdict.reasons
+
+
+@pytest.mark.parametrize("first", ["innocent", "card"])
+def test_the_store_answers_the_same_bytes_under_another_name_only_without_name_findings(
+        tmp_path: Path, cli: Callable[..., Any], first: str) -> None:
+    store, data = tmp_path / "results.sqlite", _photo()
+    innocent, card = tmp_path / "a" / "holiday.jpg", tmp_path / "b" / CARD_NAME
+    for path in (innocent, card):
+        path.parent.mkdir()
+    order = [innocent, card] if first == "innocent" else [card, innocent]
+    for n, path in enumerate(order):
+        path.write_bytes(data)
+        result = cli("scan", "--detectors", "metadata", "--format", "jsonl", "--store", str(store), str(path))
+        (body,) = [json.loads(line) for line in result.out.splitlines()]
+        assert body["decision"] == ("block" if path == card else "approve"), (n, body["reasons"])
+        assert not _printed(result.out + result.err)
+    again = cli("scan", "--detectors", "metadata", "--format", "jsonl", "--store", str(store), str(card))
+    assert json.loads(again.out)["decision"] == "block"
+    assert "0 from the store" in again.err  # its stored name is masked with another scan's key: scanned again
+    assert not _printed(_db_text(store))
+
+
+def test_fix_shows_the_copy_masked_and_keeps_the_original(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    (tmp_path / CARD_NAME).write_bytes(_photo())
+    out = tmp_path / "safe"
+    result = cli("fix", "--out", str(out), str(tmp_path / CARD_NAME))
+    assert result.code == 1 and "in the name of the file" in result.out  # the copy keeps the name: still a human's
+    assert not _printed(result.out + result.err)
+    assert (tmp_path / CARD_NAME).read_bytes() == _photo() and len(list(out.iterdir())) == 1
+
+
+def test_a_dropped_file_named_with_a_card_number_is_blocked_and_masked(tmp_path: Path) -> None:
+    from tests.test_watch import Watch, put, wait_for
+
+    w = Watch(tmp_path / "drop", tmp_path / "audit.sqlite")
+    try:
+        put(w.root, CARD_NAME, _photo())
+        wait_for(lambda: (w.root / "blocked" / CARD_NAME).exists(), "the file to be filed")
+        sidecar = (w.root / "blocked" / f"{CARD_NAME}.leakscan.json").read_text("utf-8")
+        wait_for(lambda: (w.root / "leakscan.log").exists(), "the log")
+    finally:
+        w.stop()
+    assert json.loads(sidecar)["decision"] == "block" and not _printed(sidecar)
+    assert not _printed((w.root / "leakscan.log").read_text("utf-8"))
+    assert not _printed(_db_text(tmp_path / "audit.sqlite"))
+
+
+def test_the_name_check_is_the_same_for_members(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        z.writestr("password policy.jpg", _photo())
+        z.writestr(CARD_NAME, _photo(4))
+    (report,) = scan(tmp_path / "a.zip", NO_PIXELS).files
+    assert [f.location for p in report.parts for f in p.findings] == ["member name"]  # the card, not the policy
+    assert not _printed(json.dumps(report.to_dict()))
+    shutil.rmtree(tmp_path)
