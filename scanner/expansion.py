@@ -171,8 +171,9 @@ class MemberNames:
 
 
 def _stem(name: str) -> str:
-    """A name without its extension: "password policy.pdf" is not a password written next to a keyword."""
-    return _EXTENSION.sub("", name)
+    """A name as the rules read it: without its extension ("password policy.pdf" is not a password written next to
+    a keyword) and with underscores as spaces ("password_Sup3rS3cret.png" is one)."""
+    return _EXTENSION.sub("", name).replace("_", " ")
 
 
 

@@ -61,6 +61,15 @@ def test_a_card_number_as_the_file_name_blocks_and_is_masked(tmp_path: Path, cli
     assert not _printed(_db_text(db)) and "[name masked " in _db_text(db)
 
 
+@pytest.mark.parametrize(("name", "rule"), [("password_Sup3rS3cret.png", "text.secret"),
+                                            ("4111_1111_1111_1111.jpg", "text.payment_card"),
+                                            ("NL91ABNA0417164300.jpg", "text.iban")])
+def test_names_spelt_as_files_are_spelt(tmp_path: Path, name: str, rule: str) -> None:
+    (tmp_path / name).write_bytes(_photo())
+    (report,) = scan(tmp_path / name, NO_PIXELS).files
+    assert [f.rule_id for f in report.findings] == [rule] and name not in json.dumps(report.to_dict())
+
+
 def test_a_folder_name_is_masked_but_not_a_finding(tmp_path: Path) -> None:
     folder = tmp_path / "password=Hunter2024x"
     folder.mkdir()
