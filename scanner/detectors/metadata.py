@@ -107,6 +107,8 @@ class MetadataDetector:
             self._exif(subject, im, block, findings)
         structures = self._step(subject, "metadata.exif",
                                 lambda: exif_mod.exif_structures(im, subject.item.data, self.max_meta)) or []
+        structures += self._step(subject, "metadata.exif", lambda: exif_mod.frame_structures(
+            subject.item.data, frames.mpo_ranges(im, subject.item.data), self.max_meta)) or []
         for structure in structures:
             self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
         self._exif_gps(subject, block, structures, positions, findings)

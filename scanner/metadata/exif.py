@@ -148,6 +148,21 @@ def exif_structures(im: Image.Image | None, data: bytes, max_bytes: int) -> list
     return out
 
 
+def frame_structures(data: bytes, frames: list[tuple[int, int]], max_bytes: int) -> list[ExifStructure]:
+    """The EXIF blocks of the further pictures of an MPO (`frames`: their (start, end) in the file), each frame's
+    APP1 segments walked as the first picture's are: a gain map or preview is let go as pixels, not as metadata
+    (ExifTool reads a GPS position stored in it)."""
+    out = []
+    for n, (start, stop) in enumerate(frames, 2):
+        frame = data[start:stop]
+        for m, (buf, first, last) in enumerate(_jpeg_blocks(frame), 1):
+            if last - first > max_bytes:
+                raise CorruptItem(f"EXIF block of {last - first} bytes is over the metadata cap")
+            out.append(ExifStructure(f"MPO frame {n} EXIF" + (f" block {m}" if m > 1 else ""),
+                                     tiff.walk(buf, first, last)))
+    return out
+
+
 def _byte_blocks(data: bytes, max_bytes: int) -> list[tuple[bytes, int, int]] | None:
     """EXIF blocks found by walking the file's own structure (JPEG segments, PNG chunks); None for
     formats whose EXIF comes from Pillow's reading."""
