@@ -2,10 +2,10 @@
 
 Pillow skips what it cannot read with only a warning, follows no IFD it was not asked for and reads
 only the first EXIF block of a JPEG. This walker reads IFD0 and the IFDs chained after it (IFD1 ...),
-the Exif, GPS and Interop IFDs wherever they are pointed to, and records each problem (a loop, an entry
-count or value offset past the block end, a pointer outside the block, an unknown type) instead of
-skipping it. A value stored past the block end but inside the buffer (the rest of the file) is still
-read, as readers that read from the file do, and recorded as a problem.
+the SubIFDs an IFD lists (TIFF/DNG), the Exif, GPS and Interop IFDs wherever they are pointed to, and
+records each problem (a loop, an entry count or value offset past the block end, a pointer outside the
+block, an unknown type) instead of skipping it. A value stored past the block end but inside the buffer
+(the rest of the file) is still read, as readers that read from the file do, and recorded as a problem.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ MAX_ENTRIES = 4096       # entries read per IFD; TIFF allows 65535 but no real I
 MAX_PROBLEMS = 8         # problems kept per block, so a hostile block cannot flood the report
 ENTRY_SIZE = 12
 SUB_IFDS = {0x8769: "Exif", 0x8825: "GPS", 0xA005: "Interop"}
+SUBIFD_LIST = 0x014A  # SubIFDs (TIFF 6 / DNG: full-size or reduced pictures); each may point to an Exif or GPS IFD
 # type -> (struct code, bytes per value)
 TYPES = {1: ("B", 1), 2: ("s", 1), 3: ("H", 2), 4: ("I", 4), 5: ("II", 8), 6: ("b", 1), 7: ("s", 1),
          8: ("h", 2), 9: ("i", 4), 10: ("ii", 8), 11: ("f", 4), 12: ("d", 8), 13: ("I", 4)}
@@ -117,6 +118,11 @@ def _read_ifd(reader: _Reader, name: str, offset: int) -> tuple[Ifd | None, list
                 following.append((SUB_IFDS[tag], value[0]))
             else:
                 reader.problem(f"{name} pointer to the {SUB_IFDS[tag]} IFD is not a number")
+        elif tag == SUBIFD_LIST and value:  # ExifTool reads a GPS IFD a SubIFD points to
+            if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+                following.extend((f"SubIFD{k}", v) for k, v in enumerate(value) if v)
+            else:
+                reader.problem(f"{name} SubIFDs pointer is not a list of numbers")
     if count > MAX_ENTRIES:
         reader.problem(f"{name} claims {count} entries; only {MAX_ENTRIES} read")
     next_at = offset + 2 + count * ENTRY_SIZE
