@@ -203,17 +203,23 @@ def _riff_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 _RAW_PROFILES = ("Raw profile type exif", "Raw profile type APP1")
+_RAW_8BIM = "Raw profile type 8bim"
 
 
 def _png_raw_profiles(data: bytes, limit: int) -> list[bytes]:
-    """EXIF kept by ImageMagick as hex text ("\\nexif\\n  <length>\\n<hex lines>"), which ExifTool reads."""
+    """EXIF kept by ImageMagick as hex text ("\\nexif\\n  <length>\\n<hex lines>"), also inside a Photoshop 8BIM
+    profile's EXIF resources; ExifTool reads both."""
     out = []
     for key, text in png.text_chunks(data, limit):
-        if key not in _RAW_PROFILES:
+        if key in _RAW_PROFILES:
+            raws = [png.raw_profile(key, text)]
+        elif key == _RAW_8BIM:
+            body = png.raw_profile(key, text)
+            body = body if body.startswith(photoshop.HEADER) else photoshop.HEADER + body
+            raws = [body[rs:re_] for rid, rs, re_ in photoshop.resources(body) if rid in photoshop.EXIF_RESOURCES]
+        else:
             continue
-        raw = png.raw_profile(key, text)
-        if raw.startswith(b"Exif\x00\x00") or raw[:4] in _TIFF_MAGIC:
-            out.append(raw)
+        out += [raw for raw in raws if raw.startswith(b"Exif\x00\x00") or raw[:4] in _TIFF_MAGIC]
     return out
 
 

@@ -19,7 +19,7 @@ _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
 
 
 _EXT = b"http://ns.adobe.com/xmp/extension/\x00"
-_XMP_PROFILE = "Raw profile type xmp"  # ImageMagick keeps XMP as hex text; ExifTool reads it
+_RAW_PROFILE = "Raw profile type "  # ImageMagick keeps profiles as hex text (xmp, APP1, 8bim: each may hold XMP)
 
 
 def _jpeg_packets(data: bytes) -> list[bytes]:
@@ -67,7 +67,7 @@ def find_packets(data: bytes, limit: int) -> list[bytes]:
     if data.startswith(b"\xff\xd8"):
         sources = _jpeg_packets(data)
     elif data.startswith(png.SIGNATURE):  # text chunks inflated; any other chunk as it is
-        sources = [png.raw_profile(key, text) if key == _XMP_PROFILE else text.encode()
+        sources = [png.raw_profile(key, text) if key.startswith(_RAW_PROFILE) else text.encode()
                    for key, text in png.text_chunks(data, limit)]
         sources += [data[start:stop] for kind, start, stop in png.chunks(data) if kind not in png.TEXT_CHUNKS]
     else:
