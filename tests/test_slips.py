@@ -325,7 +325,8 @@ def test_numbers_in_a_table_are_not_a_card_with_the_wider_separators(tmp_path: P
 @pytest.mark.parametrize(("name", "second_reader"), [("ascii_gps.jpg", False), ("drone_xmp.jpg", True),
                                                      ("xmp_utf16.jpg", False), ("gain_map_with_gps.jpg", False),
                                                      ("gps_in_a_subifd.jpg", False), ("raw_app1_xmp.png", False),
-                                                     ("raw_8bim_exif.png", False), ("raw_8bim_xmp.png", False)])
+                                                     ("raw_8bim_exif.png", False), ("raw_8bim_xmp.png", False),
+                                                     ("xmp_rdf_resource.jpg", False), ("xmp_rdf_value.jpg", False)])
 def test_a_position_stored_as_text_or_under_a_drone_s_tag_is_found(files: dict[str, Path], name: str,
                                                                    second_reader: bool) -> None:
     """GPS as ASCII text: our reader now reads the numbers (it said "unusable", low: approve). A DJI drone's

@@ -15,7 +15,8 @@ from . import png
 # A packet is found by its element, whatever the prefix: x:xmpmeta, x:xapmeta (old Photoshop), or a bare rdf:RDF.
 # The outermost one is taken; its end tag is looked for within the metadata cap (no unbounded scan).
 _START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?(xmpmeta|xapmeta|RDF)[\s/>]")
-_RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+_RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_RDF_LI, _RDF_VALUE, _RDF_RESOURCE = (f"{{{_RDF_NS}}}{name}" for name in ("li", "value", "resource"))
 
 
 _EXT = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -99,7 +100,9 @@ def _local(tag: str) -> tuple[str, str]:
 
 
 def properties(packet: bytes) -> Iterator[tuple[str, str, str]]:
-    """(namespace, local name, text) for every simple property, attribute or list item."""
+    """(namespace, local name, text) for every simple property, attribute or list item; a property written as
+    `rdf:resource="..."` or through `rdf:value` (a qualified value) is reported with that value, as ExifTool
+    reads it."""
     try:
         root = ElementTree.fromstring(packet)
     except (ParseError, DefusedXmlException, ValueError) as exc:
@@ -111,22 +114,25 @@ def properties(packet: bytes) -> Iterator[tuple[str, str, str]]:
     for el in root.iter():
         for key, value in el.attrib.items():
             ns, name = _local(key)
-            if ns != "http://www.w3.org/1999/02/22-rdf-syntax-ns#":
+            if ns != _RDF_NS:
                 yield ns, name, value
+            elif key == _RDF_RESOURCE and value.strip():
+                yield from _owner_of(parents, el, value.strip(), itself=True)
         text = (el.text or "").strip()
         if text and len(el) == 0:
             ns, name = _local(el.tag)
-            if el.tag == _RDF_LI:
+            if el.tag in (_RDF_LI, _RDF_VALUE):
                 yield from _owner_of(parents, el, text)
             else:
                 yield ns, name, text
 
 
 def _owner_of(
-    parents: dict[Element, Element], li: Element, text: str
+    parents: dict[Element, Element], li: Element, text: str, itself: bool = False
 ) -> Iterator[tuple[str, str, str]]:
-    """A list item (rdf:Seq/Bag/Alt) is reported under the property that holds the list."""
-    node = parents.get(li)
+    """A list item (rdf:Seq/Bag/Alt) or an rdf:value is reported under the property that holds it (`itself`: the
+    element's own property, unless it is an RDF element)."""
+    node = li if itself else parents.get(li)
     while node is not None and node.tag.startswith("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"):
         node = parents.get(node)
     if node is not None:
