@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from .config import Settings
 from .containers.base import LOCATION_SEP, Budget, Expander, Limits
 from .errors import ItemError, ItemTooLarge
 from .model import ErrorRecord, Finding, Item
-from .text import TextRules, load_rules
+from .text import Hit, TextRules, load_rules
 from .text.fields import field_hits
 
 
@@ -102,7 +103,13 @@ MASKED = "[name masked]"  # a member name the text rules hit, in an error about 
 PATH_SEP = "/"
 FILE_NAME = "file name"  # the location of a finding about a file's own name
 RENAME = "Rename it before sharing: the name travels with the file (a copy from `leakscan fix` keeps it)."
-_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")  # "password policy.pdf": the rules read "password policy"
+_EXTENSION = re.compile(r"\.(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,5}$")  # ".pdf", ".mp4"; not ".1111" (a card's last group)
+_COPY_MARK = re.compile(r"(?:[ _-]\(?\d{1,3}\)?|[ _-]copy(?: \d{1,3})?)$", re.I)  # "x 2", "x (1)", "x_01", "x copy"
+_ESCAPE = re.compile(r"\\\\|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")  # sources.display_path's escapes
+# secret keywords that are ordinary words in a file name ("Boarding pass 2024.pdf", "Login-Page-v2.png"): a hit on
+# one counts in a name only with ':' or '=' after it ("pass=Hunter2.png")
+NAME_LOOSE_KEYWORDS = frozenset({"pass", "login", "wifi", "wi-fi", "wlan", "ssid", "pin", "token", "secret", "psk"})
+NAME_MAX_RUN = 16  # a card number written as one run of digits in a name: longer runs are app ids (Telegram: 19)
 
 
 class MemberNames:
@@ -161,19 +168,59 @@ class MemberNames:
         return hmac.new(self.key, part.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
 
     def _hits(self, name: str) -> bool:
-        return bool(field_hits([_stem(name)], self.rules))
+        return bool(self._name_hits(name))
+
+    def _name_hits(self, name: str) -> list[Hit]:
+        """The rules' hits in a name, each rule once: the name as written and without a copy mark ("x 2", "x (1)"),
+        less the hits that ordinary names make (NAME_LOOSE_KEYWORDS, NAME_MAX_RUN)."""
+        hits: dict[str, Hit] = {}
+        for stem in dict.fromkeys(_stems(name)):
+            for found in field_hits([stem], self.rules):
+                if found.hit.rule_id not in hits and _counts_in_a_name(found.hit, stem):
+                    hits[found.hit.rule_id] = found.hit
+        return list(hits.values())
 
     def _findings(self, name: str, whose: str) -> list[Finding]:
         where = "member name" if whose == "a member" else FILE_NAME
-        return [Finding(h.hit.rule_id, "metadata", h.hit.severity, h.hit.confidence,
-                        f"{h.hit.message} in the name of {whose}", where, None, dict(h.hit.evidence), RENAME)
-                for h in field_hits([_stem(name)], self.rules)]
+        return [Finding(h.rule_id, "metadata", h.severity, h.confidence, f"{h.message} in the name of {whose}",
+                        where, None, dict(h.evidence), RENAME) for h in self._name_hits(name)]
 
 
-def _stem(name: str) -> str:
-    """A name as the rules read it: without its extension ("password policy.pdf" is not a password written next to
-    a keyword) and with underscores as spaces ("password_Sup3rS3cret.png" is one)."""
-    return _EXTENSION.sub("", name).replace("_", " ")
+def _stems(name: str) -> list[str]:
+    """A name as the rules read it: display escapes decoded (an invisible character or a newline before a number
+    must not hide it: the rules drop invisible characters, a control character is a space), without its extension
+    ("password policy.pdf" is not a password next to a keyword), underscores as spaces ("password_Sup3rS3cret.png"
+    is one); and the same without a copy mark ("card 4111 1111 1111 1111 2.jpg"). An invisible character is read both
+    as nothing ("pass\\u00adword") and as a space ("card\\u200b4111 ...")."""
+    out = []
+    for gap in ("", " "):
+        stem = _EXTENSION.sub("", _unescaped(name, gap)).replace("_", " ")
+        out += [stem, _COPY_MARK.sub("", stem)]
+    return out
+
+
+def _unescaped(name: str, invisible: str) -> str:
+    """`name` with sources.display_path's escapes decoded: a control or line-separator character as a space, an
+    invisible (format) character as `invisible`, an undecodable byte as a space."""
+    def one(m: re.Match[str]) -> str:
+        text = m.group()
+        if text == "\\\\" or text.startswith("\\x"):
+            return "\\" if text == "\\\\" else " "
+        ch = chr(int(text[2:], 16))
+        category = unicodedata.category(ch)
+        return " " if category in ("Cc", "Zl", "Zp") else invisible if category == "Cf" else ch
+
+    return _ESCAPE.sub(one, name)
+
+
+def _counts_in_a_name(hit: Hit, stem: str) -> bool:
+    keyword = str(hit.evidence.get("keyword", "")).lower()
+    if hit.rule_id.startswith("text.secret") and keyword in NAME_LOOSE_KEYWORDS:
+        return re.search(re.escape(keyword) + r"\s*[:=]", stem, re.I) is not None
+    if hit.rule_id.startswith("text.payment_card"):
+        digits = int(str(hit.evidence.get("digits", 0)) or 0)
+        return digits <= NAME_MAX_RUN or not re.search(rf"\d{{{digits}}}", stem)
+    return True
 
 
 

@@ -142,3 +142,55 @@ def test_the_name_check_is_the_same_for_members(tmp_path: Path) -> None:
     assert [f.location for p in report.parts for f in p.findings] == ["member name"]  # the card, not the policy
     assert not _printed(json.dumps(report.to_dict()))
     shutil.rmtree(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["\u200e" + CARD + ".jpg", "\npassword Sup3rS3cret.jpg", "card\u200b" + CARD + ".jpg",
+                                  "pass\u00adword=Sup3rS3cret.png", CARD + " 2.jpg", "4111 1111 1111.1111"])
+def test_invisible_characters_copy_marks_and_digit_extensions_do_not_hide_a_name(tmp_path: Path, name: str,
+                                                                                cli: Callable[..., Any]) -> None:
+    (tmp_path / name).write_bytes(_photo())
+    result = cli("scan", "--detectors", "metadata", "--format", "jsonl", str(tmp_path / name))
+    assert json.loads(result.out)["decision"] == "block" and not _printed(result.out + result.err)
+    assert "Sup3rS3cret" not in result.out + result.err
+
+
+@pytest.mark.parametrize("name", ["Boarding pass 2024-05-12.pdf", "Login-Page-v2.png", "wifi QR-code.png",
+                                  "telegram-cloud-photo-size-4-4491186252760189555-x.jpg", "PIN codes.jpg"])
+def test_names_apps_and_people_give_files_are_no_finding(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(_photo())
+    (report,) = scan(tmp_path / name, NO_PIXELS).files
+    assert report.decision.label == "approve" and report.path.endswith(name), report.verdict.reasons
+
+
+def test_fix_never_names_an_existing_copy_in_full(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    (tmp_path / CARD_NAME).write_bytes(_photo())
+    cli("fix", str(tmp_path / CARD_NAME))
+    again = cli("fix", "--format", "json", str(tmp_path / CARD_NAME))  # its copy exists now
+    assert "exists" in again.out and not _printed(again.out + again.err)
+
+
+def test_the_drop_folder_answers_from_its_trail_only_under_a_name_without_findings(tmp_path: Path) -> None:
+    from tests.test_watch import Watch, put, wait_for
+
+    w = Watch(tmp_path / "drop", tmp_path / "audit.sqlite")
+    try:
+        put(w.root, "holiday.jpg", _photo())
+        wait_for(lambda: (w.root / "approved" / "holiday.jpg").exists(), "the first file")
+        put(w.root, CARD_NAME, _photo())  # the same bytes: the trail knows them as approved
+        wait_for(lambda: any((w.root / d / CARD_NAME).exists() for d in ("approved", "blocked")), "the second")
+    finally:
+        w.stop()
+    assert (w.root / "blocked" / CARD_NAME).exists()
+
+
+def test_ray_reports_are_matched_to_masked_paths(tmp_path: Path) -> None:
+    from scanner.execution.ray_engine import ordered
+    from scanner.model import ErrorRecord
+    from scanner.pipeline import Pipeline
+    from scanner.sources import display_path
+
+    settings = Settings(detectors=("metadata",), jobs=1, audit_db="off")
+    paths = [str(tmp_path / CARD_NAME), str(tmp_path / "holiday.jpg")]
+    pipeline = Pipeline(settings, detectors=())
+    reports = [pipeline.error_report(display_path(p), ErrorRecord("unreadable", "x", "read")) for p in reversed(paths)]
+    assert [r.path.endswith("holiday.jpg") for r in ordered(paths, reports, settings)] == [False, True]

@@ -59,9 +59,9 @@ def test_a_batch_that_raises_is_scanned_file_by_file_and_a_file_that_raises_gets
 
 def test_ordered_puts_reports_back_in_input_order_and_refuses_a_missing_one(actor: ScanActor) -> None:
     a, b = (actor.pool.local.error_report(p, PLACEHOLDER) for p in ("/x/a", "/x/b"))
-    assert ordered(["/x/a", "/x/b"], [b, a]) == [a, b]
+    assert ordered(["/x/a", "/x/b"], [b, a], Settings()) == [a, b]
     with pytest.raises(RuntimeError):
-        ordered(["/x/a", "/x/b"], [b])
+        ordered(["/x/a", "/x/b"], [b], Settings())
 
 
 def test_a_ray_address_that_takes_no_connection_is_a_configuration_error_at_once(cli, fx) -> None:

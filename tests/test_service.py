@@ -536,3 +536,27 @@ def test_a_card_number_in_the_uploads_name_is_found_whatever_came_first(server: 
             assert not any(f["location"] == "file name" for f in body["findings"])
     assert answers[1].headers["x-leakscan-cache"] == "hit"
     assert CARD not in server.log.read_text() and CARD.replace(" ", "") not in server.log.read_text()
+
+
+def _no_card(text: str) -> bool:
+    return CARD not in text and CARD.replace(" ", "") not in text and CARD.replace(" ", "%20") not in text
+
+
+@pytest.mark.parametrize("name", [f"\u200e{CARD}.jpg", "A" * 236 + f" {CARD}.jpg"])
+def test_a_card_number_behind_an_invisible_character_or_a_long_name_is_found(server: Server, fx: dict[str, Path],
+                                                                            name: str) -> None:
+    with server.client() as c:
+        r = _post(c, fx["clean.jpg"], name=name)
+    assert r.json()["decision"] == "block" and _no_card(r.text)
+
+
+def test_jobs_and_safe_copies_never_show_the_card_in_the_name(server: Server, fx: dict[str, Path]) -> None:
+    name = f"card {CARD}.jpg"
+    with server.client() as c:
+        queued = _post(c, fx["gps_dirty.jpg"], name=name, route="/v1/jobs")
+        job = _wait_job(c, queued.json()["id"])
+        fixed = _post(c, fx["gps_dirty.jpg"], name=name, route="/v1/fix")
+    assert _no_card(queued.text) and _no_card(json.dumps(job)) and job["decision"] == "block"
+    assert job["path"].startswith("[name masked ")
+    assert fixed.status_code == 200 and _no_card(json.dumps(dict(fixed.headers)))
+    assert "name_masked_" in fixed.headers["content-disposition"]

@@ -76,14 +76,17 @@ def target_path(path: str, fixed: Fixed, out_dir: str | None) -> str:
     return os.path.join(out_dir if out_dir is not None else str(src.parent), name)
 
 
-def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], force: bool) -> None:
-    """Write `data` at `target` through a temporary file; ItemError-free refusals as FileExistsError."""
+def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], force: bool,
+               shown: str | None = None) -> None:
+    """Write `data` at `target` through a temporary file; ItemError-free refusals as FileExistsError, naming the
+    target as `shown` (as reports show it: a name the text rules hit masked), else its display path."""
+    name = shown if shown is not None else sources.display_path(target)
     with contextlib.suppress(FileNotFoundError):
         st = os.stat(target)
         if (st.st_dev, st.st_ino) in protected:
-            raise FileExistsError(f"{sources.display_path(target)} is a file being fixed")
+            raise FileExistsError(f"{name} is a file being fixed")
         if not force:
-            raise FileExistsError(f"{sources.display_path(target)} exists (use --force to overwrite)")
+            raise FileExistsError(f"{name} exists (use --force to overwrite)")
     fd, tmp = tempfile.mkstemp(prefix=".leakscan-", suffix=".part", dir=os.path.dirname(target) or ".")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # as any new file (mkstemp's 0600 kept the copy from a DAM's account)
@@ -97,7 +100,7 @@ def write_copy(target: str, data: bytes, protected: frozenset[tuple[int, int]], 
             try:
                 os.link(tmp, target)
             except FileExistsError:
-                raise FileExistsError(f"{sources.display_path(target)} exists (use --force to overwrite)") from None
+                raise FileExistsError(f"{name} exists (use --force to overwrite)") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -170,7 +173,7 @@ def fix_paths(paths: list[str], settings: Settings, out_dir: str | None = None, 
                 if other is not None:  # a.heic and a.jpg both make a.safe.jpg: the first keeps it, never replaced
                     raise FileExistsError(f"{shown(target)} is the safe copy of {other.path}, "
                                           "made in this run")
-                write_copy(target, fixed.data, walked.keys, force)
+                write_copy(target, fixed.data, walked.keys, force, shown(target))
             except (ItemError, OSError) as exc:
                 result.problem = f"no safe copy: {exc}"
                 continue

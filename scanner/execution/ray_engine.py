@@ -79,6 +79,7 @@ class ScanActor:
 
     def __init__(self, settings: Settings, factory: PipelineFactory = Pipeline) -> None:
         limit_threads()
+        self.settings = settings
         # spawn: forking a Ray worker (gRPC threads) is unsafe; the worker builds its own Pipeline with
         # `factory`, and this process keeps a detector-less one for error reports only
         self.pool = Pool(settings, 1, pipeline=Pipeline(settings, detectors=()), factory=factory, method="spawn")
@@ -92,25 +93,27 @@ class ScanActor:
     def _scan(self, paths: list[str]) -> list[FileReport]:
         """Reports in the order of `paths`: the batch as one chunk, else file by file, else an error report."""
         try:
-            return ordered(paths, list(self.pool.scan(paths, chunk=len(paths))))
+            return ordered(paths, list(self.pool.scan(paths, chunk=len(paths))), self.settings)
         except Exception:  # noqa: S110 - a bug somewhere in the batch: retried file by file below
             pass
         out = []
         for path in paths:
             try:
-                out.extend(ordered([path], list(self.pool.scan([path], chunk=1))))
+                out.extend(ordered([path], list(self.pool.scan([path], chunk=1)), self.settings))
             except Exception as exc:  # the type name only: a message may quote file content
                 error = ErrorRecord("internal", f"scan failed in the Ray actor: {type(exc).__name__}", STAGE)
                 out.append(self.pool.local.error_report(display_path(path), error))
         return out
 
 
-def ordered(paths: list[str], reports: list[FileReport]) -> list[FileReport]:
-    """`reports` (in any order) matched to `paths` by the path each report shows; one report per path."""
+def ordered(paths: list[str], reports: list[FileReport], settings: Settings) -> list[FileReport]:
+    """`reports` (in any order) matched to `paths` by the path each report shows (a name the text rules hit masked
+    as `settings` mask it); one report per path."""
     by_path: dict[str, deque[FileReport]] = defaultdict(deque)
     for r in reports:
         by_path[r.path].append(r)
-    out = [by_path[display_path(p)].popleft() for p in paths if by_path[display_path(p)]]
+    shown = [shown_path(settings, display_path(p)) for p in paths]
+    out = [by_path[s].popleft() for s in shown if by_path[s]]
     if len(out) != len(paths):
         raise RuntimeError("the pool returned a report per file, but not for these files")
     return out

@@ -54,8 +54,9 @@ class Batcher:
     """Groups `submit(path)` calls into batches for `scan_many`; `start()` inside the event loop, `close()` after."""
 
     def __init__(self, scan_many: ScanMany, fail: FailReport, options: BatchOptions, slots: int,
-                 on_batch: Callable[[int], None] = lambda _: None) -> None:
+                 on_batch: Callable[[int], None] = lambda _: None, shown: Callable[[str], str] = lambda p: p) -> None:
         self._scan_many, self._fail, self.options = scan_many, fail, options
+        self._shown = shown  # a display path as reports show it (scanner.expansion.shown_path): a report's own path
         self._on_batch = on_batch
         self._slots_total = max(1, slots)
         self._waiting: deque[_Pending] = deque()
@@ -157,7 +158,7 @@ class Batcher:
         for report in reports:
             by_path.setdefault(report.path, []).append(report)
         for pending in batch:
-            mine = by_path.get(display_path(pending.path), [])
+            mine = by_path.get(self._shown(display_path(pending.path)), [])
             if len(mine) == 1:
                 _answer(pending, mine[0])
             else:

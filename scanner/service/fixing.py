@@ -81,7 +81,7 @@ async def fix_upload(scans: Scans, upload: Upload) -> FixAnswer:
                                                scans.settings, options, limiter=scans.fixing)
     except (ItemError, OSError) as exc:
         return FixAnswer(first.report, problem=f"no safe copy: {exc}")
-    name = safe_name(upload.label, fixed.ext)
+    name = safe_name(scans.label(upload), fixed.ext)  # never the card number of a name the rules hit
     path = os.path.join(scans.folder.name, secrets.token_hex(16))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "wb") as fh:

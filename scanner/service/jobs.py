@@ -60,7 +60,7 @@ class Jobs:
         return self._jobs.get(job_id)
 
     def submit(self, upload: Upload, callback_url: str | None) -> Job:
-        job = Job(secrets.token_urlsafe(16), upload.label, callback_url)
+        job = Job(secrets.token_urlsafe(16), self.scans.label(upload), callback_url)
         if callback_url:
             job.delivery = Delivery()
         self._jobs[job.id] = job

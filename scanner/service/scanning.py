@@ -24,11 +24,11 @@ from .. import __version__
 from ..audit import Recorder, policy_hash
 from ..config import Settings
 from ..execution import Pool
-from ..expansion import has_name_findings, names_for
+from ..expansion import has_name_findings, names_for, shown_path
 from ..model import Decision, ErrorRecord, FileReport
 from ..sources import display_path
 from .batcher import Batcher, BatchOptions
-from .uploads import Upload
+from .uploads import MAX_LABEL_CHARS, Upload
 from .warmup import Warmup, warm
 
 CACHE_ENTRIES = 1024
@@ -94,7 +94,8 @@ class Scans:
         self.key = policy_hash(settings)  # the audit trail's key: front ends with one policy share answers
         self.folder = tempfile.TemporaryDirectory(prefix="leakscan-serve-")  # mode 0700
         self.pool = Pool(settings, workers)  # detectors built here; workers and their models in warm_up()
-        self.batcher = Batcher(self._scan_batch, self._failed, batching or BatchOptions(), self.pool.size, on_batch)
+        self.batcher = Batcher(self._scan_batch, self._failed, batching or BatchOptions(), self.pool.size, on_batch,
+                               shown=lambda path: shown_path(settings, path))
         self._cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -129,14 +130,22 @@ class Scans:
         self.pool.close()
         self.folder.cleanup()
 
-    def _named(self, report: Mapping[str, Any], label: str) -> dict[str, Any]:
-        """The report shown under the upload's label, which gets the text rules as a scanned file's name does (a
-        card number in an asset's name is a finding, and is masked in the answer); the bytes' report is shared by
+    def label(self, upload: Upload) -> str:
+        """The upload's name as answers, jobs and safe copies show it: masked where the text rules hit it (read over
+        the whole name, not the label's cut)."""
+        name = upload.name or upload.label
+        shown = names_for(self.settings).shown(name)
+        return upload.label if shown == name else shown[:MAX_LABEL_CHARS]
+
+    def _named(self, report: Mapping[str, Any], upload: Upload) -> dict[str, Any]:
+        """The report shown under the upload's label, whose name gets the text rules as a scanned file's name does
+        (a card number in an asset's name is a finding, and is masked in the answer); the bytes' report is shared by
         every upload of them, so the name's findings join it here, not in the cache."""
         names = names_for(self.settings)
-        body = relabel(report, names.shown(label))
+        body = relabel(report, self.label(upload))
         policy = self.settings.policy
-        found = [f for f in (policy.apply(f) for f in names.name_findings(label)) if f is not None]
+        found = [f for f in (policy.apply(f) for f in names.name_findings(upload.name or upload.label))
+                 if f is not None]
         if not found:
             return body
         own = policy.decide(found, ())
@@ -152,7 +161,7 @@ class Scans:
         if known is not None and has_name_findings(known):  # stored with another upload's name in its findings
             known = None
         if known is not None:
-            body = self._named(known, upload.label)
+            body = self._named(known, upload)
             await self._record(upload.sha256, body, reused=True)
             return Answer(body, cached=True)
         self.in_flight += 1
@@ -163,7 +172,7 @@ class Scans:
         if report.sha256 is not None and report.sha256 != upload.sha256:  # never another upload's answer
             report = self._failed(upload.path, "the report does not match the uploaded bytes")
         scanned = report.to_dict()  # the bytes' report: the upload was scanned under a generated name
-        body = self._named(scanned, upload.label)
+        body = self._named(scanned, upload)
         if _clean(scanned):
             self._remember(upload.sha256, scanned)
         await self._record(upload.sha256, body)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # a typing-only name in python-multipart
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small fields on top of the file itself
 MAX_FIELD_CHARS = 2048  # callback_url and any other text field
 MAX_LABEL_CHARS = 255
+MAX_NAME_CHARS = 4096  # what the text rules read of a file name: a card number after 240 letters is still found
 FILE_FIELD = "file"
 TEXT_FIELDS = frozenset({"callback_url"})
 
@@ -44,10 +45,11 @@ class Upload:
     """The file part on disk (`path`, under a generated name), its label, size, sha256 and the text fields."""
 
     path: str
-    label: str = "upload"
+    label: str = "upload"  # the name shown (cut to MAX_LABEL_CHARS); the rules read `name`, the whole of it
     size: int = 0
     sha256: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # the file name as sent (escaped, at most MAX_NAME_CHARS); "" = the label
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -142,7 +144,8 @@ class _Sink:
             if self.files > 1:
                 raise UploadError(400, "more than one `file` part")
             filename = params.get(b"filename", b"").decode("utf-8", "replace")
-            self.upload.label = display_path(os.path.basename(filename))[:MAX_LABEL_CHARS] or "upload"
+            self.upload.name = display_path(os.path.basename(filename))[:MAX_NAME_CHARS]
+            self.upload.label = self.upload.name[:MAX_LABEL_CHARS] or "upload"
         self._target = name
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
