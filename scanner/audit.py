@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_answer ON decisions (sha256, policy_hash, scanner_version);
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 # version 2 (batch store, `scan --store`): the file's size and (size, mtime_ns, ctime_ns) when it was scanned, so a
 # re-run finds an unchanged file without reading it. Added in place: a version-1 file stays readable.
@@ -165,6 +166,13 @@ class AuditStore:
             " name, complete, reused, report, file_size, file_stat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row)
         return int(cur.lastrowid or 0)
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte key kept in this database under `name`, made on first use (two processes may race: the
+        first one's stays)."""
+        conn = self._connect()
+        conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, os.urandom(32)))
+        return bytes(conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()[0])
 
     def lookup_stat(self, name: str, key: str, phash: str, version: str = __version__) -> dict[str, Any] | None:
         """The latest fully analysed report of the file `name` as it was at `key` (size, mtime, ctime), else None."""

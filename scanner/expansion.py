@@ -238,13 +238,17 @@ def has_name_findings(body: Mapping[str, Any]) -> bool:
 
 def names_for(settings: Settings) -> MemberNames:
     """The name checks of `settings`' text rules and hash key, built once for each."""
-    key = (json.dumps(settings.sections.get("text"), sort_keys=True, default=str), settings.hash_key)
-    found = _NAMES.get(key)
+    return names_with_key(settings, settings.hash_key)
+
+
+def names_with_key(settings: Settings, key: bytes) -> MemberNames:
+    """The name checks of `settings`' text rules, masked names hashed with `key` (a result store's own)."""
+    cache_key = (json.dumps(settings.sections.get("text"), sort_keys=True, default=str), key)
+    found = _NAMES.get(cache_key)
     if found is None:
         if len(_NAMES) >= 8:  # a process that builds many settings (tests, a long service) keeps a few
             _NAMES.clear()
-        found = _NAMES[key] = MemberNames(load_rules(settings.sections.get("text"), settings.hash_key),
-                                          settings.hash_key)
+        found = _NAMES[cache_key] = MemberNames(load_rules(settings.sections.get("text"), key), key)
     return found
 
 

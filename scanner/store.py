@@ -22,7 +22,7 @@ from typing import Any
 from .audit import AuditStore, policy_hash
 from .config import Settings
 from .errors import ConfigError, ItemError
-from .expansion import shown_path
+from .expansion import names_with_key
 from .model import Decision, ErrorRecord, FileReport, Finding, Reason, Region, Severity, SkippedCheck, Verdict
 from .sources import display_path, open_regular
 from .text_safety import printable
@@ -87,7 +87,8 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike[str], settings: Settings) -> None:
         self.db = open_store(path)
-        self.settings = settings
+        # a masked name is stored under a key of this store's own, so the next run finds the file by name and stat
+        self.names = names_with_key(settings, self.db.secret("masked names"))
         self.phash = policy_hash(settings)
         self.max_bytes = int(settings.max_file_mb * 1_000_000)
         self.hashed = 0  # files read to be answered by content (stat changed or a new path)
@@ -125,7 +126,7 @@ class ResultStore:
 
     def shown(self, t: Target) -> str:
         """The name `t` is stored under: its display name as reports show it (a card number in it masked)."""
-        return shown_path(self.settings, t.name)
+        return self.names.shown(t.name)
 
 
 def report_from_dict(body: dict[str, Any]) -> FileReport:

@@ -102,8 +102,9 @@ def test_the_store_answers_the_same_bytes_under_another_name_only_without_name_f
         assert body["decision"] == ("block" if path == card else "approve"), (n, body["reasons"])
         assert not _printed(result.out + result.err)
     again = cli("scan", "--detectors", "metadata", "--format", "jsonl", "--store", str(store), str(card))
-    assert json.loads(again.out)["decision"] == "block"
-    assert "0 from the store" in again.err  # its stored name is masked with another scan's key: scanned again
+    assert json.loads(again.out)["decision"] == "block" and "1 from the store" in again.err
+    with sqlite3.connect(store) as db:  # found by its masked name and stat: no second row
+        assert db.execute("SELECT COUNT(*) FROM decisions WHERE name LIKE '%name masked%'").fetchone()[0] == 1
     assert not _printed(_db_text(store))
 
 
