@@ -179,3 +179,33 @@ def test_containers_are_scanned_one_at_a_time(fx, tmp_path) -> None:
     pipe = Pipeline(Settings(), detectors=[det], expanders={"application/zip": Recording()})
     pipe.scan_paths([holders[0], str(fx["clean.jpg"]), holders[1]])
     assert events.index(("open", "b.zip")) > events.index(("detect", "a.zip"))
+
+
+def test_a_time_limit_running_out_while_an_engine_loads_is_not_the_engines_failure() -> None:
+    """The per-file limit can run out inside a model load (the first file of a worker): that file is reviewed
+    (timeout), the next one builds the engine again; a real start failure is remembered."""
+    from scanner.config import Settings
+    from scanner.engines import EngineSet
+    from scanner.errors import EngineUnavailable, ItemTimeout
+
+    calls: list[int] = []
+
+    def slow_then_fine(_settings: Settings) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ItemTimeout("analysis took longer than 0.1 s")
+        return "engine"
+
+    engines = EngineSet(Settings())
+    with pytest.raises(ItemTimeout):
+        engines.get("ocr", slow_then_fine)
+    assert engines.get("ocr", slow_then_fine) == "engine" and len(calls) == 2
+
+    def broken(_settings: Settings) -> str:
+        calls.append(1)
+        raise EngineUnavailable("no model")
+
+    for _ in range(2):
+        with pytest.raises(EngineUnavailable):
+            engines.get("faces", broken)
+    assert len(calls) == 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
-from ..errors import ScannerError
+from ..errors import ItemError, ScannerError
 
 
 class EngineSet:
@@ -26,13 +26,17 @@ class EngineSet:
     def get(self, name: str, factory: Any) -> Any:
         """The engine called `name`, built by `factory(settings)` the first time it is asked for.
 
-        A factory that failed is not retried for every file: the same error is raised again.
+        A factory that failed is not retried for every file: the same error is raised again. A file's time limit
+        running out while an engine loads (ItemError: the file's own failure) is not the engine's: the next file
+        builds it again.
         """
         if name in self._failures:
             raise self._failures[name]
         if name not in self._engines:
             try:
                 self._engines[name] = factory(self.settings)
+            except ItemError:
+                raise
             except ScannerError as exc:
                 self._failures[name] = exc
                 raise

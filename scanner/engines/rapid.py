@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EngineError, EngineUnavailable
+from ..errors import EngineError, EngineUnavailable, ItemError
 from ..media import shrunk
 from ..model import Region, iou
 from .ocr import OcrResult, Word
@@ -136,7 +136,7 @@ def _build(extra: dict[str, Any], load_rec: bool = False) -> Any:
         if load_rec:
             ocr._load_rec_model()  # type: ignore[no-untyped-call]
         return ocr
-    except EngineUnavailable:
+    except (EngineUnavailable, ItemError):
         raise
     except Exception as exc:
         raise EngineUnavailable(f"rapidocr failed to start: {type(exc).__name__}: {exc}") from None
@@ -154,6 +154,8 @@ def _recognition_model(alphabet: str) -> Iterator[dict[str, Any]]:
         return
     try:
         found = narrowed(model_dir() / REC_MODEL)
+    except ItemError:  # the file's time limit ran out while the model loaded: the file's failure, not the engine's
+        raise
     except Exception as exc:
         raise EngineUnavailable(f"rapidocr recognition could not be narrowed: {type(exc).__name__}: {exc}") from None
     if found is None:
