@@ -189,3 +189,15 @@ def test_ray_reports_are_matched_to_masked_paths(tmp_path: Path) -> None:
     pipeline = Pipeline(settings, detectors=())
     reports = [pipeline.error_report(display_path(p), ErrorRecord("unreadable", "x", "read")) for p in reversed(paths)]
     assert [r.path.endswith("holiday.jpg") for r in ordered(paths, reports, settings)] == [False, True]
+
+
+@pytest.mark.parametrize("entry", [CARD_NAME, f"card {CARD}/"])
+def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp_path: Path, entry: str) -> None:
+    """Neither becomes a child item (nothing to scan), so its name was never read."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        z.writestr(entry, b"")
+        z.writestr("notes.txt", b"hello")
+    (report,) = scan(tmp_path / "a.zip", NO_PIXELS).files
+    assert report.decision.label == "block" and not _printed(json.dumps(report.to_dict()))

@@ -61,7 +61,8 @@ def _unix_kind(info: zipfile.ZipInfo) -> str:
 
 def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item, budget: Budget, fields: FieldList) -> Expansion:
     name = safe_name(info.filename)
-    if info.is_dir():
+    if info.is_dir():  # no member carries this name: the text rules read it as a field (a card number as a folder)
+        fields.text("folder name", name)
         return
     fields.text(f"comment of {name}", info.comment.decode("utf-8", "replace"))
     kind = _unix_kind(info)
@@ -83,6 +84,8 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item, budget: Budg
         return
     if data:
         yield child(item, name, data)
+    elif exc is None:  # an empty member is never a child, so its name is read here
+        fields.text("empty member name", name)
     if exc is not None:
         yield error(CorruptItem(f"zip member damaged ({type(exc).__name__})"), "expand", name)
 
