@@ -191,13 +191,26 @@ def test_ray_reports_are_matched_to_masked_paths(tmp_path: Path) -> None:
     assert [r.path.endswith("holiday.jpg") for r in ordered(paths, reports, settings)] == [False, True]
 
 
+@pytest.mark.parametrize("archive", ["zip", "tar"])
 @pytest.mark.parametrize("entry", [CARD_NAME, f"card {CARD}/"])
-def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp_path: Path, entry: str) -> None:
+def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp_path: Path, entry: str,
+                                                                             archive: str) -> None:
     """Neither becomes a child item (nothing to scan), so its name was never read."""
+    import tarfile
     import zipfile
 
-    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
-        z.writestr(entry, b"")
-        z.writestr("notes.txt", b"hello")
-    (report,) = scan(tmp_path / "a.zip", NO_PIXELS).files
+    path = tmp_path / f"a.{archive}"
+    if archive == "zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr(entry, b"")
+            z.writestr("notes.txt", b"hello")
+    else:
+        with tarfile.open(path, "w") as t:
+            info = tarfile.TarInfo(entry.rstrip("/"))
+            info.type = tarfile.DIRTYPE if entry.endswith("/") else tarfile.REGTYPE
+            t.addfile(info, io.BytesIO(b""))
+            note = tarfile.TarInfo("notes.txt")
+            note.size = 5
+            t.addfile(note, io.BytesIO(b"hello"))
+    (report,) = scan(path, NO_PIXELS).files
     assert report.decision.label == "block" and not _printed(json.dumps(report.to_dict()))

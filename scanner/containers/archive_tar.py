@@ -111,7 +111,8 @@ def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, item: Item, budget
     name = safe_name(member.name)
     fields.owner("tar owner", member.uname)
     fields.owner("tar group", member.gname)
-    if member.isdir():
+    if member.isdir():  # no member carries this name: the text rules read it as a field (as in a zip)
+        fields.text("folder name", name)
         return
     if member.issym() or member.islnk():
         fields.link(name, safe_name(member.linkname))
@@ -126,6 +127,8 @@ def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, item: Item, budget
         return
     if data:
         yield child(item, name, data)
+    elif exc is None:  # an empty member is never a child, so its name is read here
+        fields.text("empty member name", name)
     if exc is not None or len(data) != member.size:
         why = type(exc).__name__ if exc else "short"
         yield error(CorruptItem(f"tar member truncated or damaged ({why})"), "expand", name)
