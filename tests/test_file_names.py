@@ -214,3 +214,18 @@ def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp
             t.addfile(note, io.BytesIO(b"hello"))
     (report,) = scan(path, NO_PIXELS).files
     assert report.decision.label == "block" and not _printed(json.dumps(report.to_dict()))
+
+
+def test_an_attachment_named_with_a_card_number_only_in_its_content_type_is_found(tmp_path: Path) -> None:
+    """Clients show Content-Type's name= when they ignore the disposition's filename: both are read."""
+    import base64
+
+    body = base64.b64encode(_photo()).decode()
+    mail = ("From: a@example.com\nTo: b@example.com\nSubject: photos\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee attached\n--b\n'
+            f'Content-Type: image/jpeg; name="card {CARD}.jpg"\n'
+            'Content-Disposition: attachment; filename="holiday.jpg"\n'
+            f"Content-Transfer-Encoding: base64\n\n{body}\n--b--\n")
+    (tmp_path / "m.eml").write_text(mail)
+    (report,) = scan(tmp_path / "m.eml", NO_PIXELS).files
+    assert report.decision.label == "block" and not _printed(json.dumps(report.to_dict()))

@@ -12,6 +12,7 @@ import contextlib
 import email
 import email.errors
 import email.policy
+import email.utils
 import re
 from collections.abc import Iterable, Iterator
 from email.header import decode_header, make_header
@@ -289,6 +290,11 @@ class _Walk:
         filename = part.get_filename()
         if filename:
             self.fields.append(("other", "attachment filename", header_value(filename)))
+        named = part.get_param("name")  # Content-Type's name: what a client shows when the disposition's is ignored
+        if named is not None:
+            other = header_value(email.utils.collapse_rfc2231_value(named))
+            if other != header_value(filename or ""):
+                self.fields.append(("other", "attachment name", other))
         kind = "inline" if disposition == "inline" or (cid and disposition != "attachment") else "attachment"
         self.counts[kind] += 1
         label = (cid if kind == "inline" and cid else "") or filename or fallback
