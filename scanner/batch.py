@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import sources
 from .config import Settings
-from .expansion import has_name_findings, names_for, shown_path
+from .expansion import answers_under, shown_path
 from .model import ErrorRecord, FileReport
 from .store import ResultStore, Target, report_from_dict, target
 
@@ -132,7 +132,7 @@ class BatchScan:
                 pending.append(t)
                 continue
             body, by_content = found
-            if by_content and self._renamed(body, item.path):
+            if by_content and not answers_under(self.settings, body, sources.display_path(item.path)):
                 pending.append(t)
                 continue
             body = with_path(body, shown_path(self.settings, sources.display_path(item.path)))
@@ -175,18 +175,13 @@ class BatchScan:
             pending.append(t)
             return None
         body, by_content = found
-        if by_content and self._renamed(body, entry.path):
+        if by_content and not answers_under(self.settings, body, sources.display_path(entry.path)):
             pending.append(t)
             return None
         body = with_path(body, shown_path(self.settings, sources.display_path(entry.path)))
         if by_content:  # a new path or stat: a row of its own, so the next run's stat check finds it
             self._record(body, t, reused=True)
         return Outcome(report_from_dict(body), True)
-
-    def _renamed(self, body: dict[str, Any], path: str) -> bool:
-        """The same bytes stored under another name, where a name has findings (the stored one's, or this one's):
-        the stored answer is not this file's, it is scanned."""
-        return has_name_findings(body) or bool(names_for(self.settings).name_findings(sources.display_path(path)))
 
     def _scan(self, pending: list[Target]) -> Iterator[Outcome]:
         if not pending:

@@ -230,6 +230,12 @@ def shown_path(settings: Settings, path: str) -> str:
     return names_for(settings).shown(path)
 
 
+def answers_under(settings: Settings, body: Mapping[str, Any], path: str) -> bool:
+    """Whether a stored report of the same bytes may answer the file at `path` (a display path): not when a name
+    has findings, the stored one's or this one's (a clean name's approve must not cover a card-named copy)."""
+    return not has_name_findings(body) and not names_for(settings).name_findings(path)
+
+
 def has_name_findings(body: Mapping[str, Any]) -> bool:
     """A stored report (to_dict) with findings about its file's own name: it is not the answer for the same bytes
     under another name."""

@@ -25,7 +25,7 @@ from .audit import Recorder, utc_now
 from .config import Settings
 from .dropfolder import DropFolder, Stability, clipped
 from .execution import Pool
-from .expansion import has_name_findings, names_for, shown_path
+from .expansion import answers_under, shown_path
 from .model import SCHEMA_VERSION, Decision, FileReport
 from .sources import display_path
 
@@ -102,12 +102,12 @@ class Watcher:
                 self._failed(path, None, f"cannot read: {exc.strerror or type(exc).__name__}")
                 continue
             stored = self.recorder.lookup(sha)
-            if stored is not None and self._renamed(stored, path.name):
+            if stored is not None and not answers_under(self.settings, stored, display_path(path.name)):
                 stored = None  # the same bytes under another name, where a name has findings: scanned again
             if stored is not None and (self.fixer is None or stored.get("decision") == "approve"):
                 self._finish(path, stored, reused=True)
             else:
-                fresh[shown_path(self.settings, display_path(str(path)))] = (path, sha)
+                fresh[self._shown(str(path))] = (path, sha)
         if fresh:
             self._scan(fresh)
 
@@ -160,9 +160,6 @@ class Watcher:
         filed = self._shown(placed.name)
         self.folder.log(utc_now(), "fix", self._shown(original), f"safe copy filed as approved/{filed}")
         self.echo(f"fixed   {filed}")
-
-    def _renamed(self, stored: dict[str, Any], name: str) -> bool:
-        return has_name_findings(stored) or bool(names_for(self.settings).name_findings(display_path(name)))
 
     def _shown(self, name: str) -> str:
         """A dropped file's name as reports, the trail and the log show it (a card number in it masked)."""

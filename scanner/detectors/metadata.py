@@ -107,8 +107,11 @@ class MetadataDetector:
             self._exif(subject, im, block, findings)
         structures = self._step(subject, "metadata.exif",
                                 lambda: exif_mod.exif_structures(im, subject.item.data, self.max_meta)) or []
-        structures += self._step(subject, "metadata.exif", lambda: exif_mod.frame_structures(
-            subject.item.data, frames.mpo_ranges(im, subject.item.data), self.max_meta)) or []
+        # an MPO's further pictures (read once: their EXIF here, the bytes between them below); None: index damaged
+        mpo = self._step(subject, "metadata.structure", lambda: frames.mpo_ranges(im, subject.item.data))
+        if mpo:
+            structures += self._step(subject, "metadata.exif",
+                                     lambda: exif_mod.frame_structures(subject.item.data, mpo, self.max_meta)) or []
         for structure in structures:
             self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
         self._exif_gps(subject, block, structures, positions, findings)
@@ -120,8 +123,8 @@ class MetadataDetector:
             self._step(subject, "metadata.icc", lambda: self._icc(subject, profile, findings))
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
-        trailer = self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
-            subject.item.data, im.format or "", frames.mpo_ranges(im, subject.item.data)))
+        trailer = None if mpo is None else self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
+            subject.item.data, im.format or "", mpo))
         if trailer:
             findings.append(self._trailer(trailer))
         if self.settings.policy.enabled("metadata.thumbnail"):

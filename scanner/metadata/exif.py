@@ -140,12 +140,7 @@ def exif_structures(im: Image.Image | None, data: bytes, max_bytes: int) -> list
         if data[4:8] == b"ftyp":  # HEIC/AVIF: the Exif items as stored, also those libheif did not attach
             blocks += [(data, start, stop) for start, stop in isobmff.exif_items(data)
                        if data[start:stop] != tiff_of(raw)]
-    out = []
-    for n, (buf, start, stop) in enumerate(blocks, 1):
-        if stop - start > max_bytes:
-            raise CorruptItem(f"EXIF block of {stop - start} bytes is over the metadata cap")
-        out.append(ExifStructure("EXIF" if n == 1 else f"EXIF block {n}", tiff.walk(buf, start, stop)))
-    return out
+    return _structures("EXIF", blocks, max_bytes)
 
 
 def frame_structures(data: bytes, frames: list[tuple[int, int]], max_bytes: int) -> list[ExifStructure]:
@@ -154,12 +149,17 @@ def frame_structures(data: bytes, frames: list[tuple[int, int]], max_bytes: int)
     (ExifTool reads a GPS position stored in it)."""
     out = []
     for n, (start, stop) in enumerate(frames, 2):
-        frame = data[start:stop]
-        for m, (buf, first, last) in enumerate(_jpeg_blocks(frame), 1):
-            if last - first > max_bytes:
-                raise CorruptItem(f"EXIF block of {last - first} bytes is over the metadata cap")
-            out.append(ExifStructure(f"MPO frame {n} EXIF" + (f" block {m}" if m > 1 else ""),
-                                     tiff.walk(buf, first, last)))
+        out += _structures(f"MPO frame {n} EXIF", _jpeg_blocks(data[start:stop]), max_bytes)
+    return out
+
+
+def _structures(where: str, blocks: list[tuple[bytes, int, int]], max_bytes: int) -> list[ExifStructure]:
+    """Each (buffer, TIFF start, end) block walked, named `where`, `where block 2`, ...; one over the cap: an error."""
+    out = []
+    for n, (buf, start, stop) in enumerate(blocks, 1):
+        if stop - start > max_bytes:
+            raise CorruptItem(f"EXIF block of {stop - start} bytes is over the metadata cap")
+        out.append(ExifStructure(where if n == 1 else f"{where} block {n}", tiff.walk(buf, start, stop)))
     return out
 
 
