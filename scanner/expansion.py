@@ -110,6 +110,9 @@ _ESCAPE = re.compile(r"\\\\|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")  # so
 # one counts in a name only with ':' or '=' after it ("pass=Hunter2.png")
 NAME_LOOSE_KEYWORDS = frozenset({"pass", "login", "wifi", "wi-fi", "wlan", "ssid", "pin", "token", "secret", "psk"})
 NAME_MAX_RUN = 16  # a card number written as one run of digits in a name: longer runs are app ids (Telegram: 19)
+# a name with two runs of this many digits is a string of ids (Instagram and Facebook: "<9>_<16>_<19>_n.jpg"), and a
+# Luhn-valid run among them is chance (1 in 10); a date (8 digits) or a time (6) beside a card does not count
+NAME_ID_RUN = 10
 
 
 class MemberNames:
@@ -219,7 +222,11 @@ def _counts_in_a_name(hit: Hit, stem: str) -> bool:
         return re.search(re.escape(keyword) + r"\s*[:=]", stem, re.I) is not None
     if hit.rule_id.startswith("text.payment_card"):
         digits = int(str(hit.evidence.get("digits", 0)) or 0)
-        return digits <= NAME_MAX_RUN or not re.search(rf"\d{{{digits}}}", stem)
+        runs = [len(run) for run in re.findall(r"\d+", stem)]
+        if not any(n >= digits for n in runs):
+            return True  # written in groups ("4111 1111 1111 1111"): a person's writing, not an app's id
+        # one run of digits: a card when it is not longer than one and stands alone, not one of a name's ids
+        return digits <= NAME_MAX_RUN and sum(1 for n in runs if n >= NAME_ID_RUN) <= 1
     return True
 
 
