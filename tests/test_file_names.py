@@ -195,7 +195,7 @@ def test_ray_reports_are_matched_to_masked_paths(tmp_path: Path) -> None:
     assert [r.path.endswith("holiday.jpg") for r in ordered(paths, reports, settings)] == [False, True]
 
 
-@pytest.mark.parametrize("archive", ["zip", "tar"])
+@pytest.mark.parametrize("archive", ["zip", "tar", "7z"])
 @pytest.mark.parametrize("entry", [CARD_NAME, f"card {CARD}/"])
 def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp_path: Path, entry: str,
                                                                              archive: str) -> None:
@@ -208,6 +208,16 @@ def test_an_empty_member_or_a_folder_entry_named_with_a_card_number_is_found(tmp
         with zipfile.ZipFile(path, "w") as z:
             z.writestr(entry, b"")
             z.writestr("notes.txt", b"hello")
+    elif archive == "7z":
+        import py7zr
+
+        with py7zr.SevenZipFile(path, "w") as z:
+            if entry.endswith("/"):
+                (tmp_path / "folder").mkdir()
+                z.write(tmp_path / "folder", entry.rstrip("/"))
+            else:
+                z.writestr(b"", entry)
+            z.writestr(b"hello", "notes.txt")
     else:
         with tarfile.open(path, "w") as t:
             info = tarfile.TarInfo(entry.rstrip("/"))

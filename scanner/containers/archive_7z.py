@@ -72,6 +72,11 @@ def _members(archive: Any, item: Item, budget: Budget) -> Expansion:
     if infos is None:
         raise CorruptItem(f"7z member list unreadable ({type(exc).__name__})")
     fields, files = FieldList(), [i for i in infos if not i.is_directory]
+    for info in infos:  # neither becomes a child item, so its name is read here (a card number as a folder's name)
+        if info.is_directory:
+            fields.text("folder name", safe_name(info.filename))
+        elif not info.is_symlink and not info.uncompressed:
+            fields.text("empty member name", safe_name(info.filename))
     links = {i.filename for i in files if i.is_symlink}
     for name in sorted(links):
         fields.link(safe_name(name))
