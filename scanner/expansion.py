@@ -25,6 +25,7 @@ from .errors import ItemError, ItemTooLarge
 from .model import ErrorRecord, Finding, Item
 from .text import Hit, TextRules, load_rules
 from .text.fields import field_hits
+from .text.match import card_spellings
 
 
 @dataclass(slots=True)
@@ -107,12 +108,17 @@ _EXTENSION = re.compile(r"\.(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,5}$")  # ".pdf", ".m
 _COPY_MARK = re.compile(r"(?:[ _-]\(?\d{1,3}\)?|[ _-]copy(?: \d{1,3})?)$", re.I)  # "x 2", "x (1)", "x_01", "x copy"
 _ESCAPE = re.compile(r"\\\\|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\U[0-9a-f]{8}")  # sources.display_path's escapes
 # secret keywords that are ordinary words in a file name ("Boarding pass 2024.pdf", "Login-Page-v2.png"): a hit on
-# one counts in a name only with ':' or '=' after it ("pass=Hunter2.png")
+# one counts in a name only with ':' or '=' after it, or after the word or two that follow it ("wifi pass: x.png")
 NAME_LOOSE_KEYWORDS = frozenset({"pass", "login", "wifi", "wi-fi", "wlan", "ssid", "pin", "token", "secret", "psk"})
 NAME_MAX_RUN = 16  # a card number written as one run of digits in a name: longer runs are app ids (Telegram: 19)
 # a name with two runs of this many digits is a string of ids (Instagram and Facebook: "<9>_<16>_<19>_n.jpg"), and a
 # Luhn-valid run among them is chance (1 in 10); a date (8 digits) or a time (6) beside a card does not count
 NAME_ID_RUN = 10
+# what apps put before the id they name a saved picture by (underscores are spaces here): Messenger's "received_",
+# Facebook's "FB_IMG_", cameras' and screenshot tools' prefixes
+_APP_ID = re.compile(r"(?:^|\s)(?:received|fb img|img|vid|pxl|mvimg|photo|image|screenshot)[ -]?\d{13,19}(?!\d)", re.I)
+# a UUID ("547d053e-0372-5113-acab-5c6111c1d2cf"): its digit groups are no phone number or card
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 
 
 class MemberNames:
@@ -197,7 +203,7 @@ def _stems(name: str) -> list[str]:
     as nothing ("pass\\u00adword") and as a space ("card\\u200b4111 ...")."""
     out = []
     for gap in ("", " "):
-        stem = _EXTENSION.sub("", _unescaped(name, gap)).replace("_", " ")
+        stem = _UUID.sub(" ", _EXTENSION.sub("", _unescaped(name, gap))).replace("_", " ")
         out += [stem, _COPY_MARK.sub("", stem)]
     return out
 
@@ -219,14 +225,19 @@ def _unescaped(name: str, invisible: str) -> str:
 def _counts_in_a_name(hit: Hit, stem: str) -> bool:
     keyword = str(hit.evidence.get("keyword", "")).lower()
     if hit.rule_id.startswith("text.secret") and keyword in NAME_LOOSE_KEYWORDS:
-        return re.search(re.escape(keyword) + r"\s*[:=]", stem, re.I) is not None
+        return re.search(re.escape(keyword) + r"[\w -]{0,12}?[:=]", stem, re.I) is not None  # "wifi pass: x"
     if hit.rule_id.startswith("text.payment_card"):
         digits = int(str(hit.evidence.get("digits", 0)) or 0)
+        spelt = card_spellings(stem, digits)
+        if "shaped" in spelt or not spelt:
+            return True  # in a card's groups ("4111 1111 1111 1111"): a person's writing, not an app's id
+        if "run" not in spelt:
+            return False  # other groups ("Order 505-1640300-8491522"): an order or tracking number
+        # one run of digits: a card when it is not longer than one, stands alone (not one of a name's ids) and
+        # does not follow an app's prefix ("received_<id>.jpeg")
         runs = [len(run) for run in re.findall(r"\d+", stem)]
-        if not any(n >= digits for n in runs):
-            return True  # written in groups ("4111 1111 1111 1111"): a person's writing, not an app's id
-        # one run of digits: a card when it is not longer than one and stands alone, not one of a name's ids
-        return digits <= NAME_MAX_RUN and sum(1 for n in runs if n >= NAME_ID_RUN) <= 1
+        return (digits <= NAME_MAX_RUN and sum(1 for n in runs if n >= NAME_ID_RUN) <= 1
+                and not _APP_ID.search(stem))
     return True
 
 

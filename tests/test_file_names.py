@@ -64,7 +64,8 @@ def test_a_card_number_as_the_file_name_blocks_and_is_masked(tmp_path: Path, cli
 @pytest.mark.parametrize(("name", "rule"), [("password_Sup3rS3cret.png", "text.secret"),
                                             ("4111_1111_1111_1111.jpg", "text.payment_card"),
                                             ("NL91ABNA0417164300.jpg", "text.iban"),
-                                            ("4111111111111111_20240101_123456.jpg", "text.payment_card")])
+                                            ("4111111111111111_20240101_123456.jpg", "text.payment_card"),
+                                            ("wifi pass: Guest35c9d4.png", "text.secret")])
 def test_names_spelt_as_files_are_spelt(tmp_path: Path, name: str, rule: str) -> None:
     (tmp_path / name).write_bytes(_photo())
     (report,) = scan(tmp_path / name, NO_PIXELS).files
@@ -86,7 +87,10 @@ def test_a_folder_name_is_masked_but_not_a_finding(tmp_path: Path) -> None:
                                   "telegram-cloud-photo-size-4-4491186252760189555-x.jpg", "PIN codes.jpg",
                                   # Instagram/Facebook downloads: a Luhn-valid middle id (1 in 10 of them) is chance
                                   "99156320_4614348751113187_9709276813034389444_n.jpg",
-                                  "461433223_375205193317395_3903578005785271859_n.jpg"])
+                                  "461433223_375205193317395_3903578005785271859_n.jpg",
+                                  # Messenger's saved pictures, an order number's groups, a UUID's digit groups
+                                  "received_4290058434816665.jpeg", "Order 505-1640300-8491522.pdf",
+                                  "547d053e-0372-5113-acab-5c6111c1d2cf.png"])
 def test_ordinary_names_are_no_finding(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(_photo())
     (report,) = scan(tmp_path / name, NO_PIXELS).files

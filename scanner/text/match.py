@@ -51,6 +51,19 @@ def find_hits(page: Page, rules: TextRules, scenes: frozenset[str] = frozenset()
     return [h for h in hits if rules.enabled(h.rule_id)]
 
 
+def card_spellings(text: str, digits: int) -> set[str]:
+    """How typed `text` writes its card-like numbers of `digits` digits: `run` (one run of digits), `shaped` (a card's
+    groups, 4-4-4-4 or 4-6-5, whatever separates them) or `groups` (some other grouping: "505-1640300-8491522", an
+    order number)."""
+    found = set()
+    for m in _typed_runs(text):
+        sizes = [len(group) for group in re.findall(r"\d+", m.group(0))]
+        if sum(sizes) == digits:
+            shaped = (sizes[:4] == [4, 4, 4, 4] and sizes[4:] in ([], [1], [2], [3])) or sizes == [4, 6, 5]
+            found.add("run" if len(sizes) == 1 else "shaped" if shaped else "groups")
+    return found
+
+
 def _card_context(page: Page, rules: TextRules) -> str | None:
     m = rules.card_context.search(page.text.lower())
     if m:
