@@ -17,7 +17,7 @@ import itertools
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -102,7 +102,7 @@ LEAKY: dict[str, Callable[[Rng], str]] = {
 }
 
 
-def rate(names: list[str], check: Callable[[str], list[object]]) -> tuple[int, str]:
+def rate(names: list[str], check: Callable[[str], Sequence[object]]) -> tuple[int, str]:
     hits = [n for n in names if check(n)]
     return len(hits), (hits[0] if hits else "")
 

@@ -238,6 +238,8 @@ def _counts_in_a_name(hit: Hit, stem: str) -> bool:
         runs = [len(run) for run in re.findall(r"\d+", stem)]
         return (digits <= NAME_MAX_RUN and sum(1 for n in runs if n >= NAME_ID_RUN) <= 1
                 and not _APP_ID.search(stem))
+    if hit.rule_id == "text.phone":  # a camera's "PXL_20230802_003529568": a date beside a time, not "00 3529568"
+        return sum(1 for run in re.findall(r"\d+", stem) if len(run) >= 8) <= 1
     return True
 
 

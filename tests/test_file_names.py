@@ -90,7 +90,7 @@ def test_a_folder_name_is_masked_but_not_a_finding(tmp_path: Path) -> None:
                                   "461433223_375205193317395_3903578005785271859_n.jpg",
                                   # Messenger's saved pictures, an order number's groups, a UUID's digit groups
                                   "received_4290058434816665.jpeg", "Order 505-1640300-8491522.pdf",
-                                  "547d053e-0372-5113-acab-5c6111c1d2cf.png"])
+                                  "547d053e-0372-5113-acab-5c6111c1d2cf.png", "PXL_20230802_003529568.jpg"])
 def test_ordinary_names_are_no_finding(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(_photo())
     (report,) = scan(tmp_path / name, NO_PIXELS).files
