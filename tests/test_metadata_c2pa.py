@@ -97,14 +97,24 @@ def test_a_store_over_the_metadata_cap_is_a_problem_not_read() -> None:
                                                       "metadata cap"]
 
 
-def test_an_isobmff_c2pa_box_is_read() -> None:
-    """HEIC/AVIF/MP4: a top-level `uuid` box with the C2PA UUID, purpose "manifest", an offset, the store.
-    (ExifTool 12.57 does not read this box; the layout is the C2PA specification's.)"""
+def test_an_isobmff_c2pa_box_is_read(tmp_path: Path) -> None:
+    """HEIC/AVIF/MP4: a top-level `uuid` box with the C2PA UUID, version and flags, purpose "manifest", an offset,
+    the store (the C2PA specification's layout; ExifTool 12.57 does not read this box, so no fixture relies on it)."""
+    import io
+
+    import pillow_heif
+
+    from fixtures.metadata_fixtures import scene
+
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    scene(seed=7).save(buf, "HEIF")
     store = fx.manifest_store(fx.assertion("stds.exif", fx.EXIF_JSON))
-    payload = c2pa.C2PA_UUID + bytes(4) + b"manifest\x00" + bytes(8) + store
-    data = fx.box(b"ftyp", b"heic" + bytes(4) + b"mif1heic") + fx.box(b"uuid", payload)
-    found = c2pa.read(data, 1 << 20)
-    assert not found.problems and [p[:2] for p in found.positions] == [("C2PA stds.exif", "photo")]
+    path = tmp_path / "c2pa_gps_uuid.heic"
+    path.write_bytes(buf.getvalue() + fx.box(b"uuid", c2pa.C2PA_UUID + bytes(4) + b"manifest\x00" + bytes(8) + store))
+    (report,) = scan(path, OURS).files
+    assert [f.location for f in report.findings if f.rule_id == "metadata.gps"] == ["C2PA stds.exif"]
+    assert report.decision.label == "review" and not report.errors
 
 
 def test_damaged_stores_never_raise(files: dict[str, Path]) -> None:
@@ -116,6 +126,26 @@ def test_damaged_stores_never_raise(files: dict[str, Path]) -> None:
     damaged += [store[:i] + bytes([store[i] ^ 0xA5]) + store[i + 1 :] for i in range(0, len(store), 7)]
     for blob in damaged:
         c2pa.read(b"\x89PNG\r\n\x1a\n" + len(blob).to_bytes(4, "big") + b"caBX" + blob + bytes(4), 1 << 20)
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (b'"4,53.4E"', ""),  # a bare value: a text field, nothing else
+    (b"[1, 2.5, null]", ""),
+    (b'{"exif:GPSLatitude": 1e999, "exif:GPSLongitude": "4,53.4E"}', "GPS value present but not readable"),
+    (b'{"exif:GPSLatitude": "north", "exif:GPSLongitude": 4.89}', "GPS value present but not readable"),
+    (b"[" * 5000 + b"]" * 5000, "JSON is unreadable"),
+    (b"[" * 40 + b"]" * 40, "nested deeper"),
+])
+def test_odd_assertion_values_are_read_or_reviewed(body: bytes, error: str, tmp_path: Path) -> None:
+    """A value that is not a coordinate under a GPS key, JSON too deep: review (the longitude alone is shown)."""
+    path = tmp_path / "odd.png"
+    path.write_bytes(fx.png_with(fx.manifest_store(fx.superbox(fx.JSON_TYPE, "stds.exif", fx.box(b"json", body)))))
+    (report,) = scan(path, OURS).files
+    assert not [f for f in report.findings if f.rule_id == "metadata.gps"]
+    if error:
+        assert report.decision.label == "review" and any(error in e.message for e in report.errors)
+    else:
+        assert report.decision.label == "approve" and not report.errors
 
 
 @pytest.mark.parametrize(("raw", "why"), [

@@ -5,6 +5,7 @@ in `stds.exif`) and any XMP packet. What is damaged is listed as a problem; what
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -221,7 +222,7 @@ def _local(key: object) -> str:
 
 def _values(value: Any, where: str, out: Manifests) -> None:
     """Text values as fields (named by their key; an object's `name` by the object's key), GPS keys as positions."""
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    stack: list[tuple[Any, str, int]] = [(value if isinstance(value, dict | list) else [value], "", 0)]
     while stack:
         node, key, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -250,8 +251,10 @@ def _field(where: str, name: str, value: str, out: Manifests) -> None:
 
 
 def _coordinate(value: object) -> float:
-    """A GPS value as XMP writes it ("39,21.102N") or a number; NaN when it is neither."""
+    """A GPS value as XMP writes it ("39,21.102N") or a number; NaN when it is neither (or not finite)."""
+    parsed: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    parsed = xmp.parse_coordinate(value) if isinstance(value, str) else None
-    return float("nan") if parsed is None else parsed
+        parsed = float(value) if abs(value) < 1e6 else None  # a 5000-digit integer has no float
+    elif isinstance(value, str):
+        parsed = xmp.parse_coordinate(value)
+    return parsed if parsed is not None and math.isfinite(parsed) else math.nan
