@@ -32,7 +32,7 @@ from scanner import Decision, FileReport, Settings, scan
 ROOT = Path(__file__).resolve().parents[1]
 GENERATORS = ("metadata_fixtures", "gps_carriers", "text_fixtures", "visual_fixtures", "hardening_gps",
               "hardening_payloads", "hardening_metadata_text", "truncated_gps", "sidecar_fixtures",
-              "video_fixtures")  # fixtures/*.py build()
+              "video_fixtures", "c2pa_fixtures")  # fixtures/*.py build()
 MODES = {"python": "off", "+exiftool": "auto"}  # our readers alone; with ExifTool as the second reader
 
 

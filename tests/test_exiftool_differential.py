@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import (
+    c2pa_fixtures,
     gps_carriers,
     hardening_gps,
     hardening_metadata_text,
@@ -34,7 +35,7 @@ from _corpus import default_corpus  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not _exiftool.available(), reason="exiftool not installed")
 GENERATORS = (metadata_fixtures, gps_carriers, text_fixtures, visual_fixtures, hardening_gps, hardening_payloads,
-              hardening_metadata_text, truncated_gps, sidecar_fixtures, video_fixtures)
+              hardening_metadata_text, truncated_gps, sidecar_fixtures, video_fixtures, c2pa_fixtures)
 META = Settings(detectors=("metadata",), jobs=1)
 MIN_FIXTURE_COORDINATES = 15  # 9 GPS fixtures in metadata_fixtures (truncated.jpg too) + 9 carriers, today
 

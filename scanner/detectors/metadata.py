@@ -1,4 +1,4 @@
-"""Metadata detector: GPS (EXIF, XMP), sites, identifying tags, stale thumbnails, trailing data.
+"""Metadata detector: GPS (EXIF, XMP, C2PA), sites, identifying tags, stale thumbnails, trailing data.
 
 Like mat2 it reports everything it knows to be revealing; what it cannot read is recorded as an
 error (-> review), so "could not read EXIF" never looks like "no GPS".
@@ -16,8 +16,8 @@ from ..engines import EngineSet
 from ..engines.exiftool import ExifToolReader, build_exiftool
 from ..errors import CorruptItem, EngineError, ItemError, ItemTimeout
 from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
+from ..metadata import c2pa, hidden, icc, makernote, payload, video, xmp
 from ..metadata import exif as exif_mod
-from ..metadata import hidden, icc, makernote, payload, video, xmp
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
 from ..model import Finding, Severity
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 EXIFTOOL_TIMEOUT_S = 10.0  # the second reader's answer for one file (then review)
 EXIFTOOL_SAME_DEG = 1e-3  # ExifTool's coordinate within this of one of ours is the same position
-_XMP_GPS = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
-            "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
 
 
 class MetadataDetector:
@@ -122,6 +120,7 @@ class MetadataDetector:
         if isinstance(profile, bytes) and profile:
             self._step(subject, "metadata.icc", lambda: self._icc(subject, profile, findings))
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        self._step(subject, "metadata.c2pa", lambda: self._c2pa(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         trailer = None if mpo is None else self._step(subject, "metadata.structure", lambda: hidden.trailing_data(
             subject.item.data, im.format or "", mpo))
@@ -154,14 +153,15 @@ class MetadataDetector:
         self._fields(subject, meta.fields, "QuickTime", findings)
         positions = [(where, "photo", lat, lon) for where, lat, lon in meta.positions if valid(lat, lon)]
         for packet in meta.xmp:
-            self._video_xmp(subject, packet, positions, findings)
+            self._xmp_packet(subject, packet, positions, findings)
+        self._step(subject, "metadata.c2pa", lambda: self._c2pa(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         for where, lat, lon in meta.positions:
             if not valid(lat, lon):
                 findings.append(self._partial(where, "photo", {"lat": lat, "lon": lon}))
         return findings
 
-    def _video_xmp(self, subject: Subject, packet: bytes, positions: list[tuple[str, str, float, float]],
+    def _xmp_packet(self, subject: Subject, packet: bytes, positions: list[tuple[str, str, float, float]],
                    findings: list[Finding]) -> None:
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings, packet))
 
@@ -176,6 +176,7 @@ class MetadataDetector:
             self._fields(subject, exif_mod.structure_fields(structure), structure.where, findings)
         self._exif_gps(subject, None, structures, positions, findings)
         self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        self._step(subject, "metadata.c2pa", lambda: self._c2pa(subject, positions, findings))
         findings.extend(self._gps_findings(positions))
         return findings
 
@@ -281,8 +282,8 @@ class MetadataDetector:
             coords: dict[str, list[float | None]] = {}
             fields = []
             for _ns, name, value in xmp.properties(packet):
-                if name in _XMP_GPS:
-                    label, idx = _XMP_GPS[name]
+                if name in xmp.GPS_PROPERTIES:
+                    label, idx = xmp.GPS_PROPERTIES[name]
                     parsed = xmp.parse_coordinate(value)
                     coords.setdefault(label, [None, None])[idx] = math.nan if parsed is None else parsed
                 else:  # every value passes the text rules; known names also count by category
@@ -292,15 +293,30 @@ class MetadataDetector:
                 self._xmp_position(subject, label, lat, lon, positions, findings)
 
     def _xmp_position(self, subject: Subject, label: str, lat: float | None, lon: float | None,
-                      positions: list[tuple[str, str, float, float]], findings: list[Finding]) -> None:
+                      positions: list[tuple[str, str, float, float]], findings: list[Finding],
+                      where: str = "XMP", stage: str = "metadata.xmp") -> None:
         if lat is not None and lon is not None and valid(lat, lon):
-            positions.append(("XMP", label, lat, lon))
+            positions.append((where, label, lat, lon))
             return
         shown = {axis: v for axis, v in (("lat", lat), ("lon", lon)) if v is not None and math.isfinite(v)}
         if shown:  # half a position, or out of range: a reader shows it
-            findings.append(self._partial("XMP", label, shown))
+            findings.append(self._partial(where, label, shown))
         if any(v is not None and math.isnan(v) for v in (lat, lon)):  # a notation we do not read: fail closed
-            subject.note_error(CorruptItem(f"XMP {label} GPS value present but not readable"), "metadata.xmp")
+            subject.note_error(CorruptItem(f"{where} {label} GPS value present but not readable"), stage)
+
+    def _c2pa(self, subject: Subject, positions: list[tuple[str, str, float, float]],
+              findings: list[Finding]) -> None:
+        """C2PA manifests (Content Credentials): their assertions' text through the text rules, their GPS (a
+        camera's `stds.exif`), their XMP; damage is an error (review), what was read before it still counts."""
+        found = c2pa.read(subject.item.data, self.max_meta)
+        for problem in found.problems:
+            subject.note_error(CorruptItem(f"C2PA manifest: {problem}"), "metadata.c2pa")
+        for where, fields in found.fields.items():
+            self._fields(subject, fields, where, findings)
+        for where, label, lat, lon in found.positions:
+            self._xmp_position(subject, label, lat, lon, positions, findings, where, "metadata.c2pa")
+        for packet in found.xmp:
+            self._xmp_packet(subject, packet, positions, findings)
 
     def _icc(self, subject: Subject, profile: bytes, findings: list[Finding]) -> None:
         """The colour profile's text tags through the text rules, and an archive or document hidden in it (a

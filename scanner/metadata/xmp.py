@@ -140,6 +140,9 @@ def _owner_of(
         yield ns, name, text
 
 
+# GPS properties (local names, any namespace) -> (what the position is, 0: latitude / 1: longitude)
+GPS_PROPERTIES = {"GPSLatitude": ("photo", 0), "GPSLongitude": ("photo", 1), "GPSDestLatitude": ("destination", 0),
+                  "GPSDestLongitude": ("destination", 1), "GpsLatitude": ("photo", 0), "GpsLongitude": ("photo", 1)}
 _SYMBOLS = re.compile("[°º'′\"″]")
 _DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)(?:[,\s]+(\d+(?:\.\d+)?))?(?:[,\s]+(\d+(?:\.\d+)?))?\s*([NSEWnsew])?\s*$")
 
