@@ -143,15 +143,24 @@ class MemberNames:
 
     def guard_record(self, record: ErrorRecord) -> tuple[ErrorRecord, list[Finding]]:
         """An error about a member that could not be opened names it too (an encrypted member, a broken
-        attachment): the same rules over the name, masked in the location and wherever the message quotes it."""
+        attachment): the same rules over the name, masked in the location and wherever the message quotes it. A message
+        that quotes the container's bytes (an unknown transfer encoding's header value) gets the rules too."""
         parent, sep, name = record.location.rpartition(LOCATION_SEP)
         found = self._findings(name, "a member")
-        if not found:
+        if found:
+            message = record.message.replace(name, MASKED)
+            if field_hits([message], self.rules):  # quoted in some other form: the message is not shown
+                message = "(the message is not shown: it quotes the member's name)"
+            return replace(record, location=f"{parent}{sep}{MASKED}", message=message), found
+        quoted = [h.hit for h in field_hits([record.message], self.rules)]
+        if not quoted:
             return record, []
-        message = record.message.replace(name, MASKED)
-        if field_hits([message], self.rules):  # quoted in some other form: the message is not shown
-            message = "(the message is not shown: it quotes the member's name)"
-        return replace(record, location=f"{parent}{sep}{MASKED}", message=message), found
+        # the message quotes the container's own bytes (a header value): what the rules found there is a finding, and
+        # the message is not shown
+        return (replace(record, message="(the message is not shown: it quotes what the text rules found)"),
+                [Finding(h.rule_id, "metadata", h.severity, h.confidence,
+                         f"{h.message} in a part that could not be read", "unreadable part", None, dict(h.evidence))
+                 for h in quoted])
 
     def guard_root(self, item: Item) -> tuple[Item, list[Finding]]:
         """A file's own name gets the rules as a member's does (findings on the file); its path is `shown`."""

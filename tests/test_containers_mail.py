@@ -176,3 +176,21 @@ def test_hostile_names_and_truncated_multipart() -> None:
 def test_html_to_text_keeps_comments_and_alt_but_not_scripts() -> None:
     got = html_to_text('<p>a<script>var k="s3cret";</script><img alt="IBAN NL91"><!-- pin 1234 --></p>')
     assert "s3cret" not in got and "IBAN NL91" in got and "pin 1234" in got
+
+
+def test_a_header_value_quoted_in_an_error_is_read_by_the_rules_and_never_printed(tmp_path: Path) -> None:
+    """An unknown Content-Transfer-Encoding is quoted in the part's error: a card number there is a finding (block)
+    and the message is not shown (it was printed in full in every report format and the result store)."""
+    import json
+
+    from scanner.api import scan
+
+    card = "4111 1111 1111 1111"
+    mail = ("From: a@example.com\nTo: b@example.com\nSubject: x\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nhello\n--b\n'
+            f"Content-Type: application/octet-stream\nContent-Transfer-Encoding: {card}\n\nAAAA\n--b--\n")
+    (tmp_path / "m.eml").write_text(mail)
+    (report,) = scan(tmp_path / "m.eml", Settings(detectors=("metadata", "text"), jobs=1, audit_db="off")).files
+    body = json.dumps(report.to_dict())
+    assert report.decision.label == "block" and card not in body and card.replace(" ", "") not in body
+    assert "text.payment_card" in {f.rule_id for f in report.findings}
