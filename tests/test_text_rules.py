@@ -35,6 +35,12 @@ POSITIVES = [
     ("passwort =", "Passwort = geheim123", "text.secret"),
     ("wifi value on next line", "WiFi\nSommer2024!", "text.secret"),
     ("pin digits", "PIN: 4821", "text.secret"),
+    # config syntax: the keyword's closing quote or bracket, an attribute's value= (found by a review: all approved)
+    ("json", '{"user": "svc", "password": "Tr0ub4dor-x9"}', "text.secret"),
+    ("oauth client_secret.json", '{"installed":{"client_secret":"k3Xq9vLmN2pRt7YwZ8aB"}}', "text.secret"),
+    (".NET appSettings", '<add key="Password" value="Tr0ub4dor-x9" />', "text.secret"),
+    ("php array", "$config['password'] = 'Tr0ub4dor-x9';", "text.secret"),
+    ("libpq environment", "export PGPASSWORD=Tr0ub4dor-x9", "text.secret"),
     ("one-time code", "Your verification code is 482913", "text.secret"),
     ("aws key (detect-secrets)", "AKIAIOSFODNN7EXAMPLE", "text.secret"),
     ("github token", "ghp_" + "a1B2" * 9, "text.secret"),

@@ -13,7 +13,11 @@ from .normalize import lower_same_length
 from .page import Hit, Line, Page, union
 from .rules import TextRules
 
-_VALUE = re.compile(r"\s*(?:[:=\-–>]+\s*|\s+)(\S{4,64})")  # "password -> x" and "pwd := x" too
+# the keyword's closing quote or bracket and an attribute's `value` may come first (`"password": "x"`, `$cfg['pass'] =
+# 'x'`, `<add key="Password" value="x"/>`), then ':' '=' '->' ':=' or spaces, then the value, quoted or not
+_AFTER_KEYWORD = r"""\s*["'\]]{0,2}(?:\s*value)?\s*"""
+_VALUE = re.compile(_AFTER_KEYWORD + r"""(?:[:=\-–>]+\s*|\s+)(?:"([^"\s]{4,64})"|'([^'\s]{4,64})'|(\S{4,64}))""")
+_SEPARATED = re.compile(_AFTER_KEYWORD + "[:=]")
 _OTP = re.compile(r"\D{0,12}?(\d{4,8})(?!\d)")
 
 
@@ -21,7 +25,8 @@ def _secret_value(page: Page, index: int, end: int, rules: TextRules) -> tuple[s
     line = page.lines[index]
     m = _VALUE.match(line.text, end)
     if m:
-        return m.group(1), line, m.start(1), m.end(1)
+        group = m.lastindex or 1  # the one alternative that matched
+        return m.group(group), line, m.start(group), m.end(group)
     if line.text[end:].strip(" :=-") == "" and index + 1 < len(page.lines):
         nxt = page.lines[index + 1]
         if nxt.box.y - (line.box.y + line.box.h) < 2 * line.box.h:
@@ -61,7 +66,7 @@ def secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
                 continue
             value, vline, start, end = found
             value = value.strip(".,;)('\"")
-            separated = bool(re.match(r"\s*[:=]", line.text[km.end() :])) or vline is not line
+            separated = bool(_SEPARATED.match(line.text, km.end())) or vline is not line
             if km.group(0) == "pin" and not value.isdigit():
                 continue
             if not _plausible_secret(value, separated, rules):
