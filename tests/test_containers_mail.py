@@ -12,11 +12,12 @@ from PIL import Image
 from fixtures import mail_fixtures as mf
 from scanner.config import Settings
 from scanner.containers.base import FIELDS_KIND, TEXT_KIND, Budget, Limits, read_fields
-from scanner.containers.mail import EmailExpander, html_to_text
+from scanner.containers.mail import EmailExpander
 from scanner.containers.outlook import OutlookExpander
 from scanner.errors import CorruptItem, ItemTooLarge
 from scanner.model import ErrorRecord, Item
 from scanner.sources import item_from_bytes
+from scanner.text.markup import html_to_text
 
 GPS_IFD = 0x8825
 

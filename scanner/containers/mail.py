@@ -17,12 +17,12 @@ import re
 from collections.abc import Iterable, Iterator
 from email.header import decode_header, make_header
 from email.message import Message
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
 from ..formats import TEXT_KIND, UNKNOWN_KIND, sniff
 from ..model import ErrorRecord, Item
+from ..text.markup import html_to_text
 from .base import Budget, Expansion, child, error, fields_item, safe_name, text_item
 from .carried import carried
 
@@ -61,47 +61,6 @@ PARSE_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, Loo
                 RecursionError, email.errors.MessageError)
 _RECEIVED_HOST = re.compile(r"\b(?:from|by)\s+([A-Za-z0-9.\-_:\[\]]+)", re.IGNORECASE)
 _IP = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]|\b((?:\d{1,3}\.){3}\d{1,3})\b")
-
-
-class _HtmlText(HTMLParser):
-    """Visible text of an HTML body, plus comments and alt/title texts (a leak can hide there too)."""
-
-    SKIP = frozenset({"script", "style", "head"})
-    BREAKS = frozenset({"br", "p", "div", "tr", "li", "td", "th", "h1", "h2", "h3", "h4", "table"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":  # a <head> never closed (its end tag is optional) ends where the body starts
-            self._skip = 0
-        if tag in self.SKIP:
-            self._skip += 1
-        if tag in self.BREAKS:
-            self.parts.append("\n")
-        self.parts.extend(f" {v} " for k, v in attrs if k in ("alt", "title", "value", "placeholder") and v)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-    def handle_comment(self, data: str) -> None:
-        self.parts.append(f"\n{data}\n")
-
-
-def html_to_text(html: str) -> str:
-    parser = _HtmlText()
-    with contextlib.suppress(*PARSE_ERRORS):  # html.parser is lenient; keep what was read
-        parser.feed(html)
-        parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def decode_text(data: bytes, charset: str | None) -> str:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem, ItemTooLarge, UnsupportedItem
 from ..model import ErrorRecord, Item
+from ..text.markup import html_to_text
 from .base import Budget, Expansion, child, error, fields_item, safe_name, text_item
-from .mail import ENCRYPTED_MESSAGE, Field, decode_text, header_fields, html_to_text
+from .mail import ENCRYPTED_MESSAGE, Field, decode_text, header_fields
 
 if TYPE_CHECKING:
     from ..config import Settings

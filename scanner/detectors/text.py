@@ -30,6 +30,7 @@ from ..subject import Subject
 from ..text import Hit, TextRules, build_page, find_hits, load_rules
 from ..text.board import BIG_BOARD, board_mask, layout_whiteboard, score_whiteboard
 from ..text.fields import LAYOUT_RULES, field_hits
+from ..text.markup import html_to_text, looks_like_markup
 from ..text.notes import FIND_SIDE, find_notes
 from ..text.reading import (
     NOT_A_LAYOUT_BOARD,
@@ -127,10 +128,19 @@ class TextDetector:
             raise EngineError(f"text detector failed: {type(exc).__name__}") from None
 
     def _typed(self, subject: Subject) -> list[Finding]:
-        """The pattern rules over typed text (a document body, slide notes, cells, an e-mail): no OCR, no layout."""
-        lines = decode_text(subject.item.data).splitlines()
-        return [Finding(h.hit.rule_id, self.id, h.hit.severity, h.hit.confidence, h.hit.message, f"line {h.field + 1}",
-                        None, dict(h.hit.evidence)) for h in field_hits(lines, self.table)]
+        """The pattern rules over typed text (a document body, slide notes, cells, an e-mail): no OCR, no layout.
+
+        Markup (a .html, .svg or .xml file) is read as written and as a browser shows it (text/markup.py): an entity
+        or a tag between a card number's groups hides it from the first; a script's string only the first sees."""
+        text = decode_text(subject.item.data)
+        found = [(f"line {h.field + 1}", h.hit) for h in field_hits(text.splitlines(), self.table)]
+        if looks_like_markup(text):
+            seen = {_typed_key(hit) for _, hit in found}
+            shown = [(f"shown text line {h.field + 1}", h.hit)
+                     for h in field_hits(html_to_text(text).splitlines(), self.table)]
+            found += [(where, hit) for where, hit in shown if _typed_key(hit) not in seen]
+        return [Finding(hit.rule_id, self.id, hit.severity, hit.confidence, hit.message, where, None,
+                        dict(hit.evidence)) for where, hit in found]
 
     def _detect(self, subject: Subject) -> list[Finding]:
         timings = subject.facts.timings
@@ -245,6 +255,11 @@ class TextDetector:
         return Finding(
             hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence)
         )
+
+
+def _typed_key(hit: Hit) -> tuple[str, str]:
+    """What makes two hits on one text the same finding: the rule and its value (hashed) or message."""
+    return hit.rule_id, str(hit.evidence.get("hash") or hit.message)
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

@@ -1,0 +1,54 @@
+"""Markup files (.html, .svg, .xml) are read as written and as a browser shows them (scanner/text/markup.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scanner.api import scan
+from scanner.config import Settings
+
+TYPED = Settings(detectors=("metadata", "text"), jobs=1, audit_db="off")
+CARD = "4111 1111 1111 1111"
+
+
+def _scan(path: Path) -> tuple[str, set[str], str]:
+    (report,) = scan(path, TYPED).files
+    body = json.dumps(report.to_dict())
+    return report.decision.label, {f.rule_id for r in report.walk() for f in r.findings}, body
+
+
+@pytest.mark.parametrize(("name", "markup", "rule"), [
+    ("nbsp.html", "<html><body><p>Card number: 4111&nbsp;1111&nbsp;1111&nbsp;1111</p></body></html>",
+     "text.payment_card"),
+    ("spans.html", "<html><body><p>Card: <span>4111</span> <span>1111</span> <span>1111</span> <span>1111</span>"
+                   "</p></body></html>", "text.payment_card"),
+    ("cells.html", "<table><tr><td>Password</td><td>Tr0ub4dor-x9</td></tr></table>", "text.secret"),
+    ("card.svg", '<svg xmlns="http://www.w3.org/2000/svg"><text x="0" y="15">Card 4111&#160;1111&#160;1111&#160;1111'
+                 "</text></svg>", "text.payment_card"),
+    ("script.html", "<html><head><script>var password = 'Tr0ub4dor-x9';</script></head><body>hi</body></html>",
+     "text.secret"),
+])
+def test_what_markup_shows_or_hides_in_a_script_is_read(tmp_path: Path, name: str, markup: str, rule: str) -> None:
+    """Each of these was approved: an entity or a tag between a card's groups hid it from the rules."""
+    (tmp_path / name).write_text(markup, encoding="utf-8")
+    decision, rules, body = _scan(tmp_path / name)
+    assert decision == "block" and rule in rules
+    assert CARD not in body and "Tr0ub4dor-x9" not in body and "4111111111111111" not in body
+
+
+def test_a_card_written_plainly_in_markup_is_one_finding(tmp_path: Path) -> None:
+    (tmp_path / "p.html").write_text(f"<p>Card {CARD}</p>", encoding="utf-8")
+    (report,) = scan(tmp_path / "p.html", TYPED).files
+    found = [f.rule_id for r in report.walk() for f in r.findings if f.rule_id.startswith("text.")]
+    assert found == ["text.payment_card"]
+
+
+def test_an_ordinary_page_has_no_text_finding(tmp_path: Path) -> None:
+    page = ("<!doctype html><html><head><title>Opening hours</title><style>p{color:#112233}</style></head>"
+            "<body><h1>Welcome</h1><p>Open 9&ndash;17, closed on Sundays.</p></body></html>")
+    (tmp_path / "hours.html").write_text(page, encoding="utf-8")
+    decision, rules, _ = _scan(tmp_path / "hours.html")
+    assert decision == "approve" and not {r for r in rules if r.startswith("text.")}
