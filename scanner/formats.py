@@ -73,12 +73,26 @@ def _ftyp(head: bytes) -> str | None:
 _XMP_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[^>]*ns\.adobe\.com")
 
 
+# what may come before a sidecar's root element: an XML declaration, comments, a doctype
+_XML_PROLOGUE = re.compile(rb"\s*(?:<\?xml[^>]{0,200}\?>|<!--.{0,2000}?-->|<!DOCTYPE[^>]{0,500}>)", re.DOTALL)
+_XMP_FIRST = re.compile(rb"\s*(?:<\?xpacket|<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[\s>])")
+
+
 def _xmp_sidecar(head: bytes) -> bool:
-    """A file that is one XMP packet: `<?xpacket`, `<x:xmpmeta` first, or an XML declaration before one."""
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
+    """A file that is one XMP packet: `<?xpacket`, `<x:xmpmeta` or a bare `<rdf:RDF>` (Lightroom, darktable and
+    ExifTool write each) first, after an XML declaration, comments or a doctype; in UTF-8, or UTF-16 with a
+    byte-order mark (the XMP reader reads both)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", "replace").encode("utf-8")
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    for _ in range(8):  # a few comments at most; the head is a sample
+        m = _XML_PROLOGUE.match(text)
+        if m is None:
+            break
+        text = text[m.end():]
+    if _XMP_FIRST.match(text):
         return True
-    return text.startswith(b"<?xml") and _XMP_ROOT.search(text) is not None
+    return head.lstrip().startswith(b"<?xml") and _XMP_ROOT.search(head) is not None
 
 
 FORMATS: tuple[Format, ...] = (

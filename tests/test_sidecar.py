@@ -60,3 +60,26 @@ def test_exiftool_agrees_on_the_coordinate(side: dict[str, Path]) -> None:
     ours = next(f for f in scan([path], ALL).files[0].findings if f.rule_id == "metadata.gps")
     assert theirs and any(abs(c.lat - ours.evidence["lat"]) < 1e-4 and abs(c.lon - ours.evidence["lon"]) < 1e-4
                           for c in theirs)
+
+
+_DESC = ('<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="51,54.0N" '
+         'exif:GPSLongitude="4,28.2E"/>')
+_RDF = f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">{_DESC}</rdf:RDF>'
+_META = f'<x:xmpmeta xmlns:x="adobe:ns:meta/">{_RDF}</x:xmpmeta>'
+
+
+@pytest.mark.parametrize("text", [
+    _RDF,  # a bare rdf:RDF (no x:xmpmeta), as darktable and `exiftool -o x.xmp` may write
+    f'<?xml version="1.0"?>\n{_RDF}',  # the Adobe namespace only on rdf:Description
+    f"<!-- sidecar -->\n{_META}",  # a comment first
+    f'\ufeff<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n{_META}',  # UTF-16 with a byte-order mark
+])
+def test_sidecar_shapes_that_exiftool_reads_are_sidecars(tmp_path: Path, text: str) -> None:
+    """Each was sniffed as plain text and approved, its position unread (ExifTool reads 51.9, 4.47 from each)."""
+    data = text[1:].encode("utf-16") if text.startswith("\ufeff") else text.encode("utf-8")  # with its BOM
+    path = tmp_path / "IMG_0001.xmp"
+    path.write_bytes(data)
+    assert sniff(data) == XMP_KIND
+    report = scan([path], Settings(jobs=1, exiftool="off", audit_db="off")).files[0]
+    gps = next(f for f in report.findings if f.rule_id == "metadata.gps")
+    assert gps.evidence["lat"] == pytest.approx(51.9, abs=1e-4) and report.decision == Decision.REVIEW
