@@ -251,3 +251,11 @@ def test_a_long_info_value_is_read_whole() -> None:
     writer.write(buf)
     report = scan_bytes(buf.getvalue(), "long.pdf", Settings(detectors=("metadata", "text"), jobs=1))
     assert "text.payment_card" in {f.rule_id for node in report.walk() for f in node.findings}
+
+
+def test_the_document_xmp_is_left_unread_on_purpose_when_metadata_is_not_selected(pdfs: dict[str, Path]) -> None:
+    """Its XMP item is the metadata detector's, like the Info fields: not a kind no detector reads (review)."""
+    from scanner import scan
+
+    (report,) = scan(pdfs["gps_catalog_xmp.pdf"], Settings(detectors=("text",), jobs=1)).files
+    assert not [e for node in report.walk() for e in node.errors] and report.decision.label == "approve"

@@ -39,7 +39,7 @@ XMP_WRAPPER = re.compile(rb"<\?xpacket[^>]{0,200}>|\xef\xbb\xbf")  # an empty pa
 
 class MetadataDetector:
     id = "metadata"
-    kinds = ("image/", FIELDS_KIND)  # media-type prefixes it looks at (what is left unread when it is not selected)
+    kinds = ("image/", FIELDS_KIND, XMP_KIND)  # media-type prefixes it looks at (left unread when it is not selected)
     provides = frozenset[str]()
     needs = frozenset[str]()
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
