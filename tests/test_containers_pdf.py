@@ -17,11 +17,13 @@ from scanner.containers.base import FIELDS_KIND, TEXT_KIND, Budget, Limits, read
 from scanner.containers.pdf import PdfExpander
 from scanner.containers.pdf_pages import MAX_RENDER_DPI, TARGET_LONG_SIDE_PX
 from scanner.errors import CorruptItem, UnsupportedItem
+from scanner.formats import XMP_KIND
 from scanner.model import ErrorRecord, Item
 from scanner.sources import item_from_bytes
 
 CORPUS = Path("/work/shared/corpus/dev/document")
 GPS_IFD = 0x8825
+NO_GPS_SECOND_READER = Settings(detectors=("metadata",), jobs=1, exiftool="off")
 
 
 @pytest.fixture(scope="module")
@@ -119,20 +121,55 @@ def test_embedded_file_is_a_child(pdfs: dict[str, Path]) -> None:
     assert ("history", "embedded files", "1") in fields(out)
 
 
-def test_info_and_xmp_fields(pdfs: dict[str, Path]) -> None:
-    got = fields(expand(pdfs["author_xmp.pdf"].read_bytes()))
+def test_info_fields_and_the_document_xmp_as_an_xmp_item(pdfs: dict[str, Path]) -> None:
+    out = expand(pdfs["author_xmp.pdf"].read_bytes())
+    got = fields(out)
     assert ("identity", "Author", pf.AUTHOR) in got
-    assert ("identity", "dc:creator", pf.XMP_AUTHOR) in got
     assert ("device", "Producer", "Fixture PDF 1.0") in got
     assert ("time", "CreationDate", "D:20240312140200+01'00'") in got
     assert any(pf.CARD in value for _, name, value in got if name == "Expense")  # custom keys reach the text rules
+    packet = children(out)["xmp"]  # read by the metadata detector like a photo's XMP (GPS included)
+    assert packet.kind == XMP_KIND and packet.data == pf.XMP and not errors(out)
 
 
 def test_billion_laughs_xmp_is_an_error_on_that_part(pdfs: dict[str, Path]) -> None:
-    out = expand(pdfs["xmp_laughs.pdf"].read_bytes())
-    assert [(e.code, e.location) for e in errors(out)] == [("corrupt", "xmp")]
-    assert "EntitiesForbidden" in errors(out)[0].message
-    assert ("identity", "Author", pf.AUTHOR) in fields(out)  # the rest is still read
+    from scanner import scan
+
+    (report,) = scan(pdfs["xmp_laughs.pdf"], NO_GPS_SECOND_READER).files
+    assert report.decision.label == "block"  # the card number in the Info dictionary
+    assert [(node.location.rsplit("!", 1)[-1], e.code) for node in report.walk() for e in node.errors] == [
+        ("xmp", "corrupt")]
+    assert any(f.rule_id == "metadata.identity" for node in report.walk() for f in node.findings)  # Info still read
+
+
+@pytest.mark.parametrize("exiftool", ["off", "on"])
+@pytest.mark.parametrize(("name", "where"), [("gps_catalog_xmp.pdf", "xmp"), ("gps_catalog_xmp_flate.pdf", "xmp"),
+                                             ("gps_picture_xmp_untyped.pdf", "xmp[7]")])
+def test_gps_in_a_pdf_xmp_stream_is_found(pdfs: dict[str, Path], name: str, where: str, exiftool: str) -> None:
+    """The document's XMP (the catalog's /Metadata, as Photoshop's PDF writes GPS there) was read as text fields
+    only, and a picture's XMP stream without /Type /Metadata or an xpacket wrapper was not read: approve, where
+    ExifTool shows the document's position. Each is one metadata.gps, whichever reader saw it."""
+    from scanner import scan
+
+    if exiftool == "on" and shutil.which("exiftool") is None:
+        pytest.skip("exiftool not installed")
+    settings = Settings(detectors=("metadata",), jobs=1, exiftool=exiftool)
+    (report,) = scan(pdfs[name], settings).files
+    gps = [(node.location.rsplit("!", 1)[-1], f) for node in report.walk() for f in node.findings
+           if f.rule_id.startswith("metadata.gps")]
+    assert report.decision.label == "review" and not report.errors
+    assert [(loc, f.rule_id) for loc, f in gps] == [(where, "metadata.gps")]
+    assert (gps[0][1].evidence["lat"], gps[0][1].evidence["lon"]) == pytest.approx(pf.XMP_GPS, abs=1e-6)
+
+
+@pytest.mark.parametrize(("name", "why"), [("catalog_xmp_cut.pdf", "has no end"),
+                                           ("catalog_xmp_not_xmp.pdf", "no XMP packet")])
+def test_a_damaged_document_xmp_is_reviewed(pdfs: dict[str, Path], name: str, why: str) -> None:
+    from scanner import scan
+
+    (report,) = scan(pdfs[name], NO_GPS_SECOND_READER).files
+    errors = [(node.location.rsplit("!", 1)[-1], e.message) for node in report.walk() for e in node.errors]
+    assert report.decision.label == "review" and any(loc == "xmp" and why in m for loc, m in errors), errors
 
 
 def test_comments_and_actions(pdfs: dict[str, Path]) -> None:
@@ -214,3 +251,11 @@ def test_a_long_info_value_is_read_whole() -> None:
     writer.write(buf)
     report = scan_bytes(buf.getvalue(), "long.pdf", Settings(detectors=("metadata", "text"), jobs=1))
     assert "text.payment_card" in {f.rule_id for node in report.walk() for f in node.findings}
+
+
+def test_the_document_xmp_is_left_unread_on_purpose_when_metadata_is_not_selected(pdfs: dict[str, Path]) -> None:
+    """Its XMP item is the metadata detector's, like the Info fields: not a kind no detector reads (review)."""
+    from scanner import scan
+
+    (report,) = scan(pdfs["gps_catalog_xmp.pdf"], Settings(detectors=("text",), jobs=1)).files
+    assert not [e for node in report.walk() for e in node.errors] and report.decision.label == "approve"

@@ -1,5 +1,6 @@
 """PDF -> page images (JPEGs as stored), renders of pages without text, attachments, earlier revisions,
-the text layer and annotations as text, and Info/XMP/history metadata as fields.
+every XMP stream (the document's, a page's, a picture's) as an XMP item, the text layer and annotations as
+text, and Info/history metadata as fields.
 
 pypdf (strict=False) reads the structure; pypdfium2 reads text and pixels. An encrypted PDF that
 opens with the empty user password is read and says so in a field; any other is an error. Earlier
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CorruptItem, ItemError, ItemTooLarge, UnsupportedItem
+from ..formats import TEXT_KIND, UNKNOWN_KIND, XMP_KIND, sniff
 from ..metadata.tags import OTHER
 from ..model import ErrorRecord, Item
 from .base import Budget, Expansion, child, error, fields_item, text_item
@@ -27,7 +29,6 @@ from .pdf_meta import (
     info_fields,
     metadata_streams,
     stream_bytes,
-    xmp_fields,
 )
 from .pdf_pages import PageReader
 
@@ -42,7 +43,6 @@ LINEARIZED = re.compile(rb"/Linearized\b[^>]*?/E\s+(\d+)", re.DOTALL)
 LINEARIZED_HEAD = 1024  # the linearization dictionary is the first object
 EOF_TAIL = 1024  # a complete PDF has %%EOF this close to its end
 AFTER_EOF_MIN = 64  # bytes after the last %%EOF (beyond whitespace) worth scanning as a part
-XMP_LIMIT = 4_000_000
 MAX_UNDRAWN = 500  # JPEG streams read besides those the pages draw
 CATALOG_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<\s*/Type\s*/Catalog\b")
 INFO_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\s*<<(?:(?!endobj).){0,2000}?/(?:Author|Producer|Creator)\s*\(", re.DOTALL)
@@ -94,6 +94,7 @@ class PdfExpander:
             yield from pages.expand()
         elif reader is not None:
             _guarded("text", lambda: structure.texts.extend(p.extract_text() for p in reader.pages), structure)
+        yield from _streams(item, structure.xmp, budget, "XMP stream", xmp=True)
         yield from _streams(item, structure.attachments + structure.streams, budget)
         # the JPEG streams no page drew as a picture (a pattern's, a soft mask, an annotation's, none): readers
         # that extract images still get them
@@ -134,7 +135,7 @@ def _opens_with_empty_password(reader: Any) -> bool:
 def _structure(reader: Any) -> Structure:
     out = Structure()
     steps = [("info", lambda: out.fields.extend(info_fields(reader.trailer))),
-             ("xmp", lambda: out.fields.extend(_xmp(reader))),
+             ("xmp", lambda: _catalog_xmp(reader, out)),
              ("catalog", lambda: catalog_parts(reader.trailer["/Root"].get_object(), out)),
              ("form", lambda: form_values(reader, out)),
              ("page and picture metadata", lambda: metadata_streams(reader, out))]
@@ -160,14 +161,17 @@ def _guarded(what: str, step: Any, out: Structure) -> None:
         out.errors.append((CorruptItem(f"{what} unreadable ({type(exc).__name__})"), what))
 
 
-def _xmp(reader: Any) -> list[Field]:
-    stream = reader.trailer["/Root"].get_object().get("/Metadata")
-    if stream is None:
-        return []
-    data = stream.get_object().get_data()
-    if len(data) > XMP_LIMIT:
-        raise CorruptItem(f"XMP packet of {len(data)} bytes is over the cap")
-    return xmp_fields(data)
+def _catalog_xmp(reader: Any, out: Structure) -> None:
+    """The document's XMP (the catalog's /Metadata), first among the XMP streams, named `xmp`."""
+    from pypdf.generic import StreamObject
+
+    ref = reader.trailer["/Root"].get_object().get("/Metadata")
+    if ref is None:
+        return
+    stream = ref.get_object()
+    if not isinstance(stream, StreamObject):
+        raise CorruptItem("the catalog's /Metadata is not a stream: its XMP cannot be read")
+    out.xmp.insert(0, ("xmp", stream))
 
 
 def _with_trailer(data: bytes) -> bytes | None:
@@ -195,8 +199,9 @@ def _pages(item: Item, data: bytes, budget: Budget, max_pixels: int) -> tuple[Pa
 
 
 def _streams(item: Item, streams: list[tuple[str, Any]], budget: Budget, what: str = "attachment",
-             seen: set[str] | None = None) -> Iterator[Item | ErrorRecord]:
-    """Each stream's bytes as a child; with `seen` (sha256 of the parts already yielded), each content once."""
+             seen: set[str] | None = None, xmp: bool = False) -> Iterator[Item | ErrorRecord]:
+    """Each stream's bytes as a child; with `seen` (sha256 of the parts already yielded), each content once; with
+    `xmp`, an XMP item unless its bytes are a file of a known format (a packet need not start as a sidecar does)."""
     for count, (name, stream) in enumerate(streams, 1):
         if seen is not None and count > MAX_UNDRAWN:
             yield error(ItemTooLarge(f"more than {MAX_UNDRAWN} {what}s: the rest not read"), "expand")
@@ -213,7 +218,12 @@ def _streams(item: Item, streams: list[tuple[str, Any]], budget: Budget, what: s
         if seen is None or digest not in seen:
             if seen is not None:
                 seen.add(digest)
-            yield child(item, name, data)
+            yield child(item, name, data, _xmp_kind(data) if xmp else None)
+
+
+def _xmp_kind(data: bytes) -> str:
+    kind = sniff(data)
+    return XMP_KIND if kind in (TEXT_KIND, UNKNOWN_KIND) else kind
 
 
 def _polyglot(item: Item, structure: Structure, budget: Budget) -> Iterator[Item | ErrorRecord]:
@@ -221,8 +231,8 @@ def _polyglot(item: Item, structure: Structure, budget: Budget) -> Iterator[Item
     ZIP: `unzip` lists what no PDF reader shows): scanned as a part, and the PDF reviewed."""
     from ..metadata import payload
 
-    embedded = {bytes(stream._data[:64]) for _, stream in structure.attachments + structure.streams + structure.jpegs
-                if isinstance(getattr(stream, "_data", None), bytes)}
+    stored = structure.attachments + structure.streams + structure.xmp + structure.jpegs
+    embedded = {bytes(stream._data[:64]) for _, stream in stored if isinstance(getattr(stream, "_data", None), bytes)}
     try:
         found = payload.find(item.data)
     except ItemTooLarge as exc:

@@ -1,7 +1,8 @@
-"""A PDF's structure read with pypdf: Info and XMP fields, annotations, form values, actions, attachments.
+"""A PDF's structure read with pypdf: Info fields, XMP streams, annotations, form values, actions, attachments.
 
 Everything here works on objects pypdf has already parsed (strict=False); every value is turned
-into a string and nothing is ever written to disk. XMP is parsed with defusedxml only.
+into a string and nothing is ever written to disk. XMP streams are not parsed here: the expander yields each
+one as an XMP item, read (GPS included) by the metadata detector like a photo's XMP or a sidecar file.
 """
 
 from __future__ import annotations
@@ -21,20 +22,6 @@ INFO_CATEGORY = {
     "/Author": "identity", "/Creator": "device", "/Producer": "device", "/CreationDate": "time",
     "/ModDate": "time", "/Title": "text", "/Subject": "text", "/Keywords": "text",
 }
-XMP_CATEGORY = {
-    "dc:creator": "identity", "pdf:Author": "identity", "xmp:Author": "identity", "xmpRights:Owner": "identity",
-    "photoshop:AuthorsPosition": "identity", "photoshop:Credit": "identity", "pdfx:Company": "identity",
-    "xmp:CreatorTool": "device", "pdf:Producer": "device",
-    "xmp:CreateDate": "time", "xmp:ModifyDate": "time", "xmp:MetadataDate": "time", "dc:title": "text",
-    "dc:description": "text", "dc:subject": "text", "pdf:Keywords": "text",
-}
-XMP_NAMESPACES = {
-    "http://purl.org/dc/elements/1.1/": "dc", "http://ns.adobe.com/xap/1.0/": "xmp",
-    "http://ns.adobe.com/pdf/1.3/": "pdf",
-    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM", "http://ns.adobe.com/xap/1.0/rights/": "xmpRights",
-    "http://ns.adobe.com/pdfx/1.3/": "pdfx", "http://ns.adobe.com/photoshop/1.0/": "photoshop",
-}
-RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 MARKUP_SKIP = frozenset({"/Link", "/Widget", "/Popup"})  # not something a person wrote on the page
 RISKY_ACTIONS = frozenset({"/JavaScript", "/Launch", "/SubmitForm", "/ImportData"})
 MAX_OBJECTS = 200_000  # objects looked through for page and picture XMP
@@ -49,7 +36,8 @@ class Structure:
     fields: list[Field] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     attachments: list[tuple[str, Any]] = field(default_factory=list)  # (display name, file stream)
-    streams: list[tuple[str, Any]] = field(default_factory=list)  # XMP of pages and pictures, page thumbnails
+    streams: list[tuple[str, Any]] = field(default_factory=list)  # page thumbnails
+    xmp: list[tuple[str, Any]] = field(default_factory=list)  # XMP streams: the catalog's (`xmp`), `xmp[n]` the others
     jpegs: list[tuple[str, Any]] = field(default_factory=list)  # every JPEG image stream of the file
     errors: list[tuple[ItemError, str]] = field(default_factory=list)
 
@@ -75,30 +63,6 @@ def info_fields(trailer: Any) -> list[Field]:
     if not hasattr(info, "items"):
         return []
     return [(INFO_CATEGORY.get(str(key), OTHER), str(key).lstrip("/"), text_of(val)) for key, val in info.items()]
-
-
-def xmp_fields(packet: bytes) -> list[Field]:
-    """Every property of an XMP packet; known ones in their category, the rest as `other`."""
-    from defusedxml import ElementTree
-
-    root = ElementTree.fromstring(packet)
-    out: list[Field] = []
-    for desc in root.iter(f"{RDF}Description"):
-        for name, value in desc.attrib.items():
-            if not name.startswith(RDF):
-                out.append(_xmp_field(name, value))
-        for prop in desc:
-            values = [t.strip() for t in prop.itertext() if t.strip()]
-            out.append(_xmp_field(prop.tag, "; ".join(values)))
-    return [f for f in out if f[2]]
-
-
-def _xmp_field(tag: str, value: str) -> Field:
-    name = tag
-    if tag.startswith("{"):
-        uri, _, local = tag[1:].partition("}")
-        name = f"{XMP_NAMESPACES.get(uri, uri.rstrip('/#').rsplit('/', 1)[-1])}:{local}"
-    return (XMP_CATEGORY.get(name, OTHER), name, value)
 
 
 def stream_bytes(stream: Any, budget: Budget, what: str) -> bytes:
@@ -235,9 +199,10 @@ def annotation_parts(page_no: int, annots: Any, out: Structure) -> None:
 
 
 def metadata_streams(reader: Any, out: Structure) -> None:
-    """Every XMP stream besides the catalog's (a page's, a picture's: ExifTool reads their GPS too), every page
-    thumbnail stored as a JPEG or JPEG 2000 file, and every JPEG image stream (the expander yields those the
-    pages did not draw), as (name, stream)."""
+    """Every XMP stream besides the catalog's (a page's, a picture's: ExifTool reads their GPS too), found by its
+    /Type /Metadata or by a /Metadata key pointing at it (a writer may leave the /Type out), every page thumbnail
+    stored as a JPEG or JPEG 2000 file, and every JPEG image stream (the expander yields those the pages did not
+    draw), as (name, stream)."""
     from pypdf.generic import StreamObject
 
     root = reader.trailer["/Root"]
@@ -254,18 +219,26 @@ def metadata_streams(reader: Any, out: Structure) -> None:
             out.streams.append((f"page[{n}] thumbnail", thumb))  # a picture file; raw samples are the page's own
             thumbs.add(getattr(ref, "idnum", None))
     damaged = 0
+    others: dict[int, Any] = {}  # streams that are neither XMP by their /Type nor JPEG pictures
+    pointed: set[int] = set()  # objects some dictionary's /Metadata points at
     for idnum in ids:
         try:
             obj = reader.get_object(idnum)
         except Exception:  # pypdf raises many types on a damaged object
             damaged += 1
             obj = None
+        meta = getattr(obj.get("/Metadata") if hasattr(obj, "get") else None, "idnum", None)
+        if isinstance(meta, int):
+            pointed.add(meta)
         if not isinstance(obj, StreamObject) or idnum in (skip, *thumbs):
             continue
         if obj.get("/Type") == "/Metadata":
-            out.streams.append((f"xmp[{idnum}]", obj))
+            out.xmp.append((f"xmp[{idnum}]", obj))
         elif obj.get("/Subtype") == "/Image" and _last_filter(obj) == "/DCTDecode":
             out.jpegs.append((f"object[{idnum}]", obj))  # drawn by a pattern, a soft mask, an annotation, or not
+        else:
+            others[idnum] = obj
+    out.xmp.extend((f"xmp[{idnum}]", obj) for idnum, obj in others.items() if idnum in pointed)
     if damaged:
         raise CorruptItem(f"{damaged} PDF object(s) unreadable: not known to hold no XMP")
 

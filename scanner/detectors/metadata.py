@@ -7,6 +7,7 @@ error (-> review), so "could not read EXIF" never looks like "no GPS".
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,11 +34,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 EXIFTOOL_TIMEOUT_S = 10.0  # the second reader's answer for one file (then review)
 EXIFTOOL_SAME_DEG = 1e-3  # ExifTool's coordinate within this of one of ours is the same position
+XMP_WRAPPER = re.compile(rb"<\?xpacket[^>]{0,200}>|\xef\xbb\xbf")  # an empty packet's wrapper: no content
 
 
 class MetadataDetector:
     id = "metadata"
-    kinds = ("image/", FIELDS_KIND)  # media-type prefixes it looks at (what is left unread when it is not selected)
+    kinds = ("image/", FIELDS_KIND, XMP_KIND)  # media-type prefixes it looks at (left unread when it is not selected)
     provides = frozenset[str]()
     needs = frozenset[str]()
     rules = ("metadata.gps", "metadata.gps.site", "metadata.gps.partial", "metadata.gps.malformed",
@@ -138,7 +140,9 @@ class MetadataDetector:
         findings = [Finding("metadata.sidecar", self.id, Severity.INFO, 1.0,
                             f"{what}: metadata only, no picture (the pixel checks do not apply)", location="XMP")]
         positions: list[tuple[str, str, float, float]] = []
-        self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        read = self._step(subject, "metadata.xmp", lambda: self._xmp(subject, positions, findings))
+        if read == 0 and XMP_WRAPPER.sub(b"", subject.item.data).strip():  # a document's XMP stream with no packet
+            subject.note_error(CorruptItem(f"{what} holds no XMP packet that can be read"), "metadata.xmp")
         findings.extend(self._gps_findings(positions))
         return findings
 
@@ -277,8 +281,10 @@ class MetadataDetector:
 
     # --- XMP / IPTC / shared ------------------------------------------------------------
     def _xmp(self, subject: Subject, positions: list[tuple[str, str, float, float]],
-             findings: list[Finding], data: bytes | None = None) -> None:
-        for packet in xmp.find_packets(subject.item.data if data is None else data, self.max_meta):
+             findings: list[Finding], data: bytes | None = None) -> int:
+        """Each XMP packet's fields and GPS; how many packets were read."""
+        packets = xmp.find_packets(subject.item.data if data is None else data, self.max_meta)
+        for packet in packets:
             coords: dict[str, list[float | None]] = {}
             fields = []
             for _ns, name, value in xmp.properties(packet):
@@ -291,6 +297,7 @@ class MetadataDetector:
             self._fields(subject, fields, "XMP", findings)
             for label, (lat, lon) in coords.items():
                 self._xmp_position(subject, label, lat, lon, positions, findings)
+        return len(packets)
 
     def _xmp_position(self, subject: Subject, label: str, lat: float | None, lon: float | None,
                       positions: list[tuple[str, str, float, float]], findings: list[Finding],

@@ -85,6 +85,11 @@ XMP_TAGS: dict[str, str] = {
     "title": "text",
     "subject": "text",
     "Headline": "text",
+    # a PDF's document XMP (pdf:, pdfx:), read by the same reader
+    "Author": "identity",
+    "Company": "identity",
+    "Producer": "device",
+    "Keywords": "text",
 }
 
 # Maker-note fields (as exifread names them) that identify a camera body or its owner.
