@@ -5,6 +5,7 @@ JSON or XML file is not a location file; the metadata cap bounds the work and is
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from scanner import Decision, Settings, scan
 from scanner.config import build_settings
 from scanner.metadata import geotext
 from scanner.model import Finding
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import _exiftool
 
 ALL = Settings(jobs=1, exiftool="off")
 LAT, LON = gf.AMSTERDAM
@@ -122,3 +127,14 @@ def test_malformed_never_crashes(data: bytes) -> None:
     found = geotext.read(data, 1 << 20)
     assert found is not None
     assert found.problems or found.odd
+
+
+@pytest.mark.skipif(not _exiftool.available(), reason="exiftool not installed")
+def test_exiftool_reads_no_gpx_or_kml_position(geo: dict[str, Path]) -> None:
+    """Why these files have no second reader: ExifTool takes a GPX or KML for plain XML (no point of a GPX at
+    all, a KML's coordinates as one text value) and a Takeout sidecar's geoData as plain JSON numbers."""
+    paths = [geo["track.gpx"], geo["place.kml"], geo["IMG_1234.jpg.json"]]
+    records = _exiftool.read_records(paths, ["-*Latitude*", "-*Longitude*", "-*Coordinates*"])
+    assert not any("lat" in key.lower() for key in records.get(geo["track.gpx"], {}))
+    assert all(isinstance(v, str) for k, v in records.get(geo["place.kml"], {}).items() if "Coordinates" in k)
+    assert all(not c for c in _exiftool.coordinates(paths).values())
