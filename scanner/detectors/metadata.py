@@ -1,4 +1,5 @@
-"""Metadata detector: GPS (EXIF, XMP, C2PA), sites, identifying tags, stale thumbnails, trailing data.
+"""Metadata detector: GPS (EXIF, XMP, C2PA; GPX, KML and Takeout location files), sites, identifying tags,
+stale thumbnails, trailing data.
 
 Like mat2 it reports everything it knows to be revealing; what it cannot read is recorded as an
 error (-> review), so "could not read EXIF" never looks like "no GPS".
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import frames
@@ -16,8 +18,8 @@ from ..config import Settings
 from ..engines import EngineSet
 from ..engines.exiftool import ExifToolReader, build_exiftool
 from ..errors import CorruptItem, EngineError, ItemError, ItemTimeout
-from ..formats import FIELDS_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
-from ..metadata import c2pa, hidden, icc, makernote, payload, video, xmp
+from ..formats import FIELDS_KIND, TEXT_KIND, VIDEO_KINDS, XMP_KIND, decode_fields
+from ..metadata import c2pa, geotext, hidden, icc, makernote, payload, video, xmp
 from ..metadata import exif as exif_mod
 from ..metadata.geo import Geocoder, Position, sites_near, valid
 from ..metadata.tags import MAKERNOTE_MAKERS, OTHER, XMP_TAGS
@@ -56,15 +58,20 @@ class MetadataDetector:
         self.engines = engines
 
     def accepts(self, subject: Subject) -> bool:
-        """Images, and the metadata fields a container's expander read (document properties, mail headers)."""
+        """Images, and the metadata fields a container's expander read (document properties, mail headers); text
+        that is a location file (GPX, KML, a Google Takeout photo sidecar: told by content)."""
         if subject.item.generated:  # a frame or page the scanner rendered: its metadata is ours (and ExifTool costs)
             return False
         kind = subject.item.kind
+        if kind == TEXT_KIND:
+            return geotext.shape(subject.item.data, self.max_meta) is not None
         return kind.startswith("image/") or kind in (FIELDS_KIND, XMP_KIND) or kind in VIDEO_KINDS
 
     def detect(self, subject: Subject) -> list[Finding]:
         if subject.item.kind == FIELDS_KIND:
             return self.fields.findings(decode_fields(subject.item.data), "properties")
+        if subject.item.kind == TEXT_KIND:  # no second reader: ExifTool reads no GPX point and no KML position
+            return self._location_file(subject)
         findings = self._detect(subject)
         findings.extend(self._second_reader(subject, findings))
         return findings
@@ -145,6 +152,36 @@ class MetadataDetector:
             subject.note_error(CorruptItem(f"{what} holds no XMP packet that can be read"), "metadata.xmp")
         findings.extend(self._gps_findings(positions))
         return findings
+
+    def _location_file(self, subject: Subject) -> list[Finding]:
+        """A GPX track, KML file or Takeout sidecar: one `metadata.gps` per kind of point (the first, with how many
+        there are), a point inside a site besides it; Takeout's tagged people are identifying; damage: review."""
+        found = self._step(subject, "metadata.geotext", lambda: geotext.read(subject.item.data, self.max_meta))
+        if found is None:
+            return []
+        for problem in found.problems:
+            subject.note_error(CorruptItem(f"{found.shape}: {problem}"), "metadata.geotext")
+        findings: list[Finding] = []
+        self._fields(subject, (("identity", f"person {i}", name) for i, name in enumerate(found.people, 1)),
+                     found.shape, findings)
+        positions: list[tuple[str, str, float, float]] = []
+        for where, label, lat, lon in found.odd:
+            self._xmp_position(subject, label, lat, lon, positions, findings, where, "metadata.geotext")
+        for (where, label), points in found.points.items():
+            positions.append((where, label, *points[0]))
+            positions.extend((where, label, lat, lon) for lat, lon in self._in_a_site(points))
+        counts = {where: n for (where, _label), n in found.counts.items()}
+        findings.extend(replace(f, evidence={**f.evidence, "points": counts[f.location]}) if f.location in counts
+                        else f for f in self._gps_findings(positions))
+        return findings
+
+    def _in_a_site(self, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """The first point of a track that lies inside a site of the policy (a track that passes one)."""
+        sites = self.settings.policy.sites
+        for lat, lon in points if sites else ():
+            if sites_near(Position(lat, lon), sites):
+                return [(lat, lon)]
+        return []
 
     def _video(self, subject: Subject) -> list[Finding]:
         """GPS and device/owner tags of a video's `moov` box (its frames are the video expander's children)."""
