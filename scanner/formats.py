@@ -75,7 +75,10 @@ _XMP_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:R
 
 # what may come before a sidecar's root element: an XML declaration, comments, a doctype
 _XML_PROLOGUE = re.compile(rb"\s*(?:<\?xml[^>]{0,200}\?>|<!--.{0,2000}?-->|<!DOCTYPE[^>]{0,500}>)", re.DOTALL)
-_XMP_FIRST = re.compile(rb"\s*(?:<\?xpacket|<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>]|<rdf:RDF[\s>])")
+_XMP_FIRST = re.compile(rb"\s*(?:<\?xpacket|<(?:[A-Za-z_][\w.-]*:)?(?:xmpmeta|xapmeta)[\s>])")
+# a bare rdf:RDF is XMP when it uses XMP's namespaces (an ODF manifest.rdf or an RSS 1.0 feed does not)
+_RDF_FIRST = re.compile(rb"\s*<rdf:RDF[\s>]")
+_XMP_NAMESPACE = re.compile(rb"ns\.adobe\.com/|purl\.org/dc/elements/|cipa\.jp/exif/")
 
 
 def _xmp_sidecar(head: bytes) -> bool:
@@ -90,7 +93,7 @@ def _xmp_sidecar(head: bytes) -> bool:
         if m is None:
             break
         text = text[m.end():]
-    if _XMP_FIRST.match(text):
+    if _XMP_FIRST.match(text) or (_RDF_FIRST.match(text) and _XMP_NAMESPACE.search(text)):
         return True
     return head.lstrip().startswith(b"<?xml") and _XMP_ROOT.search(head) is not None
 

@@ -28,6 +28,10 @@ def side(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_sidecar_is_its_own_kind(side: dict[str, Path]) -> None:
     assert all(sniff(p.read_bytes()) == XMP_KIND for p in side.values())
     assert sniff(b"<?xml version='1.0'?>\n<note>not XMP</note>\n") != XMP_KIND
+    odf_manifest = (b'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
+                    b'ns#"><rdf:Description rdf:about="content.xml"><rdf:type rdf:resource="http://docs.oasis-open.org/'
+                    b'ns/office/1.2/meta/odf#ContentFile"/></rdf:Description></rdf:RDF>')
+    assert sniff(odf_manifest) != XMP_KIND  # RDF, but not XMP
 
 
 def test_sidecar_gps_and_creator(side: dict[str, Path]) -> None:
