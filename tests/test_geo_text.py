@@ -38,6 +38,10 @@ def _gps(findings: tuple[Finding, ...]) -> list[Finding]:
     ("track.gpx", "GPX trkpt", 2),
     ("place.kml", "KML coordinates", 1),
     ("place_long_prolog.kml", "KML coordinates", 1),
+    ("places.geojson", "GeoJSON coordinates", 3),
+    ("Records.json", "Google Location History", 2),
+    ("location-history.json", "Google Location History latLng", 1),
+    ("logger.nmea", "NMEA sentences", 2),
 ])
 def test_location_file_is_gps(geo: dict[str, Path], name: str, where: str, points: int) -> None:
     report = scan([geo[name]], ALL).files[0]
@@ -86,7 +90,7 @@ def test_out_of_range_is_no_position(geo: dict[str, Path]) -> None:
     assert report.decision != Decision.APPROVE
 
 
-@pytest.mark.parametrize("name", ["package.json", "plain.xml"])
+@pytest.mark.parametrize("name", ["package.json", "plain.xml", "maps_config.json"])
 def test_plain_json_and_xml_are_not_location_files(geo: dict[str, Path], name: str) -> None:
     assert geotext.shape(geo[name].read_bytes(), 1 << 20) is None
     report = scan([geo[name]], ALL).files[0]
@@ -138,3 +142,8 @@ def test_exiftool_reads_no_gpx_or_kml_position(geo: dict[str, Path]) -> None:
     assert not any("lat" in key.lower() for key in records.get(geo["track.gpx"], {}))
     assert all(isinstance(v, str) for k, v in records.get(geo["place.kml"], {}).items() if "Coordinates" in k)
     assert all(not c for c in _exiftool.coordinates(paths).values())
+
+
+def test_a_cut_geojson_is_review(geo: dict[str, Path]) -> None:
+    report = scan([geo["geojson_cut.geojson"]], ALL).files[0]
+    assert report.errors and report.decision != Decision.APPROVE

@@ -1,6 +1,9 @@
 """Location files written as text: Google Takeout photo sidecars (`IMG_1234.jpg.json`: `geoData`, `geoDataExif` and
-the tagged `people`), GPX (`trkpt`, `wpt`, `rtept` lat/lon attributes) and KML (`coordinates` as lon,lat[,alt],
-`gx:coord`, a `LookAt`'s or `Camera`'s longitude/latitude). `shape` tells them by content, never by name.
+the tagged `people`), GPX (`trkpt`, `wpt`, `rtept` lat/lon attributes), KML (`coordinates` as lon,lat[,alt],
+`gx:coord`, a `LookAt`'s or `Camera`'s longitude/latitude), GeoJSON (a geometry's `coordinates`, lon,lat), Google
+Location History (Takeout's `Records.json` and semantic history: `latitudeE7`/`longitudeE7`; a phone's Timeline
+export: `"latLng": "52.37°, 4.89°"`) and NMEA logs (`$GPGGA`, `$GPRMC`, `$GPGLL` sentences of a GPS logger).
+`shape` tells them by content, never by name.
 
 Read within the metadata cap: JSON walked with a value budget, XML streamed through defusedxml (no tree kept).
 What looks like one of these files but cannot be fully read (malformed, cut short, over the cap, a coordinate
@@ -23,6 +26,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from ..formats import decode_text
 
 TAKEOUT, GPX, KML = "Google Takeout sidecar", "GPX", "KML"
+GEOJSON, HISTORY, NMEA = "GeoJSON", "Google Location History", "NMEA log"
 SNIFF_CHARS = 4096  # an XML file's root element is looked for in this much of its start
 FEED_BYTES = 65_536  # XML is handed to the parser in pieces this big
 MAX_POINTS = 200_000  # positions of one file kept for the sites check (more are counted only)
@@ -36,6 +40,17 @@ _PROLOG = re.compile(r"[\ufeff\s]*(?:(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|
 _ROOT = re.compile(r"<(?:[\w.-]+:)?(gpx|kml)(?:[\s/>]|\Z)")
 _OPEN_PROLOG = ("<?", "<!--", "<!DOCTYPE")  # a prolog item not closed within the sample: look further
 _TAKEOUT_KEY = re.compile(rb'"geoData(?:Exif)?"\s*:')
+_HISTORY_KEY = re.compile(rb'"(?:latitudeE7|longitudeE7)"\s*:|"latLng"\s*:\s*"\s*-?\d')
+_GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+_GEOJSON_TYPE = re.compile(rb'"type"\s*:\s*"(?:Feature|FeatureCollection|GeometryCollection|'
+                           + "|".join(_GEOMETRIES).encode() + rb')"')
+_GEOJSON_KEY = re.compile(rb'"coordinates"\s*:')
+_E7_PAIR = re.compile(r'"latitudeE7"\s*:\s*(-?\d+)\s*,\s*"longitudeE7"\s*:\s*(-?\d+)'
+                      r'|"longitudeE7"\s*:\s*(-?\d+)\s*,\s*"latitudeE7"\s*:\s*(-?\d+)')
+_LAT_LNG = re.compile(r'"latLng"\s*:\s*"\s*(-?\d+(?:\.\d+)?)\s*°?\s*,\s*(-?\d+(?:\.\d+)?)\s*°?\s*"')
+_NMEA_LINE = re.compile(r"^\$(?:G[PNLAB]|BD)(GGA|RMC|GLL),([^*\r\n]*)", re.MULTILINE)
+_NMEA_FIELDS = {"GGA": 1, "RMC": 2, "GLL": 0}  # where latitude starts among a sentence's fields (after its name)
+MAX_DEPTH = 64  # nested GeoJSON coordinate arrays
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GPX_POINTS = {"trkpt": "track point", "wpt": "waypoint", "rtept": "route point"}
 _KML_VIEWS = {"LookAt": "view point", "Camera": "camera position", "Location": "model position"}
@@ -72,8 +87,17 @@ def shape(data: bytes, limit: int) -> str | None:
         if root == "" and len(data) > SNIFF_CHARS:  # a long comment or DOCTYPE first: the root is further on
             root = _root(decode_text(data[:limit]))
         return {"gpx": GPX, "kml": KML}.get(root or "")
-    if head.startswith(("{", "[")) and _TAKEOUT_KEY.search(_json_bytes(data, limit)):
-        return TAKEOUT
+    if head.startswith(("{", "[")):
+        text = _json_bytes(data, limit)
+        if _TAKEOUT_KEY.search(text):
+            return TAKEOUT
+        if _HISTORY_KEY.search(text):
+            return HISTORY
+        if _GEOJSON_KEY.search(text) and _GEOJSON_TYPE.search(text):
+            return GEOJSON
+        return None
+    if _NMEA_LINE.match(head):
+        return NMEA
     return None
 
 
@@ -104,19 +128,32 @@ def read(data: bytes, limit: int) -> GeoText | None:
         out.problems.append(f"{len(data)} bytes, over the metadata cap of {limit}: only the first {limit} read")
     if kind == TAKEOUT:
         _takeout(data, limit, out)
+    elif kind == GEOJSON:
+        _geojson(data, limit, out)
+    elif kind == HISTORY:
+        _history(data, limit, out)
+    elif kind == NMEA:
+        _nmea(data, limit, out)
     else:
         _xml(data, limit, out)
     return out
 
 
 # --- Google Takeout JSON -----------------------------------------------------------------------------------
-def _takeout(data: bytes, limit: int, out: GeoText) -> None:
+def _json(data: bytes, limit: int, out: GeoText) -> object:
+    """The parsed document; None (said as a problem) when it is cut at the cap or is not valid JSON."""
     if len(data) > limit:
-        return  # a JSON document cut at the cap does not parse; the problem is already said
+        return None  # a JSON document cut at the cap does not parse; the problem is already said
     try:
-        doc = json.loads(decode_text(data).lstrip("\ufeff"))
+        return json.loads(decode_text(data).lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         out.problems.append(f"not valid JSON ({type(exc).__name__})")
+        return None
+
+
+def _takeout(data: bytes, limit: int, out: GeoText) -> None:
+    doc = _json(data, limit, out)
+    if doc is None:
         return
     for obj in _objects(doc, out):
         for key in ("geoData", "geoDataExif"):
@@ -145,6 +182,66 @@ def _objects(doc: object, out: GeoText) -> Iterator[dict[str, object]]:
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
+
+
+# --- GeoJSON, Location History, NMEA ------------------------------------------------------------------------
+def _geojson(data: bytes, limit: int, out: GeoText) -> None:
+    doc = _json(data, limit, out)
+    if doc is None:
+        return
+    for obj in _objects(doc, out):
+        kind = obj.get("type")
+        if isinstance(kind, str) and kind in _GEOMETRIES and "coordinates" in obj:
+            _geojson_positions(obj["coordinates"], "GeoJSON coordinates", out, 0)
+
+
+def _geojson_positions(value: object, where: str, out: GeoText, depth: int) -> None:
+    """A geometry's positions ([lon, lat(, alt)]) at any nesting (a polygon's rings, a multi-geometry's parts)."""
+    if depth > MAX_DEPTH:
+        out.problems.append("coordinates nested too deep")
+        return
+    if isinstance(value, list) and value and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                 for v in value):
+        lon, lat = (float(value[0]), float(value[1])) if len(value) >= 2 else (float(value[0]), math.nan)
+        out.add(where, "feature", lat, lon)
+    elif isinstance(value, list):
+        for part in value:
+            _geojson_positions(part, where, out, depth + 1)
+    else:
+        out.add(where, "feature", math.nan, math.nan)  # a position that is no number pair: unreadable
+
+
+def _history(data: bytes, limit: int, out: GeoText) -> None:
+    """Every `latitudeE7`/`longitudeE7` pair and `latLng` text within the cap (a history runs to hundreds of MB:
+    read as text, not parsed, so the part within the cap is read even when the rest is not)."""
+    text = decode_text(data[:limit])
+    for m in _E7_PAIR.finditer(text):
+        lat, lon = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(4), m.group(3))
+        out.add(HISTORY, "visit", int(lat) / 1e7, int(lon) / 1e7)
+    for m in _LAT_LNG.finditer(text):
+        out.add(f"{HISTORY} latLng", "visit", float(m.group(1)), float(m.group(2)))
+    if len(data) <= limit and _json(data, limit, out) is not None and not out.counts and not out.odd:
+        out.problems.append("location keys without a position read")
+
+
+def _nmea(data: bytes, limit: int, out: GeoText) -> None:
+    """GGA, RMC and GLL sentences' positions (ddmm.mmmm with N/S, dddmm.mmmm with E/W); a sentence without a fix
+    (empty fields) is no position."""
+    for m in _NMEA_LINE.finditer(decode_text(data[:limit])):
+        fields = m.group(2).split(",")
+        at = _NMEA_FIELDS[m.group(1)]
+        if len(fields) < at + 4 or not fields[at] or not fields[at + 2]:
+            continue
+        lat, lon = _nmea_degrees(fields[at], fields[at + 1], 2), _nmea_degrees(fields[at + 2], fields[at + 3], 3)
+        out.add("NMEA sentences", "track point", lat, lon)
+
+
+def _nmea_degrees(value: str, hemisphere: str, width: int) -> float:
+    """`4807.038`, `N` -> 48.1173; NaN when it is not a ddmm.mmmm number with a hemisphere."""
+    if not _NUMBER.fullmatch(value) or hemisphere not in ("N", "S", "E", "W") or len(value.split(".")[0]) < width:
+        return math.nan
+    degrees = float(value[:width]) + float(value[width:]) / 60
+    return -degrees if hemisphere in ("S", "W") else degrees
 
 
 def _geo_data(key: str, geo: dict[str, object], out: GeoText) -> None:
