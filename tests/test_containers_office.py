@@ -225,3 +225,39 @@ def test_fifty_image_deck_expands_at_about_the_cost_of_reading_its_images() -> N
     assert all(out.children[f"ppt/media/image{i}.jpeg"].data == direct[i - 1] for i in range(1, 51))
     print(f"50-image deck: expand {expand_s * 1000:.1f} ms, reading the images directly {direct_s * 1000:.1f} ms")
     assert expand_s < 2.0
+
+
+_SML_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_HIDDEN_CARD = "4532 0151 1283 0366"  # Luhn-valid
+
+
+@pytest.mark.parametrize(("part", "xml"), [
+    # a pivot cache keeps the rows of a sheet deleted since: its values are attributes
+    ("xl/pivotCache/pivotCacheRecords1.xml", f'<pivotCacheRecords {_SML_NS}><r><s v="{_HIDDEN_CARD}"/><x v="0"/></r>'
+                                             "</pivotCacheRecords>"),
+    ("xl/worksheets/sheet1.xml", f'<worksheet {_SML_NS}><sheetData/><dataValidations><dataValidation type="list">'
+                                 f'<formula1>"{_HIDDEN_CARD},other"</formula1></dataValidation></dataValidations>'
+                                 "</worksheet>"),
+    ("xl/workbook.xml", f'<workbook {_SML_NS}><definedNames><definedName name="card">"{_HIDDEN_CARD}"</definedName>'
+                        "</definedNames></workbook>"),
+    ("xl/worksheets/sheet2.xml", f'<worksheet {_SML_NS}><hyperlinks><hyperlink ref="A1" tooltip="{_HIDDEN_CARD}"/>'
+                                 "</hyperlinks></worksheet>"),
+    ("word/settings.xml", f'<w:settings {ofx.W_NS}><w:docVars><w:docVar w:name="cc" w:val="{_HIDDEN_CARD}"/>'
+                          "</w:docVars></w:settings>"),
+    ("word/document.xml", f'<w:document {ofx.W_NS}><w:body><w:sdt><w:sdtPr><w:dropDownList><w:listItem '
+                          f'w:displayText="{_HIDDEN_CARD}" w:value="1"/></w:dropDownList></w:sdtPr></w:sdt></w:body>'
+                          "</w:document>"),
+    ("word/footer1.xml", f'<w:ftr {ofx.W_NS}><w:p><w:r><w:fldChar w:fldCharType="begin"><w:ffData><w:textInput>'
+                         f'<w:default w:val="{_HIDDEN_CARD}"/></w:textInput></w:ffData></w:fldChar></w:r></w:p>'
+                         "</w:ftr>"),
+    # the main part where its relationships say, not at word/document.xml; a VML part
+    ("content/main.xml", f'<w:document {ofx.W_NS}><w:body><w:p><w:r><w:t>Card {_HIDDEN_CARD}</w:t></w:r></w:p>'
+                         "</w:body></w:document>"),
+    ("word/document.vml", f'<w:document {ofx.W_NS}><w:body><w:p><w:r><w:t>Card {_HIDDEN_CARD}</w:t></w:r></w:p>'
+                          "</w:body></w:document>"),
+])
+def test_text_kept_in_attributes_and_unusual_parts_is_read(part: str, xml: str) -> None:
+    """A reviewer found each of these approved (and `fix` approving a copy that still carried the number)."""
+    data = ofx._zip({"[Content_Types].xml": ofx._ct("word/document.xml"), part: xml})
+    out = expand(data, "doc.docx" if part.startswith(("word", "content")) else "book.xlsx")
+    assert _HIDDEN_CARD in out.text and not out.errors

@@ -14,8 +14,9 @@ import re
 from typing import TYPE_CHECKING
 
 from ..formats import XMP_KIND, sniff
+from ..text.markup import html_to_text
 from .base import safe_name
-from .office_parts import Facts, data_part, reader_for
+from .office_parts import Facts, attribute_texts, data_part, reader_for, rels
 from .package import PackageExpander
 from .zipparts import ZipDoc
 
@@ -27,6 +28,7 @@ OOXML = "application/vnd.openxmlformats-officedocument"
 KINDS = frozenset({OOXML, f"{OOXML}.wordprocessingml.document", f"{OOXML}.presentationml.presentation",
                    f"{OOXML}.spreadsheetml.sheet"})
 XML_PART = re.compile(r".*\.(?:xml|rels)", re.IGNORECASE | re.DOTALL)
+VML_PART = re.compile(r".*\.vml", re.IGNORECASE | re.DOTALL)
 # binaries with nothing of the author's in them: obfuscated fonts, printer set-ups, VML shapes (not well-formed XML)
 SKIPPED = re.compile(r".*(?:\.odttf|/fonts/.*|/printerSettings/.*|\.vml|\.xml|\.rels)", re.IGNORECASE | re.DOTALL)
 EMBEDDED = re.compile(r"(?:word|ppt|xl)/(?:embeddings|activeX)/.*", re.IGNORECASE | re.DOTALL)
@@ -42,6 +44,11 @@ class OoxmlExpander(PackageExpander):
     skipped = SKIPPED
 
     def part(self, doc: ZipDoc, info: ZipInfo, facts: Facts, context: object) -> bool:
+        if VML_PART.fullmatch(info.filename):  # legacy drawings: text boxes; often not well-formed, so read leniently
+            data = doc.read(info)
+            if data:
+                facts.add_texts(safe_name(info.filename), html_to_text(data.decode("utf-8", "replace")).splitlines())
+            return True
         reader = reader_for(info.filename) if XML_PART.fullmatch(info.filename) else None
         if reader is None:
             return False  # XML without a reader of its own (themes) is skipped unless it hides something
@@ -49,7 +56,10 @@ class OoxmlExpander(PackageExpander):
             return False
         root = doc.xml(info)
         if root is not None:
-            reader(root, facts, safe_name(info.filename))
+            name = safe_name(info.filename)
+            reader(root, facts, name)
+            if reader is not rels:  # relationships' targets are fields already
+                facts.add_texts(name, attribute_texts(root))  # tooltips, pivot caches, document variables...
         return True
 
     def member(self, name: str, facts: Facts) -> None:

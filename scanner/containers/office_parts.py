@@ -59,6 +59,15 @@ class Facts:
         if n:
             self.counts[what] = self.counts.get(what, 0) + n
 
+    def add_texts(self, part: str, lines: list[str]) -> None:
+        """More lines of `part`'s text (its block if it has one), each line once."""
+        block = next((texts for name, texts in self.texts if name == part), None)
+        if block is None:
+            self.texts.append((part, list(dict.fromkeys(lines))))
+        else:
+            seen = set(block)
+            block.extend(line for line in dict.fromkeys(lines) if line not in seen)
+
     def all_fields(self) -> list[tuple[str, str, str]]:
         people = [("identity", role, who) for role, who in self.people]
         counts = [("history", what, str(n)) for what, n in self.counts.items()]
@@ -145,6 +154,40 @@ def unseen_texts(root: Element) -> list[str]:
     return out
 
 
+# attributes that hold what a person typed or a reader shows: a hyperlink's tooltip and text, a content control's
+# list items, a pivot cache's stored values (`<s v="...">`: the rows survive their sheet), an autofilter's values
+ATTR_TEXTS = frozenset({"tooltip", "display", "displayText", "alias", "caption", "descr", "title", "v", "value",
+                        "screenTip", "userName"})
+# elements whose `val` is text: a document variable, a content control's alias or tag, a legacy form field's
+# default, result, help and status texts, a drop-down's entries, an autofilter's criteria
+VAL_TEXTS = frozenset({"docVar", "alias", "tag", "default", "result", "statusText", "helpText", "listEntry",
+                       "filter", "customFilter", "dateGroupItem"})
+FORMULA_TEXTS = frozenset({"formula1", "formula2", "definedName", "formula"})  # lists and constants a person wrote
+
+
+def attribute_texts(root: Element) -> list[str]:
+    """Text kept in attributes (and in data validations and defined names) that the blocks do not read: one line each,
+    a document variable as "name: value"."""
+    out: list[str] = []
+    for el in root.iter():
+        tag = local(el.tag)
+        attrs = {local(k): v for k, v in el.attrib.items() if v and v.strip()}
+        if tag == "docVar":
+            out.append(f"{attrs.get('name', 'document variable')}: {attrs.get('val', '')}")
+            continue
+        out.extend(v for k, v in attrs.items() if k in ATTR_TEXTS and not (k == "v" and _index(tag, v)))
+        if tag in VAL_TEXTS and "val" in attrs:
+            out.append(attrs["val"])
+        if tag in FORMULA_TEXTS and el.text and el.text.strip():
+            out.append(el.text)
+    return out
+
+
+def _index(tag: str, value: str) -> bool:
+    """A pivot record's `<x v="3">` points into the shared items (read there): no text of its own."""
+    return tag == "x" and value.isdigit()
+
+
 def people(root: Element, facts: Facts, name: str) -> None:
     """word/people.xml, xl/persons, ppt authors: who commented (names, e-mail-like user ids)."""
     for el in root.iter():
@@ -219,6 +262,12 @@ def text_only(root: Element, facts: Facts, name: str) -> None:
     facts.texts.append((name, blocks(root, TEXT_BLOCKS, TEXT_LEAVES, SKIP)))
 
 
+def settings(root: Element, facts: Facts, name: str) -> None:
+    """word/settings.xml: nothing of its own; its document variables (`w:docVar`, a template's or a macro's stored
+    values) are read by `attribute_texts`, as for every part."""
+    del root, facts, name
+
+
 def data_part(root: Element, facts: Facts, name: str) -> None:
     """customXml items (SharePoint metadata and other data): all their text."""
     facts.texts.append((name, [flatten(root, None)]))
@@ -232,7 +281,8 @@ READERS: tuple[tuple[re.Pattern[str], Reader], ...] = tuple((re.compile(p, re.IG
     (r"docProps/app\.xml", app),
     (r"docProps/custom\.xml", custom),
     (r"(?:.*/)?_rels/[^/]*\.rels", rels),
-    (rf"(?:word|ppt|xl)/{STRUCTURE}\.xml|(?:word|ppt|xl)/theme/.*|word/settings\.xml", None),
+    (rf"(?:word|ppt|xl)/{STRUCTURE}\.xml|(?:word|ppt|xl)/theme/.*", None),
+    (r"word/settings\.xml", settings),
     (r"word/(?:people|commentsExtensible|commentsIds)\.xml", people),
     (r"word/[^/]+\.xml", word_part),
     (r"ppt/(?:commentAuthors|authors)\.xml|xl/persons/[^/]+\.xml", people),
@@ -244,12 +294,14 @@ READERS: tuple[tuple[re.Pattern[str], Reader], ...] = tuple((re.compile(p, re.IG
     (r"xl/revisions/[^/]+\.xml", revisions),
     (r"customXml/item\d+\.xml", data_part),
     (r"(?:word|ppt|xl)/.+\.xml", text_only),
+    (r"\[Content_Types\]\.xml", None),
 ))
 
 
 def reader_for(name: str) -> Reader:
-    """The reader of a part, or None for parts with nothing to tell (styles, themes, content types)."""
+    """The reader of a part; None for parts with nothing to tell (styles, themes, content types); `text_only` for a
+    part at a place no pattern knows (a document's main part may be anywhere its relationships point)."""
     for pattern, reader in READERS:
         if pattern.fullmatch(name):
             return reader
-    return None
+    return text_only
