@@ -560,3 +560,16 @@ def test_jobs_and_safe_copies_never_show_the_card_in_the_name(server: Server, fx
     assert job["path"].startswith("[name masked ")
     assert fixed.status_code == 200 and _no_card(json.dumps(dict(fixed.headers)))
     assert "name_masked_" in fixed.headers["content-disposition"]
+
+
+@pytest.mark.parametrize("disposition", [
+    "filename*=UTF-8''card%204111%201111%201111%201111.jpg",  # only the RFC 5987 form: it was read as no name
+    "filename=\"card 4111 1111 1111 1111.jpg\"; filename*=UTF-8''holiday.jpg",  # the plain one differs: read too
+])
+def test_a_card_number_in_an_extended_file_name_is_found(server: Server, fx: dict[str, Path], disposition: str) -> None:
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"file\"; " + disposition.encode() +
+            b"\r\nContent-Type: application/octet-stream\r\n\r\n" + fx["clean.jpg"].read_bytes() + b"\r\n--B--\r\n")
+    with server.client() as c:
+        r = c.post("/v1/scan", content=body, headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert r.status_code == 200 and r.json()["decision"] == "block" and _no_card(r.text)
+    assert any(f["location"] == "file name" for f in r.json()["findings"])

@@ -144,8 +144,10 @@ class Scans:
         names = names_for(self.settings)
         body = relabel(report, self.label(upload))
         policy = self.settings.policy
-        found = [f for f in (policy.apply(f) for f in names.name_findings(upload.name or upload.label))
-                 if f is not None]
+        named = names.name_findings(upload.name or upload.label)
+        if upload.also:  # the other name the client sent (filename= beside filename*=)
+            named += [f for f in names.name_findings(upload.also) if f.rule_id not in {n.rule_id for n in named}]
+        found = [f for f in (policy.apply(f) for f in named) if f is not None]
         if not found:
             return body
         own = policy.decide(found, ())

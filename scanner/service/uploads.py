@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
@@ -29,6 +31,7 @@ MAX_LABEL_CHARS = 255
 MAX_NAME_CHARS = 4096  # what the text rules read of a file name: a card number after 240 letters is still found
 FILE_FIELD = "file"
 TEXT_FIELDS = frozenset({"callback_url"})
+_FILENAME_STAR = re.compile(rb"(?:^|;)\s*filename\*\s*=\s*([^;]*)", re.IGNORECASE)
 
 
 class UploadError(Exception):
@@ -50,10 +53,28 @@ class Upload:
     sha256: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     name: str = ""  # the file name as sent (escaped, at most MAX_NAME_CHARS); "" = the label
+    also: str = ""  # a second name sent for it (`filename=` beside a different `filename*=`): read by the rules too
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+
+
+def _bare(filename: str) -> str:
+    return display_path(os.path.basename(filename))[:MAX_NAME_CHARS]
+
+
+def _extended_filename(disposition: bytes) -> str | None:
+    """`filename*=UTF-8''4532%200151...` (RFC 5987/7578), which python-multipart drops: decoded, or None if absent."""
+    m = _FILENAME_STAR.search(disposition)
+    if m is None:
+        return None
+    charset, _, rest = m.group(1).decode("latin-1").strip().strip('"').partition("'")
+    encoded = rest.partition("'")[2] if "'" in rest else rest
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except LookupError:  # an unknown charset: read as UTF-8
+        return unquote(encoded, errors="replace")
 
 
 def check_length(content_length: str | None, limit: int) -> None:
@@ -143,9 +164,13 @@ class _Sink:
             self.files += 1
             if self.files > 1:
                 raise UploadError(400, "more than one `file` part")
-            filename = params.get(b"filename", b"").decode("utf-8", "replace")
-            self.upload.name = display_path(os.path.basename(filename))[:MAX_NAME_CHARS]
+            plain = params.get(b"filename", b"").decode("utf-8", "replace")
+            extended = _extended_filename(self._disposition)  # RFC 6266: preferred where a client sends both
+            filename = extended if extended is not None else plain
+            self.upload.name = _bare(filename)
             self.upload.label = self.upload.name[:MAX_LABEL_CHARS] or "upload"
+            if extended is not None and plain and _bare(plain) != self.upload.name:
+                self.upload.also = _bare(plain)  # the other name a client may show: the rules read it too
         self._target = name
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
