@@ -36,9 +36,16 @@ def _secret_value(page: Page, index: int, end: int, rules: TextRules) -> tuple[s
     return None
 
 
+# a value that stands for a password without being one: a template's placeholder (`${DB_PASSWORD}`, `{{ pass }}`,
+# `<your-password>`, `%(password)s`, `$DB_PASSWORD`) or a masked field (`********`, `xxxxxx`, `•••••`)
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{.*\}\}|<[^<>]*>|%\(\w*\)s|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+|([*xX•·.])\1{3,}")
+
+
 def _plausible_secret(value: str, separated: bool, rules: TextRules) -> bool:
     core = value.strip(".,;)('\"")
     if len(core) < 4 or core.lower() in rules.stopwords or "@" in core or core.lower().startswith("http"):
+        return False
+    if _PLACEHOLDER.fullmatch(core):
         return False
     varied = any(c.isdigit() for c in core) or not core.isalnum() or any(c.isupper() for c in core[1:])
     return varied or (separated and len(core) >= 6)
