@@ -22,6 +22,11 @@ POSITIVES = [
     ("visa luhn-valid, no context", "Card 4111 1111 1111 1111", "text.payment_card"),
     ("visa with dashes", "4539-1488-0343-6467", "text.payment_card"),
     ("amex 4-6-5", "3782 822463 10005", "text.payment_card"),
+    # a card next to another number: the run takes both in and fails Luhn, the card inside it is found
+    ("card then its CVV", "Jan de Vries 4532015112830366 123", "text.payment_card"),
+    ("grouped card then its CVV", "4532 0151 1283 0366 123", "text.payment_card"),
+    ("a number before the card", "order 12 4532015112830366", "text.payment_card"),
+    ("a float's .0", "Jan,4532015112830366.0", "text.payment_card"),
     ("OCR'd O for 0", "4OOO 1234 5678 9010\nVALID THRU 09/17", "text.payment_card"),
     ("luhn-invalid specimen with context", "5412 7512 3456 7890\nVALID THRU 10/21", "text.payment_card"),
     ("luhn-invalid with expiry only", "4000 1234 5678 9010\n09/27", "text.payment_card"),
@@ -63,6 +68,7 @@ POSITIVES = [
 NEAR_MISSES = [
     ("luhn-invalid, no card context", "Order 4000 1234 5678 9011", "text.payment_card"),
     ("16 digits luhn-invalid run", "Ref 1234567812345678", "text.payment_card"),
+    ("luhn-invalid card-shaped window", "Order 4000 1234 5678 9011 12", "text.payment_card"),
     ("long reference number", "Artikelnr 8712345678906", "text.payment_card"),
     ("date and time", "Datum 15.01.2024 12:30", "text.payment_card"),
     ("date as phone", "Datum 15.01.2024 12:30", "text.phone"),
@@ -199,3 +205,12 @@ def test_screen_scene_helps_a_till_screen_even_when_the_visual_detector_also_saw
         hit = score_pos(page, RULES, frozenset(scenes))
         assert hit is not None and "screen scene" in hit.message
     assert score_pos(page, RULES, frozenset({"whiteboard"})) is None
+
+
+def test_a_card_stored_as_a_number_with_thousands_separators_is_found_in_typed_text() -> None:
+    """A CSV export of a number column ("4,532,015,112,830,366"); an amount with separators is no card."""
+    from scanner.text.fields import field_hits
+
+    assert [h.hit.rule_id for h in field_hits(['"4,532,015,112,830,366",10'], RULES)] == ["text.payment_card"]
+    assert not [h for h in field_hits(["Total 1,234,567.89", "Revenue 12,345,678,901,234"], RULES)
+                if h.hit.rule_id == "text.payment_card"]

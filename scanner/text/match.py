@@ -28,7 +28,10 @@ _TYPED_CARD_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-.]?\d){11,18}(?![0-9A-Za
 # groups too, but only in a card's shape (4-4-4-4, 4-6-5), one separator throughout: numbers in a table do not
 _TYPED_CARD_GROUPED = re.compile(r"(?<![0-9A-Za-z])(?:\d{4}( ?[/,_:] ?| - )\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?"
                                  r"|\d{4}( ?[/,_:] ?| - )\d{6}\2\d{5})(?![0-9A-Za-z])")
+# typed text: a card stored as a number and written with thousands separators ("4,532,015,112,830,366")
+_TYPED_THOUSANDS = re.compile(r"(?<![0-9A-Za-z,.])\d{1,3}(?:,\d{3}){4,6}(?![0-9A-Za-z]|[,.]\d)")
 _CARD_SHAPE = re.compile(r"^\d{4}([ \-.])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ \-.])\d{6}\2\d{5}$")
+_GROUP_SHAPES = ((4, 4, 4, 4), (4, 6, 5), (4, 6, 4))  # a card's groups as printed and typed
 _EXPIRY = re.compile(r"(?<![\d/])(0?[1-9]|1[0-2])\s?/\s?(\d{2}|20\d{2})(?![\d/])")
 _IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Z0-9])")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
@@ -74,6 +77,7 @@ def _card_context(page: Page, rules: TextRules) -> str | None:
 def _typed_runs(text: str) -> Iterator[re.Match[str]]:
     yield from _TYPED_CARD_RUN.finditer(text)
     yield from _TYPED_CARD_GROUPED.finditer(text)
+    yield from _TYPED_THOUSANDS.finditer(text)
 
 
 def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
@@ -83,34 +87,53 @@ def _cards(page: Page, rules: TextRules) -> Iterator[Hit]:
         text = repair_line(line.text, page.ocr)
         runs = _CARD_RUN.finditer(text) if page.ocr else _typed_runs(text)
         for m in runs:
-            raw = m.group(0)
-            digits = re.sub(r"\D", "", raw)
-            if not 13 <= len(digits) <= 19:
-                continue
-            scheme = card_scheme(digits)
-            luhn = luhn_valid(digits)
-            shaped = bool(_CARD_SHAPE.match(raw))
-            if not looked:
-                context, looked = _card_context(page, rules), True
-            if luhn and (scheme or context):
-                conf = 0.95 if scheme and (context or shaped) else 0.8
-                why = "Luhn-valid" + (f", {scheme} range" if scheme else "")
-            elif luhn and shaped:
-                conf, why = 0.6, "Luhn-valid, card-shaped"
-            elif shaped and context:
-                conf, why = 0.5, f"Luhn-invalid, card-shaped next to '{context}'"
-            else:
-                continue
-            yield rules.hit("text.payment_card",
-                conf,
-                f"payment card number ending {digits[-4:]} ({why})",
-                line.box_for(m.start(), m.end()),
-                masked=mask_tail(digits),
-                luhn=luhn,
-                scheme=scheme or "unknown",
-                digits=len(digits),
-                hash=mask.digest(digits, rules.hash_key),
-            )
+            for start, end in _card_windows(m.group(0)):  # the run, then (if it is no card) the card inside it
+                raw = m.group(0)[start:end]
+                digits = re.sub(r"\D", "", raw)
+                if not 13 <= len(digits) <= 19:
+                    continue
+                scheme = card_scheme(digits)
+                luhn = luhn_valid(digits)
+                shaped = bool(_CARD_SHAPE.match(raw))
+                if not looked:
+                    context, looked = _card_context(page, rules), True
+                if luhn and (scheme or context):
+                    conf = 0.95 if scheme and (context or shaped) else 0.8
+                    why = "Luhn-valid" + (f", {scheme} range" if scheme else "")
+                elif luhn and shaped:
+                    conf, why = 0.6, "Luhn-valid, card-shaped"
+                elif shaped and context:
+                    conf, why = 0.5, f"Luhn-invalid, card-shaped next to '{context}'"
+                else:
+                    continue
+                yield rules.hit("text.payment_card",
+                    conf,
+                    f"payment card number ending {digits[-4:]} ({why})",
+                    line.box_for(m.start() + start, m.start() + end),
+                    masked=mask_tail(digits),
+                    luhn=luhn,
+                    scheme=scheme or "unknown",
+                    digits=len(digits),
+                    hash=mask.digest(digits, rules.hash_key),
+                )
+                break
+
+
+def _card_windows(raw: str) -> Iterator[tuple[int, int]]:
+    """Where in a run of digits a card may be: the whole run; then, for a run that takes in a neighbour ("4532 0151
+    1283 0366 123" with its CVV, "order 12 4532015112830366", a float's "4532015112830366.0"), each group of 13 to 19
+    digits and each stretch of groups in a card's shape (4-4-4-4, 4-6-5, 4-6-4)."""
+    yield 0, len(raw)
+    groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", raw)]
+    if len(groups) < 2:
+        return
+    sizes = [end - start for start, end in groups]
+    for i, (start, end) in enumerate(groups):
+        if 13 <= sizes[i] <= 19:
+            yield start, end
+        for shape in _GROUP_SHAPES:
+            if sizes[i : i + len(shape)] == list(shape) and (i, len(shape)) != (0, len(groups)):
+                yield start, groups[i + len(shape) - 1][1]
 
 
 def _ibans(page: Page, rules: TextRules) -> Iterator[Hit]:
