@@ -52,3 +52,23 @@ def test_an_ordinary_page_has_no_text_finding(tmp_path: Path) -> None:
     (tmp_path / "hours.html").write_text(page, encoding="utf-8")
     decision, rules, _ = _scan(tmp_path / "hours.html")
     assert decision == "approve" and not {r for r in rules if r.startswith("text.")}
+
+
+def test_values_kept_out_of_sight_are_read_from_a_page_but_not_from_a_mail_body() -> None:
+    """href, <meta content>, data-* are read (entities decoded) when `unseen`; an e-mail body is read as before."""
+    from scanner.text.markup import html_to_text
+
+    page = ('<head><meta name="description" content="a&#32;b"/></head><body><a href="https://u:p@h/" data-k="dv" '
+            'id="i1" class="c1" epub:type="chapter" xml:lang="en">link</a></body>')
+    unseen = html_to_text(page, unseen=True)
+    assert "a b" in unseen and "https://u:p@h/" in unseen and "dv" in unseen and "link" in unseen
+    assert not {"i1", "c1", "chapter", "en"} & set(unseen.split())
+    assert html_to_text(page) == "link"
+
+
+def test_a_card_split_by_entities_in_a_meta_content_blocks(tmp_path: Path) -> None:
+    grouped = "&#32;".join(CARD.split())
+    page = f'<html><head><meta name="description" content="card {grouped}"/></head><body>hi</body></html>'
+    (tmp_path / "meta.html").write_text(page, encoding="utf-8")
+    decision, rules, body = _scan(tmp_path / "meta.html")
+    assert decision == "block" and "text.payment_card" in rules and CARD not in body

@@ -1,11 +1,13 @@
-"""EPUB books -> images, the book's text (XHTML), its metadata fields (OPF package document).
+"""EPUB books -> images, the book's text (XHTML, NCX), its metadata fields (OPF package document).
 
 Read in memory (zipfile + defusedxml, see zipparts.py). The OPF named by META-INF/container.xml
 gives the people (creator, contributor, publisher, rights), title and description, dates and the
-generator. Every XHTML/HTML member gives text; every other member except stylesheets and fonts
-(images, audio, nested files) is a child item with its bytes as stored. Members listed in
-META-INF/encryption.xml with a real cipher (DRM) are an error each ("encrypted"); fonts that are
-only obfuscated (the IDPF and Adobe font mangling) are skipped as fonts anyway.
+generator. Every XHTML/HTML member (content documents, the nav document) and the NCX table of contents
+gives its markup as written, as a text item: the text rules read it as they read a standalone .html file,
+as written (head, attributes, comments, scripts) and as a reader shows it (text/markup.py). Every other
+member except stylesheets and fonts (images, audio, nested files) is a child item with its bytes as stored.
+Members listed in META-INF/encryption.xml with a real cipher (DRM) are an error each ("encrypted"); fonts
+that are only obfuscated (the IDPF and Adobe font mangling) are skipped as fonts anyway.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedItem
+from ..formats import decode_text
 from .base import safe_name
 from .office_parts import Facts
 from .package import PackageExpander
-from .zipparts import ZipDoc, flatten, local
+from .zipparts import ZipDoc, local
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -32,12 +35,9 @@ DC_CATEGORY = {
     "creator": "identity", "contributor": "identity", "publisher": "identity", "rights": "identity",
     "title": "text", "description": "text", "subject": "text", "date": "time",
 }
-XHTML = re.compile(r".*\.(?:xhtml|html|htm)", re.IGNORECASE | re.DOTALL)
+MARKUP = re.compile(r".*\.(?:xhtml|html|htm|ncx)", re.IGNORECASE | re.DOTALL)  # pages, nav, NCX
 OPF = re.compile(r".*\.opf", re.IGNORECASE | re.DOTALL)
-SKIPPED = re.compile(r"mimetype|META-INF/.*|.*\.(?:css|ncx|otf|ttf|woff2?|xpgt)", re.IGNORECASE | re.DOTALL)
-BREAKS = frozenset({"p", "div", "li", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
-                    "dt", "dd", "caption", "figcaption", "title", "section"})
-NOT_TEXT = frozenset({"script", "style", "head"})
+SKIPPED = re.compile(r"mimetype|META-INF/.*|.*\.(?:css|otf|ttf|woff2?|xpgt)", re.IGNORECASE | re.DOTALL)
 
 
 class EpubExpander(PackageExpander):
@@ -59,9 +59,10 @@ class EpubExpander(PackageExpander):
         elif name in packages or OPF.fullmatch(name):
             if (root := doc.xml(info)) is not None:
                 package(root, facts)
-        elif XHTML.fullmatch(name):
-            if (root := doc.xml(info)) is not None:
-                facts.texts.append((safe_name(name), [flatten(root, None, NOT_TEXT, BREAKS)]))
+        elif MARKUP.fullmatch(name):
+            if (data := doc.read(info)) is not None:
+                doc.parse(data, name)  # not well-formed: an error on the page (review); its markup is still read
+                facts.texts.append((safe_name(name), [decode_text(data)]))
         else:
             return False
         return True

@@ -131,13 +131,14 @@ class TextDetector:
         """The pattern rules over typed text (a document body, slide notes, cells, an e-mail): no OCR, no layout.
 
         Markup (a .html, .svg or .xml file) is read as written and as a browser shows it (text/markup.py): an entity
-        or a tag between a card number's groups hides it from the first; a script's string only the first sees."""
+        or a tag between a card number's groups hides it from the first (in an attribute too: a link, <meta content>);
+        a script's string only the first sees."""
         text = decode_text(subject.item.data)
         found = [(f"line {h.field + 1}", h.hit) for h in field_hits(text.splitlines(), self.table)]
         if looks_like_markup(text):
             seen = {_typed_key(hit) for _, hit in found}
             shown = [(f"shown text line {h.field + 1}", h.hit)
-                     for h in field_hits(html_to_text(text).splitlines(), self.table)]
+                     for h in field_hits(html_to_text(text, unseen=True).splitlines(), self.table)]
             found += [(where, hit) for where, hit in shown if _typed_key(hit) not in seen]
         return [Finding(hit.rule_id, self.id, hit.severity, hit.confidence, hit.message, where, None,
                         dict(hit.evidence)) for where, hit in found]
