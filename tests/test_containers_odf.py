@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fixtures import odf_fixtures as odx
 from scanner import Settings, scan_bytes
+from scanner.cli import main
 
 SETTINGS = Settings(detectors=("metadata", "text"), jobs=1, audit_db="off")
+METADATA_TEXT = '[scan]\ndetectors = ["metadata", "text"]\n'
 
 
 @pytest.fixture(scope="module")
@@ -37,4 +43,54 @@ def test_a_value_kept_in_an_attribute_blocks_and_is_masked(odfiles: dict[str, Pa
 def test_a_plain_odt_has_nothing_to_find_in_its_styles_ids_and_sizes(odfiles: dict[str, Path]) -> None:
     decision, rules, _ = _scan(odfiles["plain.odt"])
     assert decision == "approve" and not rules
+
+
+def test_version_history_is_reported_as_identity_and_earlier_content(odfiles: dict[str, Path]) -> None:
+    report = scan_bytes(odfiles["versions.odt"].read_bytes(), "versions.odt", SETTINGS)
+    reasons = [(r.rule_id, r.message, r.location) for r in report.verdict.reasons]
+    assert any(rule == "metadata.history" and "stored earlier versions" in msg for rule, msg, _ in reasons), reasons
+    assert any(rule == "metadata.identity" and "version author" in msg for rule, msg, _ in reasons), reasons
+    assert any(loc.startswith("Versions/Version1") for _, _, loc in reasons), reasons  # the earlier version is read
+
+
+def _fix(path: Path, policy: Path) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["fix", "--policy", str(policy), "--format", "json", "-j", "1", str(path)])
+    row: dict[str, Any] = json.loads(out.getvalue())["files"][0]
+    return row
+
+
+def test_fix_drops_the_version_history_and_its_manifest_entries(tmp_path: Path, odfiles: dict[str, Path],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAKSCAN_AUDIT_DB", "off")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(METADATA_TEXT)
+    src = tmp_path / "versions.odt"
+    src.write_bytes(odfiles["versions.odt"].read_bytes())
+    row = _fix(src, policy)
+    with zipfile.ZipFile(row["safe_copy"]) as zf:
+        names = zf.namelist()
+        manifest = zf.read("META-INF/manifest.xml").decode()
+        everything = b"".join(zf.read(n) for n in names)
+    assert "VersionList.xml" not in names and not [n for n in names if n.startswith("Versions/")], names
+    assert "Versions/" not in manifest and "VersionList" not in manifest and "Pictures/gps.jpg" in manifest
+    assert odx.AUTHOR.encode() not in everything
+    dropped = {c["location"] for c in row["changes"] if c["action"] == "dropped"}
+    assert dropped == {"VersionList.xml", "Versions/Version1"}
+    # the copy's own re-scan decides, and it is clean of all of it
+    assert row["original_decision"] == "review" and row["decision"] == "approve", row["needs_human"]
+    assert row["rescan"]["decision"] == "approve"
+
+
+def test_fix_does_not_approve_a_copy_whose_links_still_leak(tmp_path: Path, odfiles: dict[str, Path],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link's target is content: kept in the copy, and the re-scan says so (a person decides)."""
+    monkeypatch.setenv("LEAKSCAN_AUDIT_DB", "off")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(METADATA_TEXT)
+    src = tmp_path / "link.odt"
+    src.write_bytes(odfiles["attr_hyperlink.odt"].read_bytes())
+    row = _fix(src, policy)
+    assert row["decision"] == "block" and row["needs_human"]
 

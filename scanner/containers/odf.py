@@ -6,9 +6,11 @@ the text (paragraphs, headings, cells, notes, deleted text kept by change tracki
 values kept in attributes: filled-in form controls, cell values, validation lists, named expressions,
 user fields, alt text), where links point (fields, as OOXML's external targets) and the history
 (tracked changes and their authors, annotations and theirs, hidden sheets, slides and sections,
-speaker notes). Every other member (Pictures/*, Thumbnails/*, ObjectReplacements/*) is a child item
-with its bytes as stored. Entries that META-INF/manifest.xml marks as encrypted are an error each
-("encrypted"); whatever is not encrypted (often meta.xml and the thumbnail) is still read.
+speaker notes). VersionList.xml names who saved each stored earlier version; the versions themselves
+(Versions/*) are child documents, counted as history. Every other member (Pictures/*, Thumbnails/*,
+ObjectReplacements/*) is a child item with its bytes as stored. Entries that META-INF/manifest.xml
+marks as encrypted are an error each ("encrypted"); whatever is not encrypted (often meta.xml and the
+thumbnail) is still read.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ NOT_TEXT = frozenset({"creator", "date", "creator-initials", "sender-initials", 
 HIDING = {("display", "false"), ("visibility", "hidden"), ("display", "none")}
 HIDDEN_WHAT = {"table": "hidden sheet", "page": "hidden slide", "section": "hidden section"}
 FIELDS_NAME = "meta.xml"
+# LibreOffice's version history (File > Versions): who saved each version and why, and each earlier version whole
+VERSION_LIST = "VersionList.xml"
+VERSIONS = "Versions/"
 _NS = "urn:oasis:names:tc:opendocument:xmlns:"
 OFFICE, FORM, TABLE, TEXT, SVG = (f"{{{_NS}{n}}}" for n in ("office:1.0", "form:1.0", "table:1.0", "text:1.0",
                                                              "svg-compatible:1.0"))
@@ -83,6 +88,8 @@ class OdfExpander(PackageExpander):
         name = info.filename
         if name in context:
             doc.fail(UnsupportedItem("member is encrypted (password-protected document)"), name)
+        elif name == VERSION_LIST:
+            _with_xml(doc, info, facts, versions)
         elif META_PART.fullmatch(name):
             _with_xml(doc, info, facts, meta)
         elif CONTENT_PART.fullmatch(name):
@@ -90,6 +97,9 @@ class OdfExpander(PackageExpander):
         else:
             return False
         return True
+
+    def member(self, name: str, facts: Facts) -> None:
+        facts.count("stored earlier versions", name.startswith(VERSIONS))
 
 
 def _encrypted(doc: ZipDoc) -> set[str]:
@@ -124,6 +134,18 @@ def meta(root: Element, facts: Facts, name: str) -> None:
             facts.fields.append((META_CATEGORY[tag], f"{META_PREFIX.get(tag, 'meta')}:{tag}", value))
         elif tag in ("editing-cycles", "editing-duration", "language"):
             facts.fields.append(("other", f"{META_PREFIX.get(tag, 'meta')}:{tag}", value))
+
+
+def versions(root: Element, facts: Facts, name: str) -> None:
+    """VersionList.xml: who saved each stored version, when, and the comment they wrote (the versions themselves are
+    members under Versions/, read as documents of their own)."""
+    comments = []
+    for el in root.iter():
+        if local(el.tag) == "version-entry":
+            facts.person("version author", _attr(el, "creator"))
+            facts.fields.append(("time", "version saved", _attr(el, "date-time")))
+            comments.append(_attr(el, "comment"))
+    facts.add_texts(name, comments)
 
 
 def content(root: Element, facts: Facts, name: str) -> None:
