@@ -15,6 +15,7 @@ import pytest
 from fixtures import odf_fixtures as odx
 from scanner import Settings, scan_bytes
 from scanner.cli import main
+from scanner.formats import sniff
 
 SETTINGS = Settings(detectors=("metadata", "text"), jobs=1, audit_db="off")
 METADATA_TEXT = '[scan]\ndetectors = ["metadata", "text"]\n'
@@ -94,3 +95,44 @@ def test_fix_does_not_approve_a_copy_whose_links_still_leak(tmp_path: Path, odfi
     row = _fix(src, policy)
     assert row["decision"] == "block" and row["needs_human"]
 
+
+@pytest.mark.parametrize(("name", "kind"), [("flat_author.fodt", "text"), ("flat_gps.fodp", "presentation")])
+def test_a_flat_odf_is_sniffed_by_its_content(odfiles: dict[str, Path], name: str, kind: str) -> None:
+    assert sniff(odfiles[name].read_bytes()) == f"application/vnd.oasis.opendocument.{kind}-flat-xml"
+
+
+def test_a_flat_odf_author_is_identity(odfiles: dict[str, Path]) -> None:
+    report = scan_bytes(odfiles["flat_author.fodt"].read_bytes(), "flat_author.fodt", SETTINGS)
+    assert report.decision.label == "review"
+    assert any(r.rule_id == "metadata.identity" and r.location == "office:meta" for r in report.verdict.reasons)
+
+
+def test_a_flat_odf_embedded_picture_is_read_for_gps(odfiles: dict[str, Path]) -> None:
+    report = scan_bytes(odfiles["flat_gps.fodp"].read_bytes(), "flat_gps.fodp", SETTINGS)
+    gps = [r for r in report.verdict.reasons if r.rule_id == "metadata.gps"]
+    assert gps and gps[0].location == "draw:image[1]", [r.rule_id for r in report.verdict.reasons]
+
+
+def test_a_flat_odf_attribute_value_blocks_and_its_base64_is_not_read_as_text() -> None:
+    body = (f'<office:text><text:p>Connect to <text:a xlink:href="{odx.DB_URL}">the database</text:a>'
+            '<draw:frame><draw:image><office:binary-data>QUJD</office:binary-data></draw:image></draw:frame></text:p>'
+            f'<text:user-field-decls><text:user-field-decl office:string-value="{odx.CARD}" text:name="cc"/>'
+            "</text:user-field-decls></office:text>")
+    report = scan_bytes(odx.flat("odt", body), "form.fodt", SETTINGS)
+    rules = {r.rule_id for r in report.verdict.reasons}
+    assert report.decision.label == "block" and {"text.payment_card", "text.secret"} <= rules, rules
+    assert odx.CARD not in json.dumps(report.to_dict())
+
+
+@pytest.mark.parametrize("data", [
+    b'<?xml version="1.0"?><document><p>Not OpenDocument.</p></document>',
+    b'<office:document><x xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/></office:document>',
+])
+def test_other_xml_named_document_stays_text(data: bytes) -> None:
+    assert sniff(data) == "text/plain"
+
+
+def test_a_broken_flat_odf_is_reviewed_not_approved() -> None:
+    data = odx.flat("odt", "<office:text><text:p>cut")[:-40]
+    report = scan_bytes(data, "cut.fodt", SETTINGS)
+    assert report.decision.label == "review" and report.errors

@@ -63,7 +63,8 @@ class PackageFixer:
     id = "package"
 
     def accepts(self, kind: str) -> bool:
-        return kind == ZIP_KIND or kind.startswith((OOXML_PREFIX, ODF_PREFIX))
+        flat = kind.endswith("-flat-xml")  # a flat OpenDocument file is one XML document, not a package
+        return kind == ZIP_KIND or kind.startswith(OOXML_PREFIX) or (kind.startswith(ODF_PREFIX) and not flat)
 
     def fix(self, data: bytes, kind: str, location: str, ctx: Context, keep_format: bool) -> Fixed:
         del keep_format  # a package is always written as what it is
