@@ -156,6 +156,9 @@ def sniff(data: bytes) -> str:
             return _refine(fmt.mime, data)
     if _MAIL_HEADER.match(data[:8192]) or _header_block(data[:MAIL_SNIFF_BYTES]):
         return "message/rfc822"
+    flat = _flat_odf(data[:TEXT_SNIFF_BYTES])
+    if flat:
+        return flat
     if _is_text(data[:TEXT_SNIFF_BYTES]):
         return TEXT_KIND
     return UNKNOWN_KIND
@@ -180,6 +183,33 @@ def _header_block(head: bytes) -> bool:
             return False
         names.add(field.group(1).lower())
     return False
+
+
+# a flat OpenDocument file (.fodt, .fods, .fodp, .fodg): one XML document whose root is office:document
+_ODF_ROOT = re.compile(rb"\s*<(?:([A-Za-z_][\w.-]*):)?document[\s>]")
+_ODF_OFFICE_NS = re.escape(b"urn:oasis:names:tc:opendocument:xmlns:office:1.0")
+_ODF_FLAT_KIND = re.compile(rb"""mimetype\s*=\s*["']application/vnd\.oasis\.opendocument\.(text|spreadsheet|"""
+                            rb"""presentation|graphics)["']""")
+
+
+def _flat_odf(head: bytes) -> str | None:
+    """`application/vnd.oasis.opendocument.<kind>-flat-xml` when the first element is `document` in the ODF
+    office namespace (its kind from office:mimetype; text when it says none), else None."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    for _ in range(8):  # an XML declaration and a few comments at most
+        m = _XML_PROLOGUE.match(text)
+        if m is None:
+            break
+        text = text[m.end():]
+    root = _ODF_ROOT.match(text)
+    if root is None:
+        return None
+    tag = text[root.start(): text.find(b">", root.start())]
+    prefix = b"xmlns:" + root.group(1) if root.group(1) else b"xmlns"
+    if not re.search(re.escape(prefix) + rb"""\s*=\s*["']""" + _ODF_OFFICE_NS + rb"""["']""", tag):
+        return None
+    kind = _ODF_FLAT_KIND.search(tag)
+    return f"application/vnd.oasis.opendocument.{kind.group(1).decode() if kind else 'text'}-flat-xml"
 
 
 def decode_text(data: bytes) -> str:

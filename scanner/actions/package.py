@@ -3,8 +3,10 @@
 Members are read with the scanner's own ZIP reader (budget, caps, encryption and duplicate checks).
 Every picture is replaced by its safe copy in its own format (its name and content type must stay
 true); a nested document or archive is rewritten the same way; the document properties parts
-(docProps/core.xml, app.xml, custom.xml; meta.xml) are replaced by empty ones; member times,
-comments and the archive comment are not copied. Text, comments and tracked changes are kept as
+(docProps/core.xml, app.xml, custom.xml; meta.xml) are replaced by empty ones; an OpenDocument file's
+version history (VersionList.xml: who saved each version; Versions/*: each earlier version whole) is
+not copied, nor are its entries in META-INF/manifest.xml; member times, comments and the archive
+comment are not copied. Text, comments and tracked changes are kept as
 they are: they are for a person to review (the re-scan reports them). An encrypted or unreadable
 member makes the whole file unfixable (fail closed: a copy with a member silently missing is not safe).
 """
@@ -12,6 +14,7 @@ member makes the whole file unfixable (fail closed: a copy with a member silentl
 from __future__ import annotations
 
 import io
+import re
 import stat
 import zipfile
 
@@ -41,6 +44,12 @@ EMPTY_PARTS: dict[str, bytes] = {
     "meta.xml": _XML + b'<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
                        b'office:version="1.2"><office:meta/></office:document-meta>',
 }
+# LibreOffice's version history: who saved each version (VersionList.xml) and each earlier version whole (Versions/*)
+ODF_HISTORY = re.compile(r"VersionList\.xml|Versions/.*", re.DOTALL)
+ODF_MANIFEST = "META-INF/manifest.xml"
+_HISTORY_ENTRY = re.compile(rb"<(?P<p>(?:[\w.-]+:)?)file-entry\b[^>]*?full-path\s*=\s*(?P<q>[\"'])"
+                            rb"(?:/?VersionList\.xml|/?Versions/[^\"']*)(?P=q)[^>]*?(?:/>|>.*?</(?P=p)file-entry\s*>)",
+                            re.DOTALL)
 _WRITABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
@@ -54,7 +63,8 @@ class PackageFixer:
     id = "package"
 
     def accepts(self, kind: str) -> bool:
-        return kind == ZIP_KIND or kind.startswith((OOXML_PREFIX, ODF_PREFIX))
+        flat = kind.endswith("-flat-xml")  # a flat OpenDocument file is one XML document, not a package
+        return kind == ZIP_KIND or kind.startswith(OOXML_PREFIX) or (kind.startswith(ODF_PREFIX) and not flat)
 
     def fix(self, data: bytes, kind: str, location: str, ctx: Context, keep_format: bool) -> Fixed:
         del keep_format  # a package is always written as what it is
@@ -71,6 +81,10 @@ class PackageFixer:
                     entry = zipfile.ZipInfo(info.filename, FIXED_TIME)
                     entry.external_attr, entry.create_system = DIR_MODE, UNIX
                     dst.writestr(entry, b"")
+                    continue
+                if kind.startswith(ODF_PREFIX) and ODF_HISTORY.fullmatch(info.filename):
+                    where = _join(location, safe_name(info.filename))
+                    changes.append(Change("dropped", "", where, None, "version history (earlier versions, who saved)"))
                     continue
                 body = self._member(doc, info, kind, location, ctx, changes)
                 entry = zipfile.ZipInfo(info.filename, FIXED_TIME)
@@ -102,6 +116,8 @@ class PackageFixer:
         if data is None:
             errors = list(doc.drain())
             raise Unfixable(f"{where}: {errors[0].message if errors else 'member cannot be read'}")
+        if kind.startswith(ODF_PREFIX) and info.filename == ODF_MANIFEST:
+            return _without_history(doc, data, where)
         if kind != ZIP_KIND and info.filename in EMPTY_PARTS:
             changes.append(Change("cleared", "", where, None, "document properties"))
             return EMPTY_PARTS[info.filename]
@@ -111,3 +127,12 @@ class PackageFixer:
         fixed = fixer.fix(data, sniff(data), where, ctx, keep_format=True)
         changes.extend(fixed.changes)
         return fixed.data
+
+
+def _without_history(doc: ZipDoc, manifest: bytes, where: str) -> bytes:
+    """The manifest without the entries of the version history (the copy lists only what it holds); a manifest
+    that is not well-formed XML after that makes the file unfixable."""
+    out = _HISTORY_ENTRY.sub(b"", manifest)
+    if out != manifest and doc.parse(out, ODF_MANIFEST) is None:
+        raise Unfixable(f"{where}: the manifest cannot be rewritten without the version history")
+    return out

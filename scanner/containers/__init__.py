@@ -15,6 +15,7 @@ from .carried import TextExpander
 from .epub import EpubExpander
 from .mail import EmailExpander
 from .odf import OdfExpander
+from .odf_flat import FlatOdfExpander
 from .office import OoxmlExpander
 from .ole import OleExpander
 from .outlook import OutlookExpander
@@ -34,8 +35,9 @@ class ExpanderFactory(Protocol):
     def __call__(self, settings: Settings) -> Expander: ...
 
 
-BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander, ArchiveExpander, OleExpander, VideoExpander, TextExpander)
+BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, FlatOdfExpander, EpubExpander,
+                                         EmailExpander, OutlookExpander, ArchiveExpander, OleExpander, VideoExpander,
+                                         TextExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:

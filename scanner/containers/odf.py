@@ -2,11 +2,15 @@
 
 Read in memory (zipfile + defusedxml, see zipparts.py). meta.xml gives the people, the generator and
 the dates; content.xml and styles.xml (also those of embedded objects, `Object 1/content.xml`) give
-the text (paragraphs, headings, cells, notes, deleted text kept by change tracking, annotations) and
-the history (tracked changes and their authors, annotations and theirs, hidden sheets, slides and
-sections, speaker notes). Every other member (Pictures/*, Thumbnails/*, ObjectReplacements/*) is a
-child item with its bytes as stored. Entries that META-INF/manifest.xml marks as encrypted are an
-error each ("encrypted"); whatever is not encrypted (often meta.xml and the thumbnail) is still read.
+the text (paragraphs, headings, cells, notes, deleted text kept by change tracking, annotations, and
+values kept in attributes: filled-in form controls, cell values, validation lists, named expressions,
+user fields, alt text), where links point (fields, as OOXML's external targets) and the history
+(tracked changes and their authors, annotations and theirs, hidden sheets, slides and sections,
+speaker notes). VersionList.xml names who saved each stored earlier version; the versions themselves
+(Versions/*) are child documents, counted as history. Every other member (Pictures/*, Thumbnails/*,
+ObjectReplacements/*) is a child item with its bytes as stored. Entries that META-INF/manifest.xml
+marks as encrypted are an error each ("encrypted"); whatever is not encrypted (often meta.xml and the
+thumbnail) is still read.
 """
 
 from __future__ import annotations
@@ -45,6 +49,28 @@ NOT_TEXT = frozenset({"creator", "date", "creator-initials", "sender-initials", 
 HIDING = {("display", "false"), ("visibility", "hidden"), ("display", "none")}
 HIDDEN_WHAT = {"table": "hidden sheet", "page": "hidden slide", "section": "hidden section"}
 FIELDS_NAME = "meta.xml"
+# LibreOffice's version history (File > Versions): who saved each version and why, and each earlier version whole
+VERSION_LIST = "VersionList.xml"
+VERSIONS = "Versions/"
+_NS = "urn:oasis:names:tc:opendocument:xmlns:"
+OFFICE, FORM, TABLE, TEXT, SVG = (f"{{{_NS}{n}}}" for n in ("office:1.0", "form:1.0", "table:1.0", "text:1.0",
+                                                             "svg-compatible:1.0"))
+XLINK = "{http://www.w3.org/1999/xlink}"
+# attributes that hold what a person typed or a reader shows (never style names, ids or sizes): a cell's or a user
+# field's value, a filled-in form control, a link's tooltip, a validation list, a named expression, a cell formula,
+# an autofilter's value, conditional and hidden text, a field's description
+ATTR_TEXTS = frozenset({
+    f"{OFFICE}value", f"{OFFICE}string-value", f"{OFFICE}title",
+    f"{FORM}current-value", f"{FORM}value", f"{FORM}label", f"{FORM}title", f"{FORM}command", f"{FORM}datasource",
+    f"{FORM}list-source",
+    f"{TABLE}condition", f"{TABLE}expression", f"{TABLE}formula", f"{TABLE}value",
+    f"{TEXT}string-value", f"{TEXT}string-value-if-true", f"{TEXT}string-value-if-false", f"{TEXT}description",
+    f"{TEXT}condition", f"{XLINK}title",
+})
+ELEMENT_TEXTS = frozenset({f"{SVG}title", f"{SVG}desc"})  # alt text, read where no paragraph holds it
+HREF = f"{XLINK}href"
+# a member of the package (Pictures/1.png, ./Object 1) or a place in the document (#Slide 2): not a link out
+INTERNAL_HREF = re.compile(r"(?:\./)?[^:/\\#.][^:]*|#.*", re.DOTALL)
 
 
 class OdfExpander(PackageExpander):
@@ -62,6 +88,8 @@ class OdfExpander(PackageExpander):
         name = info.filename
         if name in context:
             doc.fail(UnsupportedItem("member is encrypted (password-protected document)"), name)
+        elif name == VERSION_LIST:
+            _with_xml(doc, info, facts, versions)
         elif META_PART.fullmatch(name):
             _with_xml(doc, info, facts, meta)
         elif CONTENT_PART.fullmatch(name):
@@ -69,6 +97,9 @@ class OdfExpander(PackageExpander):
         else:
             return False
         return True
+
+    def member(self, name: str, facts: Facts) -> None:
+        facts.count("stored earlier versions", name.startswith(VERSIONS))
 
 
 def _encrypted(doc: ZipDoc) -> set[str]:
@@ -105,8 +136,21 @@ def meta(root: Element, facts: Facts, name: str) -> None:
             facts.fields.append(("other", f"{META_PREFIX.get(tag, 'meta')}:{tag}", value))
 
 
+def versions(root: Element, facts: Facts, name: str) -> None:
+    """VersionList.xml: who saved each stored version, when, and the comment they wrote (the versions themselves are
+    members under Versions/, read as documents of their own)."""
+    comments = []
+    for el in root.iter():
+        if local(el.tag) == "version-entry":
+            facts.person("version author", _attr(el, "creator"))
+            facts.fields.append(("time", "version saved", _attr(el, "date-time")))
+            comments.append(_attr(el, "comment"))
+    facts.add_texts(name, comments)
+
+
 def content(root: Element, facts: Facts, name: str) -> None:
-    """content.xml / styles.xml: text, tracked changes, annotations, hidden parts, speaker notes."""
+    """content.xml / styles.xml: text (attributes' too), links, tracked changes, annotations, hidden parts, speaker
+    notes."""
     hiding_styles = _hiding_styles(root)
     for el in root.iter():
         tag = local(el.tag)
@@ -124,8 +168,28 @@ def content(root: Element, facts: Facts, name: str) -> None:
             facts.count("hidden text", 1)
         elif tag == "notes" and not NOTES_NOISE.fullmatch(flatten(el, None, NOT_TEXT)):
             facts.count("speaker notes", 1)
-    values = [_attr(el, "value") for el in root.iter() if local(el.tag) == "table-cell" and _attr(el, "value")]
-    facts.texts.append((name, blocks(root, BLOCKS, None, NOT_TEXT) + values))  # a cell shown from office:value
+    facts.texts.append((name, blocks(root, BLOCKS, None, NOT_TEXT)))
+    facts.add_texts(name, attribute_texts(root))  # each once, and not again when a paragraph shows it
+    links(root, facts)
+
+
+def attribute_texts(root: Element) -> list[str]:
+    """Text kept in attributes (ATTR_TEXTS) and alt text (svg:title, svg:desc), one line each."""
+    out: list[str] = []
+    for el in root.iter():
+        out.extend(v for k, v in el.attrib.items() if k in ATTR_TEXTS and v.strip())
+        if el.tag in ELEMENT_TEXTS:
+            out.append(flatten(el, None))
+    return out
+
+
+def links(root: Element, facts: Facts) -> None:
+    """Where links point (text:a, draw:a, form controls and linked pictures): fields, as OOXML's external targets
+    are; a link to a member of the package or to a place in the document is not one."""
+    for el in root.iter():
+        href = el.get(HREF, "").strip()
+        if href and not INTERNAL_HREF.fullmatch(href):
+            facts.fields.append((identity_or_other(href), "xlink:href", href))
 
 
 def _hiding_styles(root: Element) -> set[str]:
