@@ -19,6 +19,7 @@ from .office import OoxmlExpander
 from .ole import OleExpander
 from .outlook import OutlookExpander
 from .pdf import PdfExpander
+from .rtf import RtfExpander
 from .video import VideoExpander
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, EpubExpander, EmailExpander,
-                                         OutlookExpander, ArchiveExpander, OleExpander, VideoExpander, TextExpander)
+                                         OutlookExpander, ArchiveExpander, OleExpander, RtfExpander, VideoExpander,
+                                         TextExpander)
 
 
 def available() -> tuple[ExpanderFactory, ...]:
