@@ -30,6 +30,7 @@ def rfiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ("object_damaged.rtf", "review", "embedded object 1 (Word.Document.8) not read"),
     ("info_author.rtf", "review", "metadata.identity@info"),
     ("hidden_card.rtf", "block", "text.payment_card@text"),
+    ("docvar_card.rtf", "block", "text.payment_card@unshown-text"),
     ("unicode_card.rtf", "block", "text.payment_card@text"),
     ("picture_gps.rtf", "review", "metadata.gps@rtf-picture[1]"),
     ("truncated.rtf", "review", "RTF ends inside 2 open groups"),
@@ -60,6 +61,7 @@ def test_text_skips_tables_and_decodes_escapes() -> None:
     doc = read_rtf(rb"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0 Arial;}}{\*\unknowndest secret}{\colortbl;\red1;}"
                    rb"caf\'e9\tab \u8364?5{\v hidden}\par{\*\fldinst HYPERLINK x}end}")
     assert "".join(doc.text) == "caf\u00e9\t\u20ac5hidden\n\nHYPERLINK x\nend"
+    assert "".join(doc.unshown).split() == ["secret"] and "Arial" not in "".join(doc.unshown)
     assert not doc.problems
 
 

@@ -5,7 +5,8 @@ a Word 97 document, a spreadsheet, or any file packaged by the OLE Packager (a Z
 item (named by its class or packaged file name), so it gets the checks it gets alone; one that cannot be decoded
 is an error (review), never skipped. Pictures (`\\pict`) are children as in carried.py, the \\info group a fields
 item (author, operator, company, manager; title, subject, keywords, comments; times), the text (hidden text and
-field instructions included) a text item. A truncated or unbalanced file is reviewed, with what was read.
+field instructions included) a text item, and the text of groups a reader skips (document variables, shape
+properties) another one. A truncated or unbalanced file is reviewed, with what was read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .rtf_reader import read_rtf
 if TYPE_CHECKING:
     from ..config import Settings
 
-FIELDS_NAME, TEXT_NAME = "info", "text"
+FIELDS_NAME, TEXT_NAME, UNSHOWN_NAME = "info", "text", "unshown-text"
 
 
 class RtfExpander:
@@ -42,9 +43,10 @@ class RtfExpander:
         fields = fields_item(item, FIELDS_NAME, doc.fields + links)
         if fields is not None:
             yield fields
-        text = text_item(item, TEXT_NAME, ["".join(doc.text)])
-        if text is not None:
-            yield text
+        for name, texts in ((TEXT_NAME, doc.text), (UNSHOWN_NAME, doc.unshown)):
+            text = text_item(item, name, ["".join(texts)])
+            if text is not None:
+                yield text
         for problem in doc.problems:
             yield error(CorruptItem(problem), "expand")
 

@@ -2,10 +2,11 @@
 
 One pass over the tokens with an explicit stack of groups (no recursion: a file of a million `{` cannot blow the
 stack; groups nested past MAX_GROUPS are read as if flat). Each group has a destination: the body (text read),
-a table or other destination whose text is not shown (font table, styles, unknown `\\*` groups: text dropped,
-but pictures and objects inside are still collected), an \\info field, a picture's or an object's hex data.
-Hidden text (`\\v`) and deleted revisions are read as text: a leak can hide there. `\\'hh` bytes decode with the
-document's ANSI code page (`\\ansicpgN`), `\\uN` as Unicode, skipping its `\\ucN` fallback characters.
+a table whose text is not shown (fonts, colours, styles: dropped; pictures and objects inside are still collected),
+a group a reader skips (unknown `\\*` destinations such as document variables, shape property values: its text is
+kept apart, as `unshown`), an \\info field, a picture's or an object's hex data. Hidden text (`\\v`) and deleted
+revisions are read as body text: a leak can hide there. `\\'hh` bytes decode with the document's ANSI code page
+(`\\ansicpgN`), `\\uN` as Unicode, skipping its `\\ucN` fallback characters.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ from dataclasses import dataclass, field
 MAX_GROUPS = 10_000  # nesting deeper than this is read flat (and said: the file is reviewed)
 MAX_WORD = 32  # a control word is at most 32 letters (the specification)
 BODY, SKIP, PICT, OBJDATA, OBJECT = "body", "skip", "pict", "objdata", "object"
+UNSHOWN = "unshown"  # text a reader does not show but the file carries (unknown `\*` groups, shape properties)
 # destinations whose text is not shown: tables, styles, themes, revision and list tables, stored XML
 SKIPPED = frozenset({"fonttbl", "colortbl", "stylesheet", "listtable", "listoverridetable", "revtbl", "rsidtbl",
                      "filetbl", "pgdsctbl", "xmlnstbl", "themedata", "colorschememapping", "latentstyles",
                      "datastore", "generator", "objname", "info", "mmathPr", "fontemb", "fontfile",
-                     "falt", "panose", "sn", "sv", "atnid", "bkmkstart", "bkmkend", "userprops", "nonshppict"})
+                     "falt", "panose", "sn", "atnid", "bkmkstart", "bkmkend", "userprops", "nonshppict"})
+# `\*` groups of binary data, generated ids and tables: not even unshown text
+NOISE = frozenset({"themedata", "colorschememapping", "datastore", "xmlnstbl", "rsidtbl", "latentstyles", "generator",
+                   "panose", "blipuid", "fontemb", "fontfile", "mmathPr", "pgdsctbl", "wgrffmtfilter", "passwordhash",
+                   "defchp", "defpap", "listpicture", "pnseclvl", "bkmkstart", "bkmkend", "nesttableprops"})
 # \info fields: identity, text and time
 INFO_FIELDS = {"author": ("identity", "Author"), "operator": ("identity", "Operator"),
                "company": ("identity", "Company"), "manager": ("identity", "Manager"),
@@ -67,6 +73,7 @@ class Rtf:
     pictures: list[bytearray] = field(default_factory=list)
     objects: list[tuple[str, bytearray]] = field(default_factory=list)  # (class name, hex data)
     problems: list[str] = field(default_factory=list)
+    unshown: list[str] = field(default_factory=list)  # text of groups a reader skips: still in the file
 
 
 class _Parser:
@@ -120,6 +127,8 @@ class _Parser:
             top = self.top
             self.stack.append(Frame(SKIP if top.dest in (OBJECT, PICT) else top.dest, top.uc, top.index,
                                     "" if top.info in INFO_TIMES else top.info))
+            if top.dest == UNSHOWN:
+                self.out.unshown.append("\n")
             return
         if self.flat:
             self.flat -= 1
@@ -127,8 +136,9 @@ class _Parser:
             self.out.problems.append("RTF has a `}` that closes no group")
         else:
             frame = self.stack.pop()
-            self.close(frame)
-            if frame.block:
+            if frame.info:
+                self.close(frame)
+            elif frame.block:
                 self.emit("\n")
 
     def close(self, frame: Frame) -> None:
@@ -189,7 +199,8 @@ class _Parser:
         """Whether `word`, first in its group, makes the group a destination (then set up)."""
         top = self.top
         if starred and word not in STARRED:
-            top.dest = SKIP
+            top.dest = SKIP if word in NOISE else UNSHOWN
+            self.out.unshown.append("\n")
             return True
         if word == "pict":
             top.dest, top.index = PICT, len(self.out.pictures)
@@ -210,6 +221,9 @@ class _Parser:
             top.dest, top.info = SKIP, word
         elif word in SKIPPED:
             top.dest = SKIP
+        elif word == "sv":  # a shape's property value: its alternative text, a WordArt's text
+            top.dest = UNSHOWN
+            self.out.unshown.append("\n")
         else:
             return False
         return True
@@ -261,6 +275,8 @@ class _Parser:
             self.buffers.setdefault(id(top), []).append(text)
         elif top.dest == BODY:
             self.out.text.append(text)
+        elif top.dest == UNSHOWN:
+            self.out.unshown.append(text)
 
 
 def _codec(page: int, current: str) -> str:
