@@ -17,6 +17,7 @@ from dataclasses import dataclass
 TEXT_KIND = "text/plain"
 FIELDS_KIND = "application/x-leakscan-fields+json"
 UNKNOWN_KIND = "application/octet-stream"  # bytes no format here recognises
+RTF_KIND = "application/rtf"  # a document in text: its own kind, so its objects, pictures and \info are read
 XMP_KIND = "application/rdf+xml"  # a standalone XMP packet: a sidecar file kept next to a RAW photo
 
 
@@ -113,6 +114,7 @@ FORMATS: tuple[Format, ...] = (
     Format("video/3gpp", "video", None, lambda h: _ftyp(h) == "video/3gpp"),
     Format("video/x-m4v", "video", None, lambda h: _ftyp(h) == "video/x-m4v"),
     Format("application/pdf", "document", None, _starts(b"%PDF-")),
+    Format(RTF_KIND, "document", None, lambda h: h.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{\\rtf")),
     Format("application/zip", "archive", None, _starts(b"PK\x03\x04", b"PK\x05\x06")),
     Format("application/x-ole-storage", "document", None, _starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
     Format("application/gzip", "archive", None, _starts(b"\x1f\x8b")),

@@ -20,6 +20,7 @@ from .office import OoxmlExpander
 from .ole import OleExpander
 from .outlook import OutlookExpander
 from .pdf import PdfExpander
+from .rtf import RtfExpander
 from .video import VideoExpander
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ class ExpanderFactory(Protocol):
 
 
 BUILTIN: tuple[ExpanderFactory, ...] = (PdfExpander, OoxmlExpander, OdfExpander, FlatOdfExpander, EpubExpander,
-                                         EmailExpander, OutlookExpander, ArchiveExpander, OleExpander, VideoExpander,
+                                         EmailExpander, OutlookExpander, ArchiveExpander, OleExpander, RtfExpander,
+                                         VideoExpander,
                                          TextExpander)
 
 

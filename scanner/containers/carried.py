@@ -2,8 +2,9 @@
 
 A web page, an SVG drawing, an RTF document or an e-mail body can hold a whole photo as text; a reader shows
 the picture, so it is scanned like an attachment. `carried(text)` finds them; `TextExpander` yields them as
-children of a text item (the text itself is still read by the text rules). Bounded: at most MAX_FILES a text,
-each admitted to the budget before it is decoded.
+children of a text item (the text itself is still read by the text rules). An RTF file is a kind of its own,
+opened by rtf.py (its pictures, objects and properties); the picture finder here is for RTF carried inside other
+text (an e-mail body). Bounded: at most MAX_FILES a text, each admitted to the budget before it is decoded.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _uudecode(body: str) -> bytes:
 
 
 class TextExpander:
-    """text/plain (which includes HTML, SVG, RTF, CSS and notebooks: all sniffed as text) -> the files it carries."""
+    """text/plain (which includes HTML, SVG, CSS and notebooks: all sniffed as text) -> the files it carries."""
 
     id = "carried"
     kinds = frozenset({TEXT_KIND})
