@@ -62,14 +62,20 @@ def _fix(path: Path, policy: Path) -> dict[str, Any]:
     return row
 
 
-def test_fix_drops_the_version_history_and_its_manifest_entries(tmp_path: Path, odfiles: dict[str, Path],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def _fix_fixture(tmp_path: Path, odfiles: dict[str, Path], name: str,
+                 monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """`leakscan fix` (metadata and text detectors) on a copy of the fixture `name`: its JSON row."""
     monkeypatch.setenv("LEAKSCAN_AUDIT_DB", "off")
     policy = tmp_path / "policy.toml"
     policy.write_text(METADATA_TEXT)
-    src = tmp_path / "versions.odt"
-    src.write_bytes(odfiles["versions.odt"].read_bytes())
-    row = _fix(src, policy)
+    src = tmp_path / name
+    src.write_bytes(odfiles[name].read_bytes())
+    return _fix(src, policy)
+
+
+def test_fix_drops_the_version_history_and_its_manifest_entries(tmp_path: Path, odfiles: dict[str, Path],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    row = _fix_fixture(tmp_path, odfiles, "versions.odt", monkeypatch)
     with zipfile.ZipFile(row["safe_copy"]) as zf:
         names = zf.namelist()
         manifest = zf.read("META-INF/manifest.xml").decode()
@@ -87,12 +93,7 @@ def test_fix_drops_the_version_history_and_its_manifest_entries(tmp_path: Path, 
 def test_fix_does_not_approve_a_copy_whose_links_still_leak(tmp_path: Path, odfiles: dict[str, Path],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A link's target is content: kept in the copy, and the re-scan says so (a person decides)."""
-    monkeypatch.setenv("LEAKSCAN_AUDIT_DB", "off")
-    policy = tmp_path / "policy.toml"
-    policy.write_text(METADATA_TEXT)
-    src = tmp_path / "link.odt"
-    src.write_bytes(odfiles["attr_hyperlink.odt"].read_bytes())
-    row = _fix(src, policy)
+    row = _fix_fixture(tmp_path, odfiles, "attr_hyperlink.odt", monkeypatch)
     assert row["decision"] == "block" and row["needs_human"]
 
 
