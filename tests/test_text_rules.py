@@ -76,6 +76,10 @@ NEAR_MISSES = [
     ("luhn-invalid, no card context", "Order 4000 1234 5678 9011", "text.payment_card"),
     ("16 digits luhn-invalid run", "Ref 1234567812345678", "text.payment_card"),
     ("luhn-invalid card-shaped window", "Order 4000 1234 5678 9011 12", "text.payment_card"),
+    ("a float's fraction", "lgamma -0.1 -> 2.368961332728788655", "text.payment_card"),
+    ("an id among long numbers", "OU=0002 48146308100036", "text.payment_card"),
+    ("an attribute's closing quote and a tag", '<a id="ERR_INVALID_HTTP_TOKEN"></a></p>', "text.secret"),
+    ("a usage line", "usage: msodde [-p PASSWORD] [-d] file", "text.secret"),
     ("long reference number", "Artikelnr 8712345678906", "text.payment_card"),
     ("date and time", "Datum 15.01.2024 12:30", "text.payment_card"),
     ("date as phone", "Datum 15.01.2024 12:30", "text.phone"),
@@ -91,6 +95,7 @@ NEAR_MISSES = [
     ("jinja placeholder", "password = '{{ vault_password }}'", "text.secret"),
     ("masked field", "Password: ********", "text.secret"),
     ("env reference", "export PGPASSWORD=$DB_PASS", "text.secret"),
+    ("a constant's name", "An invalid HTTP token ERR_INVALID_HTTP_TOKEN was given", "text.secret"),
     ("pin word not digits", "PIN betaling", "text.secret"),
     ("pinned item", "Pinned: weekly notes", "text.secret"),
     ("codename inside a word", "FALCONRY club", "text.codename"),
@@ -223,3 +228,14 @@ def test_a_card_stored_as_a_number_with_thousands_separators_is_found_in_typed_t
     assert [h.hit.rule_id for h in field_hits(['"4,532,015,112,830,366",10'], RULES)] == ["text.payment_card"]
     assert not [h for h in field_hits(["Total 1,234,567.89", "Revenue 12,345,678,901,234"], RULES)
                 if h.hit.rule_id == "text.payment_card"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"input_token": "NextToken", "output_token": "NextToken"}',  # a config key's value that is a word
+    "Password\nPassword for reading/writing",  # a table's header cell above a row (typed text)
+    "PyCA Cryptography nor the names of its contributors may be used",  # prose, not a Twilio key without spaces
+])
+def test_typed_text_that_only_looks_like_a_secret(text: str) -> None:
+    from scanner.text.fields import field_hits
+
+    assert not [h for h in field_hits([text], RULES) if h.hit.rule_id == "text.secret"]

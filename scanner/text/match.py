@@ -128,12 +128,13 @@ def _card_windows(raw: str) -> Iterator[tuple[int, int]]:
     if len(groups) < 2:
         return
     sizes = [end - start for start, end in groups]
-    for i, (start, end) in enumerate(groups):
-        if 13 <= sizes[i] <= 19:
-            yield start, end
-        for shape in _GROUP_SHAPES:
-            if sizes[i : i + len(shape)] == list(shape) and (i, len(shape)) != (0, len(groups)):
-                yield start, groups[i + len(shape) - 1][1]
+    for i, (start, _) in enumerate(groups):
+        for n in [1] + [len(shape) for shape in _GROUP_SHAPES if sizes[i : i + len(shape)] == list(shape)]:
+            if n == 1 and (not 13 <= sizes[i] <= 19 or raw[start - 1 : start] == "."):
+                continue  # a float's fraction ("1.36735830452094...") is no card
+            rest = sizes[:i] + sizes[i + n :]
+            if 0 < len(rest) <= 2 and max(rest) <= 4:  # what the run took in is short: a CVV, an expiry, an order line
+                yield start, groups[i + n - 1][1]
 
 
 def _ibans(page: Page, rules: TextRules) -> Iterator[Hit]:

@@ -57,11 +57,14 @@ def national_ids(page: Page, rules: TextRules) -> Iterator[Hit]:
         above = page.lines[i - 1] if i else None
         close = above is not None and line.box.y - (above.box.y + above.box.h) < 2 * max(1, line.box.h)
         near = (above.text.lower() + "\n" if above is not None and close else "") + line.text.lower()
+        contexts: dict[str, re.Match[str] | None] = {}  # searched once a line (a long line has many numbers)
         for m in _RUN.finditer(text):
             digits = re.sub(r"\D", "", m.group(0))
             for kind, label, valid in KINDS:
-                words = rules.national_context.get(kind)
-                context = words.search(near) if words is not None else None
+                if kind not in contexts:
+                    words = rules.national_context.get(kind)
+                    contexts[kind] = words.search(near) if words is not None else None
+                context = contexts[kind]
                 if context is None or not valid(digits):
                     continue
                 yield Hit(

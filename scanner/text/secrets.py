@@ -13,11 +13,13 @@ from .normalize import lower_same_length
 from .page import Hit, Line, Page, union
 from .rules import TextRules
 
-# the keyword's closing quote or bracket and an attribute's `value` may come first (`"password": "x"`, `$cfg['pass'] =
-# 'x'`, `<add key="Password" value="x"/>`), then ':' '=' '->' ':=' or spaces, then the value, quoted or not
-_AFTER_KEYWORD = r"""\s*["'\]]{0,2}(?:\s*value)?\s*"""
-_VALUE = re.compile(_AFTER_KEYWORD + r"""(?:[:=\-–>]+\s*|\s+)(?:"([^"\s]{4,64})"|'([^'\s]{4,64})'|(\S{4,64}))""")
-_SEPARATED = re.compile(_AFTER_KEYWORD + "[:=]")
+# after the keyword: ':' '=' '->' ':=' or spaces, then the value, quoted or not; or, in config syntax, the key's closing
+# quote or bracket (and an attribute's `value`) then ':' or '=' only (`"password": "x"`, `$cfg['pass'] = 'x'`,
+# `<add key="Password" value="x"/>`; not `id="HTTP_TOKEN">`, not `[-p PASSWORD] [-d]`)
+_QUOTED_KEY = r"""\s*["'\]]{1,2}(?:\s*value)?\s*[:=]+\s*"""
+_QUOTED_VALUE = r"""(?:"([^"\s]{4,64})"|'([^'\s]{4,64})'|(\S{4,64}))"""
+_VALUE = re.compile(rf"""(?:{_QUOTED_KEY}|\s*(?:[:=\-–>]+\s*|\s+)){_QUOTED_VALUE}""")
+_SEPARATED = re.compile(r"""\s*["'\]]{0,2}(?:\s*value)?\s*[:=]""")
 _OTP = re.compile(r"\D{0,12}?(\d{4,8})(?!\d)")
 
 
@@ -37,8 +39,10 @@ def _secret_value(page: Page, index: int, end: int, rules: TextRules) -> tuple[s
 
 
 # a value that stands for a password without being one: a template's placeholder (`${DB_PASSWORD}`, `{{ pass }}`,
-# `<your-password>`, `%(password)s`, `$DB_PASSWORD`) or a masked field (`********`, `xxxxxx`, `•••••`)
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{.*\}\}|<[^<>]*>|%\(\w*\)s|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+|([*xX•·.])\1{3,}")
+# `<your-password>`, `%(password)s`), a variable's or constant's name (`$DB_PASS`, `ERR_INVALID_TOKEN`) or a masked
+# field (`********`, `xxxxxx`, `•••••`)
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{.*\}\}|<[^<>]*>|%\(\w*\)s|\$?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
+                          r"|([*xX•·.])\1{3,}")
 
 
 def _plausible_secret(value: str, separated: bool, rules: TextRules) -> bool:
@@ -73,9 +77,14 @@ def secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
                 continue
             value, vline, start, end = found
             value = value.strip(".,;)('\"")
-            separated = bool(_SEPARATED.match(line.text, km.end())) or vline is not line
+            # a value on the next line is a label's value in a picture, but typed text's next line is only that after
+            # "Password:" (a table's header cell "Password" above "Password for reading" is none)
+            below = vline is not line and (page.ocr or line.text.rstrip().endswith((":", "=")))
+            separated = bool(_SEPARATED.match(line.text, km.end())) or below
             if km.group(0) == "pin" and not value.isdigit():
                 continue
+            if re.match(_QUOTED_KEY, line.text[km.end():]) and value.isalpha():
+                continue  # a config key's value that is a word ("input_token": "NextToken"): an identifier
             if not _plausible_secret(value, separated, rules):
                 continue
             box = union([line.box_for(km.start(), km.end()), vline.box_for(start, end)])
@@ -96,8 +105,8 @@ def tokens(page: Page, rules: TextRules) -> Iterator[Hit]:
     for line in page.lines:
         variants = [line.text]
         squeezed = line.text.replace(" ", "")
-        if squeezed != line.text:
-            variants.append(squeezed)  # OCR splits long tokens at random places
+        if squeezed != line.text and page.ocr:
+            variants.append(squeezed)  # OCR splits long tokens at random places (typed text does not)
         done = False
         for label, rx in rules.tokens:
             for text in variants:
