@@ -72,3 +72,17 @@ def test_a_card_split_by_entities_in_a_meta_content_blocks(tmp_path: Path) -> No
     (tmp_path / "meta.html").write_text(page, encoding="utf-8")
     decision, rules, body = _scan(tmp_path / "meta.html")
     assert decision == "block" and "text.payment_card" in rules and CARD not in body
+
+
+def test_an_icons_path_data_is_no_card_number(tmp_path: Path) -> None:
+    """Digits of SVG geometry (path data, points, transforms) read as one run made a Luhn-valid "card": system icons
+    were blocked. A card in the icon's text or title is still found."""
+    icon = ('<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">'
+            '<path d="M4.1 1.1 1.1 1.1 1.1 1.1 1.1 1.1z" transform="translate(4.1 1.1)" fill="#474747"/>'
+            '<polygon points="4.1 1.1 1.1 1.1 1.1 1.1 1.1 1.1"/></svg>')
+    (tmp_path / "icon.svg").write_text(icon, encoding="utf-8")
+    decision, rules, _ = _scan(tmp_path / "icon.svg")
+    assert decision == "approve" and not {r for r in rules if r.startswith("text.")}
+    (tmp_path / "labelled.svg").write_text(icon.replace("</svg>", f"<title>card {CARD}</title></svg>"),
+                                           encoding="utf-8")
+    assert _scan(tmp_path / "labelled.svg")[0] == "block"

@@ -13,6 +13,7 @@ oriented image. The reading steps themselves (which view, notes, small text, rot
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -134,8 +135,10 @@ class TextDetector:
         or a tag between a card number's groups hides it from the first (in an attribute too: a link, <meta content>);
         a script's string only the first sees."""
         text = decode_text(subject.item.data)
-        found = [(f"line {h.field + 1}", h.hit) for h in field_hits(text.splitlines(), self.table)]
-        if looks_like_markup(text):
+        markup = looks_like_markup(text)
+        written = _GEOMETRY.sub(" ", text) if markup else text  # an icon's path data is no card number's digits
+        found = [(f"line {h.field + 1}", h.hit) for h in field_hits(written.splitlines(), self.table)]
+        if markup:
             seen = {_typed_key(hit) for _, hit in found}
             shown = [(f"shown text line {h.field + 1}", h.hit)
                      for h in field_hits(html_to_text(text, unseen=True).splitlines(), self.table)]
@@ -256,6 +259,14 @@ class TextDetector:
         return Finding(
             hit.rule_id, "text", hit.severity, round(hit.confidence, 3), hit.message, "ocr", region, dict(hit.evidence)
         )
+
+
+# markup attributes that hold only geometry (SVG path data, points, transforms, coordinates, sizes, inline styles):
+# runs of digits there are no card or phone number (Adwaita's icons were blocked as cards), so markup as written is
+# read without them (as shown, they are not read at all)
+_GEOMETRY = re.compile(r"""\s(?:d|points|transform|viewBox|x|y|x1|y1|x2|y2|cx|cy|r|rx|ry|fx|fy|width|height|"""
+                       r"""stroke-width|stroke-dasharray|stroke-dashoffset|offset|style|gradientTransform|"""
+                       r"""patternTransform|font-size|opacity)\s*=\s*(?:"[^"]*"|'[^']*')""", re.IGNORECASE)
 
 
 def _typed_key(hit: Hit) -> tuple[str, str]:
