@@ -82,18 +82,25 @@ _RDF_FIRST = re.compile(rb"\s*<rdf:RDF[\s>]")
 _XMP_NAMESPACE = re.compile(rb"ns\.adobe\.com/|purl\.org/dc/elements/|cipa\.jp/exif/")
 
 
+def _after_prologue(head: bytes) -> bytes:
+    """`head` from its root element on: the byte-order mark, an XML declaration and a few comments skipped (the head
+    is a sample: a long prologue leaves the rest)."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    for _ in range(8):
+        m = _XML_PROLOGUE.match(text)
+        if m is None:
+            break
+        text = text[m.end():]
+    return text
+
+
 def _xmp_sidecar(head: bytes) -> bool:
     """A file that is one XMP packet: `<?xpacket`, `<x:xmpmeta` or a bare `<rdf:RDF>` (Lightroom, darktable and
     ExifTool write each) first, after an XML declaration, comments or a doctype; in UTF-8, or UTF-16 with a
     byte-order mark (the XMP reader reads both)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         head = head.decode("utf-16", "replace").encode("utf-8")
-    text = head.removeprefix(b"\xef\xbb\xbf")
-    for _ in range(8):  # a few comments at most; the head is a sample
-        m = _XML_PROLOGUE.match(text)
-        if m is None:
-            break
-        text = text[m.end():]
+    text = _after_prologue(head)
     if _XMP_FIRST.match(text) or (_RDF_FIRST.match(text) and _XMP_NAMESPACE.search(text)):
         return True
     return head.lstrip().startswith(b"<?xml") and _XMP_ROOT.search(head) is not None
@@ -197,12 +204,7 @@ _ODF_FLAT_KIND = re.compile(rb"""mimetype\s*=\s*["']application/vnd\.oasis\.open
 def _flat_odf(head: bytes) -> str | None:
     """`application/vnd.oasis.opendocument.<kind>-flat-xml` when the first element is `document` in the ODF
     office namespace (its kind from office:mimetype; text when it says none), else None."""
-    text = head.removeprefix(b"\xef\xbb\xbf")
-    for _ in range(8):  # an XML declaration and a few comments at most
-        m = _XML_PROLOGUE.match(text)
-        if m is None:
-            break
-        text = text[m.end():]
+    text = _after_prologue(head)
     root = _ODF_ROOT.match(text)
     if root is None:
         return None

@@ -17,7 +17,7 @@ from ..errors import CorruptItem
 from .base import Budget, Expansion, child, error
 from .odf import OFFICE, content, meta
 from .office_parts import Facts
-from .zipparts import local
+from .zipparts import local, parse_xml
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -43,7 +43,7 @@ class FlatOdfExpander:
         del settings  # nothing to keep: the expansion depends on the bytes and the budget alone
 
     def expand(self, item: Item, budget: Budget) -> Expansion:
-        root = _parse(item.data)
+        root = parse_xml(item.data, "flat OpenDocument XML")
         facts = Facts()
         for part in [el for el in root if el.tag in NOT_READ]:
             if part.tag == f"{OFFICE}meta":
@@ -52,20 +52,6 @@ class FlatOdfExpander:
         yield from _binaries(item, root, budget)
         content(root, facts, TEXT_NAME)
         yield from facts.items(item, FIELDS_NAME)
-
-
-def _parse(data: bytes) -> Element:
-    import defusedxml
-    import defusedxml.ElementTree as DET
-
-    try:
-        root: Element = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise CorruptItem(f"flat OpenDocument refused: {type(exc).__name__} (entity expansion or external "
-                          "reference)") from None
-    except Exception as exc:  # ParseError, ValueError from expat
-        raise CorruptItem(f"flat OpenDocument is not well-formed XML ({type(exc).__name__})") from None
-    return root
 
 
 def _binaries(item: Item, root: Element, budget: Budget) -> Expansion:

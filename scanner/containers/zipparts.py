@@ -122,18 +122,25 @@ class ZipDoc:
         return None if data is None else self.parse(data, info.filename)
 
     def parse(self, data: bytes, name: str) -> Element | None:
-        import defusedxml
-        import defusedxml.ElementTree as DET
-
         try:
-            root: Element = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-            return root
-        except defusedxml.DefusedXmlException as exc:
-            self.fail(CorruptItem(f"XML part refused: {type(exc).__name__} (entity expansion or external reference)"),
-                      name)
-        except Exception as exc:  # ParseError, ValueError from expat: a damaged part
-            self.fail(CorruptItem(f"XML part is not well-formed ({type(exc).__name__})"), name)
+            return parse_xml(data, "XML part")
+        except CorruptItem as exc:
+            self.fail(exc, name)
         return None
+
+
+def parse_xml(data: bytes, what: str) -> Element:
+    """`data` parsed with defusedxml (no entities, no external fetches); CorruptItem naming `what` if it cannot be."""
+    import defusedxml
+    import defusedxml.ElementTree as DET
+
+    try:
+        root: Element = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise CorruptItem(f"{what} refused: {type(exc).__name__} (entity expansion or external reference)") from None
+    except Exception as exc:  # ParseError, ValueError from expat: a damaged part
+        raise CorruptItem(f"{what} is not well-formed ({type(exc).__name__})") from None
+    return root
 
 
 SPACERS = {"tab": "\t", "s": " ", "line-break": "\n", "br": "\n", "cr": "\n"}

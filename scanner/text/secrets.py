@@ -19,6 +19,7 @@ from .rules import TextRules
 _QUOTED_KEY = r"""\s*["'\]]{1,2}(?:\s*value)?\s*[:=]+\s*"""
 _QUOTED_VALUE = r"""(?:"([^"\s]{4,64})"|'([^'\s]{4,64})'|(\S{4,64}))"""
 _VALUE = re.compile(rf"""(?:{_QUOTED_KEY}|\s*(?:[:=\-–>]+\s*|\s+)){_QUOTED_VALUE}""")
+_QUOTED_KEY_RE = re.compile(_QUOTED_KEY)
 _SEPARATED = re.compile(r"""\s*["'\]]{0,2}(?:\s*value)?\s*[:=]""")
 _OTP = re.compile(r"\D{0,12}?(\d{4,8})(?!\d)")
 
@@ -83,7 +84,7 @@ def secrets(page: Page, rules: TextRules) -> Iterator[Hit]:
             separated = bool(_SEPARATED.match(line.text, km.end())) or below
             if km.group(0) == "pin" and not value.isdigit():
                 continue
-            if re.match(_QUOTED_KEY, line.text[km.end():]) and value.isalpha():
+            if _QUOTED_KEY_RE.match(line.text, km.end()) and value.isalpha():
                 continue  # a config key's value that is a word ("input_token": "NextToken"): an identifier
             if not _plausible_secret(value, separated, rules):
                 continue
